@@ -1,0 +1,33 @@
+//! The `bootmem` command: argument parsing and dispatch to one module per subcommand.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod map;
+mod script;
+
+/// Linux's boot-time memory allocator, run on scripts and real machines' memory maps.
+#[derive(Parser)]
+#[command(name = "bootmem", version, about)]
+struct Command {
+    #[command(subcommand)]
+    subcommand: Action,
+}
+
+#[derive(Subcommand)]
+#[allow(clippy::enum_variant_names)]
+enum Action {
+    /// Run `.bms` scripts of Linux-named bootmem calls, one result line per call.
+    Script(script::ScriptArguments),
+    /// Read a firmware memory map (dmesg, /proc/iomem, device tree, TOML) and print it normalised.
+    Map(map::MapArguments),
+}
+
+fn main() -> ExitCode {
+    let command = Command::parse();
+    match command.subcommand {
+        Action::Script(arguments) => script::run(&arguments),
+        Action::Map(arguments) => map::run(&arguments),
+    }
+}
