@@ -12,6 +12,8 @@ mod address;
 mod config;
 mod node_id;
 
+pub mod memory_map;
+
 pub use address::{PageFrameNumber, PageSize, PageSizeNotPowerOfTwo, PhysicalAddress};
 pub use config::Configuration;
 pub use node_id::NodeId;

@@ -1,0 +1,1 @@
+//! Normalising firmware memory maps into node ranges (being written).
