@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod map;
+mod parse;
 mod script;
 
 /// Linux's boot-time memory allocator, run on scripts and real machines' memory maps.
