@@ -35,9 +35,10 @@ fn parse_page_size(text: &str) -> Result<u64, String> {
 }
 
 fn parse_address(text: &str) -> Result<u64, String> {
-    let parsed = match text.strip_prefix("0x") {
+    let cleaned = text.replace('_', "");
+    let parsed = match cleaned.strip_prefix("0x") {
         Some(hex) => u64::from_str_radix(hex, 16),
-        None => text.parse(),
+        None => cleaned.parse(),
     };
     parsed.map_err(|error| format!("`{text}`: {error}"))
 }
