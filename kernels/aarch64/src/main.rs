@@ -44,7 +44,9 @@ extern "C" fn rust_start(device_tree: usize) -> ! {
     kernel_regions.push(Region::new("kernel image", image_start, image_end));
     // SAFETY: QEMU virt places the device tree blob at the start of RAM for
     // an ELF kernel; the identity map covers it.
-    let tree = unsafe { kernel_common::devicetree::read(device_tree as u64, &mut firmware, &mut kernel_regions) };
+    let tree = unsafe {
+        kernel_common::devicetree::read(device_tree as u64, &mut firmware, &mut kernel_regions)
+    };
 
     kernel_common::boot(BootDescription {
         machine: "aarch64 virt",
@@ -53,6 +55,7 @@ extern "C" fn rust_start(device_tree: usize) -> ! {
         kernel_regions,
         // No ISA DMA here: "low" means the first 16 MiB of RAM.
         low_test_limit: tree.lowest_ram + 0x100_0000,
+        command_line: tree.command_line,
     })
 }
 

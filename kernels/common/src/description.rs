@@ -93,4 +93,8 @@ pub struct BootDescription {
     pub kernel_regions: KernelRegions,
     /// The exclusive limit the self-test's low allocation must land under.
     pub low_test_limit: u64,
+    /// The kernel command line (empty if none). `bootmem.test=fault` and
+    /// `bootmem.test=oom` make the kernel fail on purpose, to prove that a
+    /// fault or an allocation failure never reads as a pass.
+    pub command_line: &'static str,
 }

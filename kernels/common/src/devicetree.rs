@@ -20,6 +20,8 @@ pub struct DeviceTreeSummary {
     pub lowest_ram: u64,
     /// The blob's size in bytes.
     pub size: u64,
+    /// `/chosen/bootargs` (QEMU's `-append`), empty if none.
+    pub command_line: &'static str,
 }
 
 fn disabled(node: &FdtNode<'_, '_>) -> bool {
@@ -46,7 +48,7 @@ pub unsafe fn read(
     regions: &mut KernelRegions,
 ) -> DeviceTreeSummary {
     // SAFETY: the caller vouches for the blob; the crate checks its magic and reads its size from the header.
-    let tree = match unsafe { Fdt::from_ptr(address as *const u8) } {
+    let tree: Fdt<'static> = match unsafe { Fdt::from_ptr(address as *const u8) } {
         Ok(tree) => tree,
         Err(error) => fail(format_args!("device tree at {address:#x}: {error:?}")),
     };
@@ -65,7 +67,10 @@ pub unsafe fn read(
             let start = region.starting_address as u64;
             let length = region.size.unwrap_or(0) as u64;
             let Some(end) = start.checked_add(length) else {
-                fail(format_args!("{}: {start:#x} + {length:#x} runs past 2^64", node.name));
+                fail(format_args!(
+                    "{}: {start:#x} + {length:#x} runs past 2^64",
+                    node.name
+                ));
             };
             println!(
                 "  {} {start:#018x}-{end:#018x} node {:?}",
@@ -137,5 +142,14 @@ pub unsafe fn read(
             fail(format_args!("/memreserve/: {error}"));
         }
     }
-    DeviceTreeSummary { lowest_ram, size }
+    let command_line = tree
+        .find_node("/chosen")
+        .and_then(|chosen| chosen.property("bootargs"))
+        .and_then(|bootargs| core::str::from_utf8(bootargs.value).ok())
+        .map_or("", |text| text.trim_end_matches('\0'));
+    DeviceTreeSummary {
+        lowest_ram,
+        size,
+        command_line,
+    }
 }

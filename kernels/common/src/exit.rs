@@ -50,5 +50,8 @@ pub fn fail(reason: core::fmt::Arguments<'_>) -> ! {
 
 #[panic_handler]
 fn panic(info: &PanicInfo<'_>) -> ! {
-    fail(format_args!("panic: {info}"))
+    match info.location() {
+        Some(location) => fail(format_args!("panic: {} at {location}", info.message())),
+        None => fail(format_args!("panic: {}", info.message())),
+    }
 }

@@ -25,7 +25,14 @@ pub use spin;
 /// page allocator, and stops the machine with the verdict.
 pub fn boot(description: BootDescription) -> ! {
     println!("machine: {}", description.machine);
-    let map = match description.firmware.build(description.configuration.page_size) {
+    let test = requested_test(description.command_line);
+    if test == Some("fault") {
+        deliberate_fault();
+    }
+    let map = match description
+        .firmware
+        .build(description.configuration.page_size)
+    {
         Ok(map) => map,
         Err(error) => exit::fail(format_args!("normalising the memory map: {error}")),
     };
@@ -48,8 +55,33 @@ pub fn boot(description: BootDescription) -> ! {
         );
     }
     for region in description.kernel_regions.as_slice() {
-        println!("reserve {:#x}-{:#x} {}", region.start, region.end, region.label);
+        println!(
+            "reserve {:#x}-{:#x} {}",
+            region.start, region.end, region.label
+        );
     }
+    println!("bootmem nodes: {}", map.nodes().len());
     println!("PASS");
     exit::exit(Status::Pass)
+}
+
+/// The value of `bootmem.test=` on the command line, if given.
+fn requested_test(command_line: &str) -> Option<&str> {
+    command_line
+        .split_whitespace()
+        .find_map(|word| word.strip_prefix("bootmem.test="))
+}
+
+/// Reads an address no RAM or device answers, so that the architecture's
+/// fault handler must stop the machine with FAIL.
+fn deliberate_fault() -> ! {
+    /// Past every identity map and every RAM of the configurations tested.
+    const NOWHERE: usize = 0xdead_beef_000;
+    println!("bootmem.test=fault: reading {NOWHERE:#x}");
+    // SAFETY: none: this read faults on purpose, and the fault handler stops
+    // the machine before anything uses the value.
+    let value = unsafe { core::ptr::read_volatile(NOWHERE as *const u64) };
+    exit::fail(format_args!(
+        "reading {NOWHERE:#x} did not fault (read {value:#x})"
+    ))
 }

@@ -35,7 +35,9 @@ extern "C" fn rust_start(hart: usize, device_tree: usize) -> ! {
         exit: uart::exit,
     });
     println!();
-    println!("bootmem riscv64 kernel (virt, OpenSBI), boot hart {hart}, device tree @ {device_tree:#x}");
+    println!(
+        "bootmem riscv64 kernel (virt, OpenSBI), boot hart {hart}, device tree @ {device_tree:#x}"
+    );
 
     let mut firmware = FirmwareMap::new();
     let mut kernel_regions = KernelRegions::new();
@@ -44,7 +46,9 @@ extern "C" fn rust_start(hart: usize, device_tree: usize) -> ! {
     kernel_regions.push(Region::new("kernel image", image_start, image_end));
     // SAFETY: OpenSBI passes the physical address of a device tree blob in
     // a1; paging is off, so it is readable as it is.
-    let tree = unsafe { kernel_common::devicetree::read(device_tree as u64, &mut firmware, &mut kernel_regions) };
+    let tree = unsafe {
+        kernel_common::devicetree::read(device_tree as u64, &mut firmware, &mut kernel_regions)
+    };
 
     kernel_common::boot(BootDescription {
         machine: "riscv64 virt",
@@ -53,6 +57,7 @@ extern "C" fn rust_start(hart: usize, device_tree: usize) -> ! {
         kernel_regions,
         // No ISA DMA here: "low" means the first 16 MiB of RAM.
         low_test_limit: tree.lowest_ram + 0x100_0000,
+        command_line: tree.command_line,
     })
 }
 

@@ -33,7 +33,9 @@ pub fn write(text: &str) {
 /// uses the "fail with code" command with code 33 instead.
 pub fn exit(status: kernel_common::Status) -> ! {
     // SAFETY: one 32-bit MMIO write to the SiFive test device on QEMU virt.
-    unsafe { core::ptr::write_volatile(TEST_DEVICE as *mut u32, (status.code() << 16) | TEST_FAIL) };
+    unsafe {
+        core::ptr::write_volatile(TEST_DEVICE as *mut u32, (status.code() << 16) | TEST_FAIL)
+    };
     loop {
         // SAFETY: waiting for an interrupt only stops this hart (they are off).
         unsafe { core::arch::asm!("wfi", options(nomem, nostack)) };

@@ -163,7 +163,9 @@ const NAMES: [&str; 21] = [
 extern "C" fn x86_exception(vector: u64, error_code: u64, instruction: u64) -> ! {
     let fault_address: u64;
     // SAFETY: reading CR2 has no side effect.
-    unsafe { asm!("mov {}, cr2", out(reg) fault_address, options(nomem, nostack, preserves_flags)) };
+    unsafe {
+        asm!("mov {}, cr2", out(reg) fault_address, options(nomem, nostack, preserves_flags))
+    };
     let name = NAMES.get(vector as usize).copied().unwrap_or("reserved");
     kernel_common::exit::fail(format_args!(
         "exception {vector} ({name}) error_code={error_code:#x} rip={instruction:#x} cr2={fault_address:#x}"

@@ -52,5 +52,6 @@ extern "C" fn rust_start(start_info: u32) -> ! {
         kernel_regions,
         // ISA DMA memory: the first 16 MiB.
         low_test_limit: PhysicalAddress::new(0x100_0000).as_u64(),
+        command_line: info.command_line,
     })
 }

@@ -47,6 +47,8 @@ struct ModuleEntry {
 pub struct BootInfo {
     /// The RSDP's physical address, 0 if none.
     pub rsdp: u64,
+    /// The command line (QEMU's `-append`), empty if none.
+    pub command_line: &'static str,
 }
 
 /// Reads `value` from physical memory.
@@ -118,12 +120,15 @@ pub fn read(start_info: u64, firmware: &mut FirmwareMap, regions: &mut KernelReg
             "  e820 [{index:2}] {:#018x}-{:#018x} {kind}",
             entry.address, end
         );
-        if let Err(error) =
-            firmware.add_range(PhysicalAddress::new(entry.address), PhysicalAddress::new(end), kind)
-        {
+        if let Err(error) = firmware.add_range(
+            PhysicalAddress::new(entry.address),
+            PhysicalAddress::new(end),
+            kind,
+        ) {
             kernel_common::exit::fail(format_args!("e820 entry {index}: {error}"));
         }
     }
+    let mut command_line = "";
     if info.command_line != 0 {
         // SAFETY: the PVH ABI gives a NUL-terminated string at `cmdline_paddr`.
         let length = unsafe { string_length(info.command_line, 4096) };
@@ -132,6 +137,11 @@ pub fn read(start_info: u64, firmware: &mut FirmwareMap, regions: &mut KernelReg
             info.command_line,
             info.command_line + length + 1,
         ));
+        // SAFETY: `length` bytes at `cmdline_paddr` were just read; the kernel
+        // reserves them, so they stay as they are for the whole run.
+        let bytes =
+            unsafe { core::slice::from_raw_parts(info.command_line as *const u8, length as usize) };
+        command_line = core::str::from_utf8(bytes).unwrap_or("");
     }
     if info.module_count != 0 && info.module_list != 0 {
         let module_size = core::mem::size_of::<ModuleEntry>() as u64;
@@ -151,5 +161,8 @@ pub fn read(start_info: u64, firmware: &mut FirmwareMap, regions: &mut KernelReg
             ));
         }
     }
-    BootInfo { rsdp: info.rsdp }
+    BootInfo {
+        rsdp: info.rsdp,
+        command_line,
+    }
 }

@@ -8,13 +8,17 @@ const TRANSMIT_EMPTY: u8 = 1 << 5;
 
 fn outb(port: u16, value: u8) {
     // SAFETY: port I/O to the COM1 UART only; it touches no memory.
-    unsafe { asm!("out dx, al", in("dx") port, in("al") value, options(nomem, nostack, preserves_flags)) };
+    unsafe {
+        asm!("out dx, al", in("dx") port, in("al") value, options(nomem, nostack, preserves_flags))
+    };
 }
 
 fn inb(port: u16) -> u8 {
     let value: u8;
     // SAFETY: port I/O from the COM1 UART only; it touches no memory.
-    unsafe { asm!("in al, dx", in("dx") port, out("al") value, options(nomem, nostack, preserves_flags)) };
+    unsafe {
+        asm!("in al, dx", in("dx") port, out("al") value, options(nomem, nostack, preserves_flags))
+    };
     value
 }
 

@@ -69,7 +69,9 @@ pub fn read(rsdp: u64, firmware: &mut FirmwareMap) -> usize {
     // and every table it leads to is identity-mapped.
     let tables = match unsafe { AcpiTables::from_rsdp(IdentityMapping, rsdp as usize) } {
         Ok(tables) => tables,
-        Err(error) => kernel_common::exit::fail(format_args!("ACPI tables at {rsdp:#x}: {error:?}")),
+        Err(error) => {
+            kernel_common::exit::fail(format_args!("ACPI tables at {rsdp:#x}: {error:?}"))
+        }
     };
     let srat = match tables.find_table::<Srat>() {
         Ok(srat) => srat,
@@ -80,7 +82,8 @@ pub fn read(rsdp: u64, firmware: &mut FirmwareMap) -> usize {
     };
     let length = srat.region_length();
     // SAFETY: the acpi crate mapped (and checksummed) `length` bytes of the table.
-    let bytes = unsafe { core::slice::from_raw_parts(srat.virtual_start().as_ptr().cast::<u8>(), length) };
+    let bytes =
+        unsafe { core::slice::from_raw_parts(srat.virtual_start().as_ptr().cast::<u8>(), length) };
     println!(
         "ACPI: revision {}, SRAT @ {:#x}, {length} bytes",
         tables.revision(),

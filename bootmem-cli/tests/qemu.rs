@@ -1,0 +1,444 @@
+//! Boots the three bare-metal kernels under QEMU: each architecture, several memory sizes and NUMA layouts, plus deliberate failures.
+//!
+//! Each kernel (`kernels/<arch>`) is built once, in release, for its own
+//! target, and every configuration boots it with a wall-clock timeout. A
+//! configuration passes only with QEMU's exact pass status *and* a `PASS`
+//! line on the serial port: a triple fault, a firmware shutdown, a hang or
+//! a trap never reads as a pass. Missing QEMU or a missing rustup target is
+//! a failure, never a skip: run the README's test command (`scripts/test-all`),
+//! which installs both.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// The exit status every kernel's pass produces (see `kernels/common/src/exit.rs`).
+const PASS_STATUS: i32 = 33;
+/// The exit status every kernel's failure produces.
+const FAIL_STATUS: i32 = 35;
+/// How long one boot may take, from spawn to exit. Boots take well under a
+/// second with TCG; the margin is for a loaded 2-core CI machine.
+const BOOT_TIMEOUT: Duration = Duration::from_secs(90);
+
+const HOW_TO_FIX: &str =
+    "run the README's test command (scripts/test-all), which installs QEMU and the rustup targets";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Arch {
+    X86_64,
+    Riscv64,
+    Aarch64,
+}
+
+impl Arch {
+    fn directory(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "x86_64",
+            Arch::Riscv64 => "riscv64",
+            Arch::Aarch64 => "aarch64",
+        }
+    }
+
+    fn target(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "x86_64-unknown-none",
+            Arch::Riscv64 => "riscv64gc-unknown-none-elf",
+            Arch::Aarch64 => "aarch64-unknown-none",
+        }
+    }
+
+    fn qemu(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "qemu-system-x86_64",
+            Arch::Riscv64 => "qemu-system-riscv64",
+            Arch::Aarch64 => "qemu-system-aarch64",
+        }
+    }
+
+    /// The machine type.
+    fn machine(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "q35",
+            Arch::Riscv64 | Arch::Aarch64 => "virt",
+        }
+    }
+
+    /// The firmware, CPU and exit device.
+    fn device_arguments(self) -> &'static [&'static str] {
+        match self {
+            Arch::X86_64 => &["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"],
+            Arch::Riscv64 => &["-bios", "default"],
+            Arch::Aarch64 => &["-cpu", "cortex-a57", "-semihosting"],
+        }
+    }
+}
+
+fn kernels_directory() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("kernels")
+}
+
+/// Builds the kernel of `arch` once per test process and returns its ELF path.
+fn kernel(arch: Arch) -> PathBuf {
+    static BUILT: OnceLock<Mutex<HashMap<Arch, Arc<OnceLock<Result<PathBuf, String>>>>>> =
+        OnceLock::new();
+    let slot = BUILT
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap()
+        .entry(arch)
+        .or_default()
+        .clone();
+    match slot.get_or_init(|| build(arch)) {
+        Ok(path) => path.clone(),
+        Err(message) => panic!("{message}"),
+    }
+}
+
+fn build(arch: Arch) -> Result<PathBuf, String> {
+    let directory = kernels_directory().join(arch.directory());
+    let target_directory = directory.join("target");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let mut command = Command::new(&cargo);
+    command
+        .arg("build")
+        .arg("--release")
+        .arg("--target")
+        .arg(arch.target())
+        .arg("--manifest-path")
+        .arg(directory.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&target_directory)
+        .current_dir(&directory)
+        .stdin(Stdio::null());
+    // The outer `cargo test` sets variables meant for this test crate (and
+    // CI may set RUSTFLAGS for the host): none of them may reach the
+    // kernel's build. Registry, network and home settings stay.
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy().into_owned();
+        let keep = matches!(name.as_str(), "CARGO_HOME" | "CARGO_TERM_COLOR")
+            || name.starts_with("CARGO_NET_")
+            || name.starts_with("CARGO_HTTP_")
+            || name.starts_with("CARGO_REGISTRIES_")
+            || name.starts_with("CARGO_REGISTRY_");
+        let drop = (name.starts_with("CARGO_") && !keep)
+            || matches!(
+                name.as_str(),
+                "RUSTFLAGS" | "RUSTDOCFLAGS" | "RUSTC_WRAPPER" | "RUSTC_WORKSPACE_WRAPPER"
+            );
+        if drop {
+            command.env_remove(&name);
+        }
+    }
+    let output = command
+        .output()
+        .map_err(|error| format!("cannot run {cargo}: {error}"))?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let hint = if stderr.contains("target may not be installed")
+            || stderr.contains("can't find crate for `core`")
+        {
+            format!(
+                "\nthe rustup target {} is missing: {HOW_TO_FIX}",
+                arch.target()
+            )
+        } else {
+            String::new()
+        };
+        return Err(format!(
+            "building the {} kernel failed ({}):\n{stderr}{hint}",
+            arch.directory(),
+            output.status
+        ));
+    }
+    let elf = target_directory
+        .join(arch.target())
+        .join("release")
+        .join(format!("bootmem-kernel-{}", arch.directory()));
+    if !elf.is_file() {
+        return Err(format!("the build left no kernel at {}", elf.display()));
+    }
+    Ok(elf)
+}
+
+/// One QEMU run and what it must end with.
+struct Boot {
+    arch: Arch,
+    /// Memory and NUMA arguments.
+    memory: Vec<String>,
+    /// The id of a `memory-backend-*` object among `memory` to use as the
+    /// machine's RAM (`-machine ...,memory-backend=ID`).
+    memory_backend: Option<&'static str>,
+    /// The kernel command line (the kernels read `bootmem.test=...`).
+    command_line: Option<&'static str>,
+    /// The exit status QEMU must report.
+    status: i32,
+    /// Lines (or line fragments) the serial log must contain.
+    expect: Vec<String>,
+}
+
+impl Boot {
+    fn passing(arch: Arch, memory: &[&str], nodes: usize) -> Self {
+        Self {
+            arch,
+            memory: memory.iter().map(|argument| argument.to_string()).collect(),
+            memory_backend: None,
+            command_line: None,
+            status: PASS_STATUS,
+            expect: vec![format!("bootmem nodes: {nodes}")],
+        }
+    }
+
+    fn failing(arch: Arch, command_line: &'static str, message: &str) -> Self {
+        Self {
+            arch,
+            memory: vec!["-m".to_string(), "512M".to_string()],
+            memory_backend: None,
+            command_line: Some(command_line),
+            status: FAIL_STATUS,
+            expect: vec![format!("FAIL: {message}")],
+        }
+    }
+
+    fn arguments(&self, kernel: &Path) -> Vec<String> {
+        let machine = match self.memory_backend {
+            Some(backend) => format!("{},memory-backend={backend}", self.arch.machine()),
+            None => self.arch.machine().to_string(),
+        };
+        let mut arguments = vec!["-machine".to_string(), machine];
+        arguments.extend(self.arch.device_arguments().iter().map(|s| s.to_string()));
+        arguments.extend(self.memory.iter().cloned());
+        arguments.extend(
+            [
+                "-no-reboot",
+                "-display",
+                "none",
+                "-serial",
+                "stdio",
+                "-monitor",
+                "none",
+            ]
+            .map(String::from),
+        );
+        arguments.push("-kernel".to_string());
+        arguments.push(kernel.display().to_string());
+        if let Some(command_line) = self.command_line {
+            arguments.push("-append".to_string());
+            arguments.push(command_line.to_string());
+        }
+        arguments
+    }
+
+    /// Boots and checks the exit status and the log; panics with the log otherwise.
+    fn run(&self) {
+        let kernel = kernel(self.arch);
+        let arguments = self.arguments(&kernel);
+        let started = Instant::now();
+        let mut child = match Command::new(self.arch.qemu())
+            .args(&arguments)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+        {
+            Ok(child) => child,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                panic!("{} is not installed: {HOW_TO_FIX}", self.arch.qemu())
+            }
+            Err(error) => panic!("cannot start {}: {error}", self.arch.qemu()),
+        };
+        let mut stdout = child.stdout.take().expect("piped stdout");
+        let mut stderr = child.stderr.take().expect("piped stderr");
+        let serial = thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = stdout.read_to_end(&mut bytes);
+            bytes
+        });
+        let errors = thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = stderr.read_to_end(&mut bytes);
+            bytes
+        });
+        let mut timed_out = false;
+        let status = loop {
+            match child.try_wait().expect("wait for QEMU") {
+                Some(status) => break status,
+                None if started.elapsed() > BOOT_TIMEOUT => {
+                    timed_out = true;
+                    let _ = child.kill();
+                    break child.wait().expect("wait for the killed QEMU");
+                }
+                None => thread::sleep(Duration::from_millis(20)),
+            }
+        };
+        let elapsed = started.elapsed();
+        let log = String::from_utf8_lossy(&serial.join().unwrap_or_default()).replace('\r', "");
+        let errors = String::from_utf8_lossy(&errors.join().unwrap_or_default()).into_owned();
+        let describe = || {
+            format!(
+                "{} {}\n--- serial log ---\n{log}\n--- QEMU stderr ---\n{errors}",
+                self.arch.qemu(),
+                arguments.join(" ")
+            )
+        };
+        // Shown by cargo when the test fails (or with --nocapture).
+        eprintln!("{}\n(exit {status}, {elapsed:.2?})", describe());
+        assert!(
+            !timed_out,
+            "QEMU did not exit within {BOOT_TIMEOUT:?} (a hang):\n{}",
+            describe()
+        );
+        assert_eq!(
+            status.code(),
+            Some(self.status),
+            "QEMU exited with {status}, expected {}:\n{}",
+            self.status,
+            describe()
+        );
+        let lines: Vec<&str> = log.lines().map(str::trim_end).collect();
+        if self.status == PASS_STATUS {
+            assert!(
+                lines.contains(&"PASS"),
+                "no PASS line on the serial port:\n{}",
+                describe()
+            );
+            assert!(
+                !lines.iter().any(|line| line.starts_with("FAIL")),
+                "a FAIL line on the serial port:\n{}",
+                describe()
+            );
+        } else {
+            assert!(
+                !lines.contains(&"PASS"),
+                "a PASS line from a run that must fail:\n{}",
+                describe()
+            );
+        }
+        for expected in &self.expect {
+            assert!(
+                lines.iter().any(|line| line.contains(expected.as_str())),
+                "the serial log lacks {expected:?}:\n{}",
+                describe()
+            );
+        }
+    }
+}
+
+fn args(text: &str) -> Vec<&str> {
+    text.split_whitespace().collect()
+}
+
+const TWO_NODES_6G: &str = "-m 6G -smp 2 \
+    -object memory-backend-ram,id=m0,size=3G -object memory-backend-ram,id=m1,size=3G \
+    -numa node,nodeid=0,memdev=m0,cpus=0 -numa node,nodeid=1,memdev=m1,cpus=1";
+
+const FOUR_UNEQUAL_NODES: &str = "-m 4G -smp 4 \
+    -object memory-backend-ram,id=m0,size=1G -object memory-backend-ram,id=m1,size=1G \
+    -object memory-backend-ram,id=m2,size=512M -object memory-backend-ram,id=m3,size=1536M \
+    -numa node,nodeid=0,memdev=m0,cpus=0 -numa node,nodeid=1,memdev=m1,cpus=1 \
+    -numa node,nodeid=2,memdev=m2,cpus=2 -numa node,nodeid=3,memdev=m3,cpus=3";
+
+// --- x86_64: PVH on q35 ---
+
+#[test]
+fn x86_64_512m() {
+    Boot::passing(Arch::X86_64, &args("-m 512M"), 1).run();
+}
+
+#[test]
+fn x86_64_6g() {
+    Boot::passing(Arch::X86_64, &args("-m 6G"), 1).run();
+}
+
+#[test]
+fn x86_64_6g_two_numa_nodes() {
+    Boot::passing(Arch::X86_64, &args(TWO_NODES_6G), 2).run();
+}
+
+#[test]
+fn x86_64_64g_unreserved() {
+    // reserve=off: the host never backs the 64 GiB, the guest touches only what it tests.
+    let mut boot = Boot::passing(
+        Arch::X86_64,
+        &args("-object memory-backend-ram,id=ram0,size=64G,reserve=off -m 64G"),
+        1,
+    );
+    boot.memory_backend = Some("ram0");
+    boot.run();
+}
+
+// --- riscv64: virt behind OpenSBI ---
+
+#[test]
+fn riscv64_512m() {
+    Boot::passing(Arch::Riscv64, &args("-m 512M"), 1).run();
+}
+
+#[test]
+fn riscv64_6g() {
+    Boot::passing(Arch::Riscv64, &args("-m 6G"), 1).run();
+}
+
+#[test]
+fn riscv64_6g_two_numa_nodes() {
+    Boot::passing(Arch::Riscv64, &args(TWO_NODES_6G), 2).run();
+}
+
+// --- aarch64: virt at EL1 ---
+
+#[test]
+fn aarch64_512m() {
+    Boot::passing(Arch::Aarch64, &args("-m 512M"), 1).run();
+}
+
+#[test]
+fn aarch64_6g() {
+    Boot::passing(Arch::Aarch64, &args("-m 6G"), 1).run();
+}
+
+#[test]
+fn aarch64_four_unequal_numa_nodes() {
+    Boot::passing(Arch::Aarch64, &args(FOUR_UNEQUAL_NODES), 4).run();
+}
+
+// --- Failures must read as failures ---
+
+#[test]
+fn x86_64_fault_fails() {
+    Boot::failing(
+        Arch::X86_64,
+        "bootmem.test=fault",
+        "exception 14 (page fault)",
+    )
+    .run();
+}
+
+#[test]
+fn riscv64_fault_fails() {
+    Boot::failing(Arch::Riscv64, "bootmem.test=fault", "trap scause=0x5").run();
+}
+
+#[test]
+fn aarch64_fault_fails() {
+    Boot::failing(Arch::Aarch64, "bootmem.test=fault", "exception vector 4").run();
+}
+
+#[test]
+fn x86_64_out_of_memory_fails() {
+    Boot::failing(Arch::X86_64, "bootmem.test=oom", "panic: bootmem alloc of").run();
+}
+
+#[test]
+fn riscv64_out_of_memory_fails() {
+    Boot::failing(Arch::Riscv64, "bootmem.test=oom", "panic: bootmem alloc of").run();
+}
+
+#[test]
+fn aarch64_out_of_memory_fails() {
+    Boot::failing(Arch::Aarch64, "bootmem.test=oom", "panic: bootmem alloc of").run();
+}
