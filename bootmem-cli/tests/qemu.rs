@@ -8,11 +8,10 @@
 //! a failure, never a skip: run the README's test command (`scripts/test-all`),
 //! which installs both.
 
-use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -27,7 +26,7 @@ const BOOT_TIMEOUT: Duration = Duration::from_secs(90);
 const HOW_TO_FIX: &str =
     "run the README's test command (scripts/test-all), which installs QEMU and the rustup targets";
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Arch {
     X86_64,
     Riscv64,
@@ -83,17 +82,19 @@ fn kernels_directory() -> PathBuf {
         .join("kernels")
 }
 
+/// The outcome of building one kernel: its ELF path, or why it failed.
+type Built = OnceLock<Result<PathBuf, String>>;
+
 /// Builds the kernel of `arch` once per test process and returns its ELF path.
 fn kernel(arch: Arch) -> PathBuf {
-    static BUILT: OnceLock<Mutex<HashMap<Arch, Arc<OnceLock<Result<PathBuf, String>>>>>> =
-        OnceLock::new();
-    let slot = BUILT
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap()
-        .entry(arch)
-        .or_default()
-        .clone();
+    static X86_64: Built = OnceLock::new();
+    static RISCV64: Built = OnceLock::new();
+    static AARCH64: Built = OnceLock::new();
+    let slot = match arch {
+        Arch::X86_64 => &X86_64,
+        Arch::Riscv64 => &RISCV64,
+        Arch::Aarch64 => &AARCH64,
+    };
     match slot.get_or_init(|| build(arch)) {
         Ok(path) => path.clone(),
         Err(message) => panic!("{message}"),
