@@ -59,7 +59,10 @@ impl PhysicalAddress {
     ///
     /// Panics if `alignment` is not a power of two.
     pub const fn align_up(self, alignment: u64) -> Option<Self> {
-        assert!(alignment.is_power_of_two(), "alignment must be a power of two");
+        assert!(
+            alignment.is_power_of_two(),
+            "alignment must be a power of two"
+        );
         match self.0.checked_add(alignment - 1) {
             Some(value) => Some(Self(value & !(alignment - 1))),
             None => None,
@@ -72,7 +75,10 @@ impl PhysicalAddress {
     ///
     /// Panics if `alignment` is not a power of two.
     pub const fn align_down(self, alignment: u64) -> Self {
-        assert!(alignment.is_power_of_two(), "alignment must be a power of two");
+        assert!(
+            alignment.is_power_of_two(),
+            "alignment must be a power of two"
+        );
         Self(self.0 & !(alignment - 1))
     }
 
@@ -82,7 +88,10 @@ impl PhysicalAddress {
     ///
     /// Panics if `alignment` is not a power of two.
     pub const fn is_aligned(self, alignment: u64) -> bool {
-        assert!(alignment.is_power_of_two(), "alignment must be a power of two");
+        assert!(
+            alignment.is_power_of_two(),
+            "alignment must be a power of two"
+        );
         self.0 & (alignment - 1) == 0
     }
 }
@@ -301,8 +310,14 @@ mod tests {
         let page = PageSize::SIZE_4KIB;
         assert_eq!(page.frame_at_or_above(PhysicalAddress::new(0)).as_u64(), 0);
         assert_eq!(page.frame_at_or_above(PhysicalAddress::new(1)).as_u64(), 1);
-        assert_eq!(page.frame_at_or_above(PhysicalAddress::new(4096)).as_u64(), 1);
-        assert_eq!(page.frame_containing(PhysicalAddress::new(4095)).as_u64(), 0);
+        assert_eq!(
+            page.frame_at_or_above(PhysicalAddress::new(4096)).as_u64(),
+            1
+        );
+        assert_eq!(
+            page.frame_containing(PhysicalAddress::new(4095)).as_u64(),
+            0
+        );
     }
 
     #[test]

@@ -1,0 +1,631 @@
+//! The allocator: registered nodes, allocation requests, frees and reservations.
+//!
+//! [`BootAllocator`] is the idiomatic front of the crate. Every method checks
+//! its arguments and the whole affected range before it changes anything, so
+//! a call that returns an error leaves the allocator exactly as it was.
+
+use core::ops::Range;
+
+use crate::address::{PageFrameNumber, PhysicalAddress};
+use crate::bitmap::bitmap_words;
+use crate::config::Configuration;
+use crate::error::{AllocationError, RangeError, RegistrationError};
+use crate::handoff::HandOff;
+use crate::memory::PhysicalMemory;
+use crate::node::{BitmapFrames, NodeAllocator};
+use crate::node_id::NodeId;
+use crate::node_walk;
+use crate::registry::NodeRegistry;
+use crate::search::SearchRequest;
+use crate::trace;
+
+/// Which nodes an allocation may use, in what order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodePreference {
+    /// Every node in address order (Linux's `__alloc_bootmem` family). A
+    /// limit is kept for the whole call; `goal + size` past it is an error.
+    AnyNode,
+    /// This node first, then every node, first at the goal and then from 0
+    /// (Linux's `__alloc_bootmem_node` family). A limit that `goal + size`
+    /// passes is dropped, as Linux does.
+    Prefer(NodeId),
+    /// Like [`Prefer`](Self::Prefer), but first this node alone above 32-bit
+    /// DMA memory when the node reaches 128 MiB past it (Linux's
+    /// `__alloc_bootmem_node_high`). Any limit is ignored.
+    PreferAboveDma32(NodeId),
+}
+
+/// One allocation request: size, alignment, goal, limit and node preference.
+///
+/// ```
+/// use bootmem::{AllocationRequest, NodeId, NodePreference, PhysicalAddress};
+/// let request = AllocationRequest::new(4096)
+///     .aligned(4096)
+///     .goal(PhysicalAddress::new(0x100_0000))
+///     .limit(PhysicalAddress::new(0x1_0000_0000))
+///     .on_node(NodeId::new(1));
+/// assert_eq!(request.preference, NodePreference::Prefer(NodeId::new(1)));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AllocationRequest {
+    /// Bytes; must not be zero.
+    pub size: u64,
+    /// A power of two; the returned address is a multiple of it.
+    pub alignment: u64,
+    /// Where the search starts (truncated to its page); zero means the
+    /// lowest address. When nothing fits above the goal, the search is
+    /// repeated from zero.
+    pub goal: PhysicalAddress,
+    /// An exclusive upper bound, truncated to its page: the page holding an
+    /// unaligned limit is not used.
+    pub limit: Option<PhysicalAddress>,
+    /// Which nodes may serve the request.
+    pub preference: NodePreference,
+}
+
+impl AllocationRequest {
+    /// `size` bytes, aligned to 1, no goal, no limit, any node.
+    pub const fn new(size: u64) -> Self {
+        Self {
+            size,
+            alignment: 1,
+            goal: PhysicalAddress::ZERO,
+            limit: None,
+            preference: NodePreference::AnyNode,
+        }
+    }
+
+    /// Sets the alignment.
+    pub const fn aligned(mut self, alignment: u64) -> Self {
+        self.alignment = alignment;
+        self
+    }
+
+    /// Sets the goal.
+    pub const fn goal(mut self, goal: PhysicalAddress) -> Self {
+        self.goal = goal;
+        self
+    }
+
+    /// Sets the limit.
+    pub const fn limit(mut self, limit: PhysicalAddress) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+
+    /// Prefers `node` ([`NodePreference::Prefer`]).
+    pub const fn on_node(mut self, node: NodeId) -> Self {
+        self.preference = NodePreference::Prefer(node);
+        self
+    }
+
+    /// Sets the node preference.
+    pub const fn preference(mut self, preference: NodePreference) -> Self {
+        self.preference = preference;
+        self
+    }
+}
+
+/// Whether a reservation may overlap pages already reserved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReserveMode {
+    /// Pages already reserved stay reserved (Linux's `BOOTMEM_DEFAULT`).
+    Shared,
+    /// Any page already reserved fails the call with
+    /// [`RangeError::Busy`], changing nothing (Linux's `BOOTMEM_EXCLUSIVE`).
+    Exclusive,
+}
+
+/// A node as registered: its number and page frames.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NodeSummary {
+    /// The node's number.
+    pub node: NodeId,
+    /// Its first page frame.
+    pub start: PageFrameNumber,
+    /// Its exclusive end frame.
+    pub end: PageFrameNumber,
+    /// Its free pages now.
+    pub free_pages: u64,
+}
+
+/// Linux's boot-time allocator over up to `MAX_NODES` NUMA nodes.
+///
+/// - `Storage` holds one node's bitmap words (`&'static mut [u64]` in a
+///   kernel, `Vec<u64>` on a host); see [`bitmap_words`].
+/// - `Memory` zeroes handed-out blocks ([`PhysicalMemory`]).
+/// - `MAX_NODES` is the registry's capacity; nothing is allocated on a heap.
+///
+/// Placement follows Linux v4.19 exactly, with the fixes listed in the
+/// crate documentation.
+///
+/// ```
+/// use bootmem::{AllocationRequest, BootAllocator, Configuration, NodeId, PageFrameNumber, PhysicalAddress, ReserveMode};
+/// use bootmem::memory::NoZeroing;
+///
+/// // One node of 64 MiB; its bitmap lives outside the managed memory.
+/// let mut storage = [0u64; 256];
+/// let mut allocator: BootAllocator<&mut [u64], NoZeroing, 4> =
+///     BootAllocator::new(Configuration::X86_64, NoZeroing);
+/// allocator
+///     .register_node(NodeId::new(0), PageFrameNumber::new(0)..PageFrameNumber::new(0x4000), &mut storage[..], None)
+///     .unwrap();
+/// // Every page starts reserved: free the RAM, then reserve the kernel image.
+/// allocator.free(PhysicalAddress::new(0), 64 << 20).unwrap();
+/// allocator.reserve(PhysicalAddress::new(0x100_0000), 0x20_0000, ReserveMode::Exclusive).unwrap();
+///
+/// let table = allocator
+///     .allocate(&AllocationRequest::new(100).aligned(64).goal(PhysicalAddress::new(0x100_0000)))
+///     .unwrap();
+/// assert_eq!(table, PhysicalAddress::new(0x120_0000));
+///
+/// let released = allocator.free_all().count_pages();
+/// assert_eq!(released, 0x4000 - 0x200 - 1);
+/// ```
+#[derive(Debug)]
+pub struct BootAllocator<Storage, Memory, const MAX_NODES: usize> {
+    configuration: Configuration,
+    memory: Memory,
+    registry: NodeRegistry<Storage, MAX_NODES>,
+    bit_by_bit: bool,
+}
+
+impl<Storage, Memory, const MAX_NODES: usize> BootAllocator<Storage, Memory, MAX_NODES>
+where
+    Storage: AsRef<[u64]> + AsMut<[u64]>,
+    Memory: PhysicalMemory,
+{
+    /// An allocator with no nodes.
+    pub const fn new(configuration: Configuration, memory: Memory) -> Self {
+        Self {
+            configuration,
+            memory,
+            registry: NodeRegistry::new(),
+            bit_by_bit: false,
+        }
+    }
+
+    /// The machine constants in use.
+    pub const fn configuration(&self) -> &Configuration {
+        &self.configuration
+    }
+
+    /// Registers node `node` over `frames` (Linux's `init_bootmem_node`),
+    /// with every page reserved, and returns the bitmap's size in bytes.
+    ///
+    /// `bitmap` must hold at least [`bitmap_words`]`(pages)` words. When
+    /// the bitmap lives in physical memory, `bitmap_location` is its first
+    /// frame: its pages then stay reserved for as long as the allocator
+    /// lives, in whichever node they lie (deviation 7), and the hand-off
+    /// releases them last, as [`BlockKind::Bitmap`](crate::BlockKind::Bitmap)
+    /// blocks.
+    ///
+    /// # Errors
+    ///
+    /// An empty range, an end address past 2^64, an overlap with a
+    /// registered node, a number already registered, a full registry, or too
+    /// small a bitmap.
+    pub fn register_node(
+        &mut self,
+        node: NodeId,
+        frames: Range<PageFrameNumber>,
+        bitmap: Storage,
+        bitmap_location: Option<PageFrameNumber>,
+    ) -> Result<u64, RegistrationError> {
+        let (start, end) = (frames.start.as_u64(), frames.end.as_u64());
+        if start >= end {
+            return Err(RegistrationError::EmptyRange {
+                start: frames.start,
+                end: frames.end,
+            });
+        }
+        if self.configuration.page_size.start_of(frames.end).is_none() {
+            return Err(RegistrationError::AddressOverflow { end: frames.end });
+        }
+        self.registry.check_new(node, start, end)?;
+        let pages = end - start;
+        let needed_words = bitmap_words(pages);
+        let given_words = bitmap.as_ref().len() as u64;
+        if given_words < needed_words {
+            return Err(RegistrationError::BitmapTooSmall {
+                needed_words,
+                given_words,
+            });
+        }
+        let bitmap_frames = bitmap_location.map(|location| BitmapFrames {
+            start: location.as_u64(),
+            end: location.as_u64().saturating_add(self.bitmap_pages(pages)),
+        });
+        let mut allocator = NodeAllocator::new(node, start, end, bitmap, bitmap_frames);
+        allocator.bit_by_bit = self.bit_by_bit;
+        self.registry.insert(allocator);
+        if let Some(frames) = bitmap_frames {
+            for other in self.registry.iter_mut() {
+                let low = frames.start.max(other.start_frame);
+                let high = frames.end.min(other.end_frame);
+                other.reserve_frames(low, high);
+            }
+        }
+        let bytes = needed_words * 8;
+        trace::registered(
+            node,
+            start,
+            bitmap_location.map_or(0, PageFrameNumber::as_u64),
+            end,
+            bytes,
+        );
+        Ok(bytes)
+    }
+
+    /// Pages of bitmap a node of `pages` pages needs (Linux's
+    /// `bootmem_bootmap_pages`).
+    ///
+    /// ```
+    /// use bootmem::{BootAllocator, Configuration, memory::NoZeroing};
+    /// let allocator: BootAllocator<Vec<u64>, NoZeroing, 1> = BootAllocator::new(Configuration::X86_64, NoZeroing);
+    /// assert_eq!(allocator.bitmap_pages(0x8000), 1);
+    /// assert_eq!(allocator.bitmap_pages(0x8001), 2);
+    /// ```
+    pub fn bitmap_pages(&self, pages: u64) -> u64 {
+        self.configuration
+            .page_size
+            .pages_for(bitmap_words(pages) * 8)
+    }
+
+    /// Allocates a block (Linux's `___alloc_bootmem_nopanic` and
+    /// `___alloc_bootmem_node_nopanic` families, by
+    /// [`NodePreference`]). The block is zeroed for exactly `size` bytes
+    /// through `Memory`.
+    ///
+    /// # Errors
+    ///
+    /// A misuse ([`AllocationError::is_misuse`]): an unregistered preferred
+    /// node, a zero size, an alignment that is not a power of two, `goal +
+    /// size` past 2^64, or, for [`NodePreference::AnyNode`] with a limit,
+    /// `goal + size` past the limit. Otherwise
+    /// [`AllocationError::OutOfMemory`] or
+    /// [`AllocationError::NoMemoryBelowLimit`] when nothing fits.
+    pub fn allocate(
+        &mut self,
+        request: &AllocationRequest,
+    ) -> Result<PhysicalAddress, AllocationError> {
+        let position = match request.preference {
+            NodePreference::AnyNode => None,
+            NodePreference::Prefer(node) | NodePreference::PreferAboveDma32(node) => Some(
+                self.registry
+                    .position_of(node)
+                    .ok_or(AllocationError::NodeNotRegistered(node))?,
+            ),
+        };
+        let size = request.size;
+        if size == 0 {
+            return Err(AllocationError::ZeroSize);
+        }
+        if !request.alignment.is_power_of_two() {
+            return Err(AllocationError::AlignmentNotPowerOfTwo {
+                alignment: request.alignment,
+            });
+        }
+        let goal_end = request
+            .goal
+            .end_of_range(size)
+            .ok_or(AllocationError::AddressOverflow {
+                goal: request.goal,
+                size,
+            })?;
+        if let (NodePreference::AnyNode, Some(limit)) = (request.preference, request.limit) {
+            if goal_end > limit {
+                return Err(AllocationError::GoalPastLimit {
+                    goal: request.goal,
+                    size,
+                    limit,
+                });
+            }
+        }
+        let search = SearchRequest {
+            size,
+            align: request.alignment,
+            goal: request.goal.as_u64(),
+            limit: request.limit.map_or(0, PhysicalAddress::as_u64),
+        };
+        let page = self.configuration.page_size;
+        let found = match (request.preference, position) {
+            (NodePreference::Prefer(_), Some(position)) => {
+                node_walk::preferred_node(&mut self.registry, position, page, &search)
+            }
+            (NodePreference::PreferAboveDma32(_), Some(position)) => {
+                node_walk::preferred_node_above_dma32(
+                    &mut self.registry,
+                    position,
+                    &self.configuration,
+                    &search,
+                )
+            }
+            _ => node_walk::any_node(&mut self.registry, page, &search),
+        };
+        match found {
+            Some(address) => {
+                self.memory.zero(address, size);
+                Ok(address)
+            }
+            None => Err(match (request.preference, request.limit) {
+                (NodePreference::PreferAboveDma32(_), _) | (_, None) => {
+                    AllocationError::OutOfMemory { size }
+                }
+                (_, Some(limit)) => AllocationError::NoMemoryBelowLimit { size, limit },
+            }),
+        }
+    }
+
+    /// The exclusive end of `[start, start + size)`, checked.
+    fn range_end(start: PhysicalAddress, size: u64) -> Result<PhysicalAddress, RangeError> {
+        start
+            .end_of_range(size)
+            .ok_or(RangeError::AddressOverflow { start, size })
+    }
+
+    /// Frees every page wholly inside `[start, start + size)` (Linux's
+    /// `free_bootmem`). The range may span adjacent nodes. Partly covered
+    /// pages and pages that hold a bitmap stay reserved. Each node's hint
+    /// moves down to the start of its piece, so the next search looks there.
+    ///
+    /// # Errors
+    ///
+    /// An end past 2^64, a range whose first page lies in no node or that
+    /// leaves the nodes or crosses a hole between them (even when no whole
+    /// page lies inside it), or a page in it that is already free.
+    pub fn free(&mut self, start: PhysicalAddress, size: u64) -> Result<(), RangeError> {
+        let end = Self::range_end(start, size)?;
+        let page = self.configuration.page_size;
+        let (first, last) = (
+            page.frame_at_or_above(start).as_u64(),
+            page.frame_containing(end).as_u64(),
+        );
+        let pieces = self.registry.pieces(first, last)?;
+        self.free_pieces(pieces.first..=pieces.last, first, last)
+    }
+
+    /// Frees every page wholly inside `[start, start + size)` on one node
+    /// (Linux's `free_bootmem_node`).
+    ///
+    /// # Errors
+    ///
+    /// As [`free`](Self::free), and a node that is not registered or that
+    /// the rounded range leaves.
+    pub fn free_on_node(
+        &mut self,
+        node: NodeId,
+        start: PhysicalAddress,
+        size: u64,
+    ) -> Result<(), RangeError> {
+        let position = self
+            .registry
+            .position_of(node)
+            .ok_or(RangeError::NodeNotRegistered(node))?;
+        let end = Self::range_end(start, size)?;
+        let page = self.configuration.page_size;
+        let (first, last) = (
+            page.frame_at_or_above(start).as_u64(),
+            page.frame_containing(end).as_u64(),
+        );
+        self.check_inside_node(position, first, last)?;
+        self.free_pieces(position..=position, first, last)
+    }
+
+    /// Linux's `mark_bootmem_node` bounds: only `start < node start` and
+    /// `end > node end` are refused, so an inverted range inside is allowed.
+    fn check_inside_node(&self, position: usize, first: u64, last: u64) -> Result<(), RangeError> {
+        let node = self.registry.get(position);
+        if first < node.start_frame || last > node.end_frame {
+            return Err(RangeError::OutsideNode {
+                node: node.id,
+                start: PageFrameNumber::new(first),
+                end: PageFrameNumber::new(last),
+            });
+        }
+        Ok(())
+    }
+
+    /// Frees frames `[first, last)` over the nodes at `positions`, after
+    /// checking that no page of it is already free.
+    fn free_pieces(
+        &mut self,
+        positions: core::ops::RangeInclusive<usize>,
+        first: u64,
+        last: u64,
+    ) -> Result<(), RangeError> {
+        for position in positions.clone() {
+            let (from, to) = self.registry.piece_frames(position, first, last);
+            if from < to {
+                if let Some(frame) = self.registry.get(position).first_free(from, to) {
+                    return Err(RangeError::PageAlreadyFree {
+                        frame: PageFrameNumber::new(frame),
+                    });
+                }
+            }
+        }
+        for position in positions {
+            let (from, to) = self.registry.piece_frames(position, first, last);
+            let node = self.registry.get_mut(position);
+            trace::marked(node.id, from, to, false, 0);
+            node.free_frames(from, to);
+            self.registry.protect_bitmaps(position, from, to);
+        }
+        Ok(())
+    }
+
+    /// Reserves every page touched by `[start, start + size)` (Linux's
+    /// `reserve_bootmem`). The range may span adjacent nodes.
+    ///
+    /// # Errors
+    ///
+    /// An end past 2^64, a range that lies in no node, leaves the nodes or
+    /// crosses a hole, and with [`ReserveMode::Exclusive`] a page already
+    /// reserved ([`RangeError::Busy`]). Nothing changes on error.
+    pub fn reserve(
+        &mut self,
+        start: PhysicalAddress,
+        size: u64,
+        mode: ReserveMode,
+    ) -> Result<(), RangeError> {
+        let end = Self::range_end(start, size)?;
+        let page = self.configuration.page_size;
+        let (first, last) = (
+            page.frame_containing(start).as_u64(),
+            page.frame_at_or_above(end).as_u64(),
+        );
+        let pieces = self.registry.pieces(first, last)?;
+        self.reserve_pieces(pieces.first..=pieces.last, first, last, mode)
+    }
+
+    /// Reserves every page touched by `[start, start + size)` on one node
+    /// (Linux's `reserve_bootmem_node`).
+    ///
+    /// # Errors
+    ///
+    /// As [`reserve`](Self::reserve), and a node that is not registered or
+    /// that the rounded range leaves.
+    pub fn reserve_on_node(
+        &mut self,
+        node: NodeId,
+        start: PhysicalAddress,
+        size: u64,
+        mode: ReserveMode,
+    ) -> Result<(), RangeError> {
+        let position = self
+            .registry
+            .position_of(node)
+            .ok_or(RangeError::NodeNotRegistered(node))?;
+        let end = Self::range_end(start, size)?;
+        let page = self.configuration.page_size;
+        let (first, last) = (
+            page.frame_containing(start).as_u64(),
+            page.frame_at_or_above(end).as_u64(),
+        );
+        self.check_inside_node(position, first, last)?;
+        self.reserve_pieces(position..=position, first, last, mode)
+    }
+
+    fn reserve_pieces(
+        &mut self,
+        positions: core::ops::RangeInclusive<usize>,
+        first: u64,
+        last: u64,
+        mode: ReserveMode,
+    ) -> Result<(), RangeError> {
+        if mode == ReserveMode::Exclusive {
+            for position in positions.clone() {
+                let (from, to) = self.registry.piece_frames(position, first, last);
+                if from < to {
+                    if let Some(frame) = self.registry.get(position).first_reserved(from, to) {
+                        return Err(RangeError::Busy {
+                            frame: PageFrameNumber::new(frame),
+                        });
+                    }
+                }
+            }
+        }
+        for position in positions {
+            let (from, to) = self.registry.piece_frames(position, first, last);
+            let node = self.registry.get_mut(position);
+            trace::marked(
+                node.id,
+                from,
+                to,
+                true,
+                u32::from(mode == ReserveMode::Exclusive),
+            );
+            node.reserve_frames(from, to);
+        }
+        Ok(())
+    }
+
+    /// Whether `frame` is reserved, or `None` when no node covers it.
+    pub fn is_reserved(&self, frame: PageFrameNumber) -> Option<bool> {
+        let frame = frame.as_u64();
+        self.registry
+            .iter()
+            .find(|node| node.contains(frame))
+            .map(|node| node.is_reserved(frame))
+    }
+
+    /// Free pages over all nodes.
+    pub fn free_pages(&self) -> u64 {
+        self.registry.iter().map(NodeAllocator::free_pages).sum()
+    }
+
+    /// The registered nodes in address order.
+    pub fn nodes(&self) -> impl Iterator<Item = NodeSummary> + '_ {
+        self.registry.iter().map(|node| NodeSummary {
+            node: node.id,
+            start: node.start(),
+            end: node.end(),
+            free_pages: node.free_pages(),
+        })
+    }
+
+    /// The reserved pages of every node as ascending half-open frame runs,
+    /// adjacent runs merged, also across nodes.
+    pub fn reserved_runs(&self) -> impl Iterator<Item = Range<PageFrameNumber>> + '_ {
+        let mut nodes = self.registry.iter().peekable();
+        let mut cursor: Option<u64> = None;
+        let mut pending: Option<(u64, u64)> = None;
+        core::iter::from_fn(move || loop {
+            // Next run of the current node, if any.
+            let next = loop {
+                let node = nodes.peek()?;
+                let from = cursor.unwrap_or(node.start_frame);
+                match node.first_reserved(from, node.end_frame) {
+                    Some(run_start) => {
+                        let run_end = node
+                            .first_free(run_start, node.end_frame)
+                            .unwrap_or(node.end_frame);
+                        cursor = Some(run_end);
+                        break Some((run_start, run_end));
+                    }
+                    None => {
+                        nodes.next();
+                        cursor = None;
+                        if nodes.peek().is_none() {
+                            break None;
+                        }
+                    }
+                }
+            };
+            match (pending, next) {
+                (Some((start, end)), Some((next_start, next_end))) if end == next_start => {
+                    pending = Some((start, next_end));
+                }
+                (Some((start, end)), next) => {
+                    pending = next;
+                    return Some(PageFrameNumber::new(start)..PageFrameNumber::new(end));
+                }
+                (None, Some(run)) => pending = Some(run),
+                (None, None) => return None,
+            }
+        })
+    }
+
+    /// Tears the allocator down (Linux's `free_all_bootmem`): an iterator of
+    /// every free page as blocks, then every bitmap page. Consuming the
+    /// allocator means no call can follow the teardown.
+    ///
+    /// The blocks follow v4.19: 64 pages at once (order 6) where an aligned
+    /// group of 64 is wholly free, single pages otherwise; the pages at the
+    /// tail of a node that does not start on a multiple of 64 are all
+    /// released (deviation 3).
+    pub fn free_all(self) -> HandOff<Storage, MAX_NODES> {
+        HandOff::new(self.registry.into_nodes())
+    }
+
+    /// Makes the per-node search test one bit at a time, as Linux's does,
+    /// instead of a word at a time. Placement is identical; only speed
+    /// differs. For benchmarks and differential tests.
+    #[cfg(feature = "reference")]
+    pub fn use_bit_by_bit_search(&mut self, enabled: bool) {
+        self.bit_by_bit = enabled;
+        for node in self.registry.iter_mut() {
+            node.bit_by_bit = enabled;
+        }
+    }
+}

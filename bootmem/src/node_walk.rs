@@ -1,0 +1,141 @@
+//! The node walk: which nodes are tried, in what order, with what goal and limit.
+//!
+//! These are Linux's outer loops (spec §4): `alloc_bootmem_core` walks every
+//! node in address order; `___alloc_bootmem_nopanic` drops the goal once;
+//! `___alloc_bootmem_node_nopanic` tries the preferred node before all nodes
+//! and drops a limit that `goal + size` passes; `__alloc_bootmem_node_high`
+//! first tries the preferred node above 4 GiB.
+
+use crate::address::{PageSize, PhysicalAddress};
+use crate::config::Configuration;
+use crate::registry::NodeRegistry;
+use crate::search::SearchRequest;
+
+/// Tries one node and commits the placement if it fits.
+fn try_node<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize>(
+    registry: &mut NodeRegistry<Storage, MAX_NODES>,
+    position: usize,
+    page: PageSize,
+    request: &SearchRequest,
+) -> Option<PhysicalAddress> {
+    let placement = registry.get(position).find(page, request)?;
+    Some(registry.get_mut(position).commit(page, &placement))
+}
+
+/// `alloc_bootmem_core`: every node in address order, skipping nodes wholly
+/// below the goal's page and stopping at the first node at or above the
+/// limit's page.
+pub(crate) fn all_nodes<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize>(
+    registry: &mut NodeRegistry<Storage, MAX_NODES>,
+    page: PageSize,
+    request: &SearchRequest,
+) -> Option<PhysicalAddress> {
+    let goal_frame = request.goal >> page.shift();
+    let limit_frame = request.limit >> page.shift();
+    for position in 0..registry.len() {
+        let node = registry.get(position);
+        if request.goal != 0 && node.end_frame <= goal_frame {
+            continue;
+        }
+        if request.limit != 0 && node.start_frame >= limit_frame {
+            break;
+        }
+        if let Some(address) = try_node(registry, position, page, request) {
+            return Some(address);
+        }
+    }
+    None
+}
+
+/// `___alloc_bootmem_nopanic`: all nodes at the goal, then all nodes from 0.
+/// The limit is kept.
+pub(crate) fn any_node<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize>(
+    registry: &mut NodeRegistry<Storage, MAX_NODES>,
+    page: PageSize,
+    request: &SearchRequest,
+) -> Option<PhysicalAddress> {
+    all_nodes(registry, page, request).or_else(|| {
+        (request.goal != 0)
+            .then(|| {
+                all_nodes(
+                    registry,
+                    page,
+                    &SearchRequest {
+                        goal: 0,
+                        ..*request
+                    },
+                )
+            })
+            .flatten()
+    })
+}
+
+/// `___alloc_bootmem_node_nopanic`: the preferred node at the goal, all
+/// nodes at the goal, the preferred node from 0, all nodes from 0. A limit
+/// that `goal + size` passes is dropped for the rest of the call.
+pub(crate) fn preferred_node<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize>(
+    registry: &mut NodeRegistry<Storage, MAX_NODES>,
+    position: usize,
+    page: PageSize,
+    request: &SearchRequest,
+) -> Option<PhysicalAddress> {
+    let mut request = *request;
+    loop {
+        if request.limit != 0 && request.goal.saturating_add(request.size) > request.limit {
+            request.limit = 0;
+        }
+        if let Some(address) = try_node(registry, position, page, &request) {
+            return Some(address);
+        }
+        if let Some(address) = all_nodes(registry, page, &request) {
+            return Some(address);
+        }
+        if request.goal == 0 {
+            return None;
+        }
+        request.goal = 0;
+    }
+}
+
+/// `__alloc_bootmem_node_high`: when the node reaches 128 MiB past the end
+/// of DMA32 memory and the goal lies below it, the preferred node alone from
+/// the end of DMA32 memory, with no limit; then as [`preferred_node`] with no
+/// limit. The margin is 128 MiB in pages (deviation 5).
+pub(crate) fn preferred_node_above_dma32<
+    Storage: AsRef<[u64]> + AsMut<[u64]>,
+    const MAX_NODES: usize,
+>(
+    registry: &mut NodeRegistry<Storage, MAX_NODES>,
+    position: usize,
+    configuration: &Configuration,
+    request: &SearchRequest,
+) -> Option<PhysicalAddress> {
+    let page = configuration.page_size;
+    let dma32_end = configuration.dma32_end.as_u64();
+    let margin = (128u64 << 20) >> page.shift();
+    let node_end = registry.get(position).end_frame;
+    let reaches_high_memory = dma32_end
+        .checked_add(margin)
+        .is_some_and(|threshold| node_end > threshold);
+    if reaches_high_memory && (request.goal >> page.shift()) < dma32_end {
+        if let Some(high_goal) = page.start_of(configuration.dma32_end) {
+            let high = SearchRequest {
+                goal: high_goal.as_u64(),
+                limit: 0,
+                ..*request
+            };
+            if let Some(address) = try_node(registry, position, page, &high) {
+                return Some(address);
+            }
+        }
+    }
+    preferred_node(
+        registry,
+        position,
+        page,
+        &SearchRequest {
+            limit: 0,
+            ..*request
+        },
+    )
+}

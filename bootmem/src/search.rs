@@ -1,0 +1,361 @@
+//! The per-node search (Linux's `alloc_bootmem_bdata`), pure over a bitmap.
+//!
+//! Given a node's bitmap and its search state (the hint and the end of the
+//! last allocation), [`find_placement`] decides where a request lands,
+//! exactly as v4.19 does, step for step (spec §3.1), with two changes: every
+//! scan works a word at a time, and the sub-page merge only happens while the
+//! partly used page is still reserved (deviation 2). It changes nothing;
+//! the node applies the placement.
+
+use crate::address::PageSize;
+use crate::bitmap::Bitmap;
+
+/// What the search knows about one node.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct NodeWindow {
+    /// First page frame of the node (`node_min_pfn`).
+    pub(crate) start_frame: u64,
+    /// Exclusive end frame (`node_low_pfn`).
+    pub(crate) end_frame: u64,
+    /// Node-relative byte offset of the end of the last allocation (`last_end_off`).
+    pub(crate) last_end_offset: u64,
+    /// Node-relative page index where the next search starts (`hint_idx`).
+    pub(crate) hint_index: u64,
+}
+
+/// One request, in Linux's raw terms: `goal` and `limit` are bytes, 0 meaning none.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SearchRequest {
+    pub(crate) size: u64,
+    /// A power of two (checked by the caller).
+    pub(crate) align: u64,
+    pub(crate) goal: u64,
+    pub(crate) limit: u64,
+}
+
+/// Where a request lands on a node, relative to the node's first byte.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Placement {
+    /// Node-relative byte offset of the block.
+    pub(crate) start_offset: u64,
+    /// Node-relative exclusive end of the block.
+    pub(crate) end_offset: u64,
+    /// Node-relative page indices to mark reserved: `[reserve_from, reserve_to)`.
+    /// The partly used page a merged block shares is not among them.
+    pub(crate) reserve_from: u64,
+    pub(crate) reserve_to: u64,
+}
+
+/// `ALIGN(value, step)` for a power-of-two `step`, saturating at `u64::MAX`
+/// where Linux would wrap. A saturated value lies past every node, so the
+/// search treats it as "no room", as arbitrary-precision arithmetic would.
+pub(crate) fn align_up_saturating(value: u64, step: u64) -> u64 {
+    match value.checked_add(step - 1) {
+        Some(sum) => sum & !(step - 1),
+        None => u64::MAX,
+    }
+}
+
+/// Linux's `align_idx`: aligns the absolute frame of node index `index`.
+fn align_index(window: &NodeWindow, index: u64, step: u64) -> u64 {
+    align_up_saturating(window.start_frame.saturating_add(index), step) - window.start_frame
+}
+
+/// Where the scan starts, and where it falls back to (spec §3.1 steps 4–9).
+pub(crate) struct ScanStart {
+    /// Node-relative index the first pass starts from.
+    pub(crate) first: u64,
+    /// The requested start, when the hint moved the first pass beyond it.
+    pub(crate) fallback: Option<u64>,
+    /// Exclusive end of the search window, node-relative.
+    pub(crate) window_end: u64,
+    /// Pages to step by (`max(align / PAGE_SIZE, 1)`).
+    pub(crate) step: u64,
+}
+
+/// Computes the window, step, requested start and hint of a search, or
+/// `None` when the window is empty (`hi <= lo`).
+pub(crate) fn scan_start(
+    window: &NodeWindow,
+    page: PageSize,
+    request: &SearchRequest,
+) -> Option<ScanStart> {
+    let goal_frame = request.goal >> page.shift();
+    let limit_frame = request.limit >> page.shift();
+    let low = window.start_frame;
+    let mut high = window.end_frame;
+    if limit_frame != 0 && high > limit_frame {
+        high = limit_frame;
+    }
+    if high <= low {
+        return None;
+    }
+    let step = (request.align >> page.shift()).max(1);
+    let start = if goal_frame != 0 && low < goal_frame && goal_frame < high {
+        align_up_saturating(goal_frame, step)
+    } else {
+        align_up_saturating(low, step)
+    };
+    let requested = start - low;
+    let (first, fallback) = if window.hint_index > requested {
+        (
+            align_index(window, window.hint_index, step),
+            Some(requested),
+        )
+    } else {
+        (requested, None)
+    };
+    Some(ScanStart {
+        first,
+        fallback,
+        window_end: high - low,
+        step,
+    })
+}
+
+/// Linux's `find_block` loop: the first index at or after `from` where
+/// `pages` free pages start on a `step` boundary, or `None`.
+fn find_run<Storage: AsRef<[u64]> + AsMut<[u64]>>(
+    bitmap: &Bitmap<Storage>,
+    window: &NodeWindow,
+    mut from: u64,
+    window_end: u64,
+    pages: u64,
+    step: u64,
+) -> Option<u64> {
+    loop {
+        from = bitmap.next_clear(from.min(window_end), window_end);
+        from = align_index(window, from, step);
+        let end = from.saturating_add(pages);
+        if from >= window_end || end > window_end {
+            return None;
+        }
+        let reserved = bitmap.next_set(from, end);
+        if reserved == end {
+            return Some(from);
+        }
+        let aligned = align_index(window, reserved, step);
+        from = if aligned == reserved {
+            reserved.saturating_add(step)
+        } else {
+            aligned
+        };
+    }
+}
+
+/// Decides where `request` lands on the node, or `None` when it does not fit.
+pub(crate) fn find_placement<Storage: AsRef<[u64]> + AsMut<[u64]>>(
+    bitmap: &Bitmap<Storage>,
+    window: &NodeWindow,
+    page: PageSize,
+    request: &SearchRequest,
+) -> Option<Placement> {
+    let start = scan_start(window, page, request)?;
+    let pages = page.pages_for(request.size);
+    let found = find_run(
+        bitmap,
+        window,
+        start.first,
+        start.window_end,
+        pages,
+        start.step,
+    )
+    .or_else(|| {
+        let requested = start.fallback?;
+        find_run(
+            bitmap,
+            window,
+            requested,
+            start.window_end,
+            pages,
+            start.step,
+        )
+    })?;
+    Some(place(bitmap, window, page, request, found))
+}
+
+/// Spec §3.1 step 11: the byte placement of a run found at index `found`,
+/// merging into the previous allocation's partly used page when it is the
+/// page just before `found` and is still reserved.
+pub(crate) fn place<Storage: AsRef<[u64]> + AsMut<[u64]>>(
+    bitmap: &Bitmap<Storage>,
+    window: &NodeWindow,
+    page: PageSize,
+    request: &SearchRequest,
+    found: u64,
+) -> Placement {
+    let shift = page.shift();
+    let last_end = window.last_end_offset;
+    let partial_page = last_end >> shift;
+    let node_base = window.start_frame << shift;
+    let start_offset = if last_end & (page.bytes() - 1) != 0
+        && partial_page + 1 == found
+        && bitmap.is_set(partial_page)
+    {
+        // Align the absolute address, then make it node-relative again.
+        // Within the node, so it cannot overflow: the result is at most the
+        // start of page `found`, which is step-aligned.
+        align_up_saturating(node_base + last_end, request.align) - node_base
+    } else {
+        found << shift
+    };
+    let merged = (start_offset >> shift) < found;
+    let end_offset = start_offset + request.size;
+    Placement {
+        start_offset,
+        end_offset,
+        reserve_from: (start_offset >> shift) + u64::from(merged),
+        reserve_to: page.pages_for(end_offset),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bitmap::bitmap_words;
+    use std::vec;
+    use std::vec::Vec;
+
+    fn free_node(start_frame: u64, pages: u64) -> (Bitmap<Vec<u64>>, NodeWindow) {
+        let mut bitmap = Bitmap::new_all_set(vec![0; bitmap_words(pages) as usize], pages);
+        bitmap.clear_range(0, pages);
+        let window = NodeWindow {
+            start_frame,
+            end_frame: start_frame + pages,
+            last_end_offset: 0,
+            hint_index: 0,
+        };
+        (bitmap, window)
+    }
+
+    fn request(size: u64, align: u64, goal: u64, limit: u64) -> SearchRequest {
+        SearchRequest {
+            size,
+            align,
+            goal,
+            limit,
+        }
+    }
+
+    #[test]
+    fn goal_inside_the_node_is_the_start() {
+        let (bitmap, window) = free_node(0, 0x8000);
+        let placement = find_placement(
+            &bitmap,
+            &window,
+            PageSize::SIZE_4KIB,
+            &request(64, 64, 0x100_0000, 0),
+        )
+        .unwrap();
+        assert_eq!(placement.start_offset, 0x100_0000);
+        assert_eq!(
+            (placement.reserve_from, placement.reserve_to),
+            (0x1000, 0x1001)
+        );
+    }
+
+    #[test]
+    fn limit_excludes_the_page_holding_it() {
+        let (bitmap, window) = free_node(0, 0x10);
+        // Limit 0x3fff truncates to page 3: pages 0..3 only.
+        let fits = find_placement(
+            &bitmap,
+            &window,
+            PageSize::SIZE_4KIB,
+            &request(0x3000, 4096, 0, 0x3fff),
+        );
+        assert_eq!(fits.map(|p| p.start_offset), Some(0));
+        let too_big = find_placement(
+            &bitmap,
+            &window,
+            PageSize::SIZE_4KIB,
+            &request(0x3001, 4096, 0, 0x3fff),
+        );
+        assert_eq!(too_big, None);
+    }
+
+    #[test]
+    fn small_block_merges_into_the_partly_used_page() {
+        let (mut bitmap, mut window) = free_node(0, 0x10);
+        bitmap.set_range(0, 1);
+        window.last_end_offset = 0xfc0;
+        window.hint_index = 1;
+        let placement = find_placement(
+            &bitmap,
+            &window,
+            PageSize::SIZE_4KIB,
+            &request(0x20, 0x20, 0, 0),
+        )
+        .unwrap();
+        assert_eq!(placement.start_offset, 0xfc0);
+        assert_eq!((placement.reserve_from, placement.reserve_to), (1, 1));
+        // Once the partly used page is free again, no merge (deviation 2).
+        bitmap.clear_range(0, 1);
+        let placement = find_placement(
+            &bitmap,
+            &window,
+            PageSize::SIZE_4KIB,
+            &request(0x20, 0x20, 0, 0),
+        )
+        .unwrap();
+        assert_eq!(placement.start_offset, 0x1000);
+    }
+
+    #[test]
+    fn rounding_to_the_page_end_does_not_merge() {
+        let (mut bitmap, mut window) = free_node(0, 0x10);
+        bitmap.set_range(0, 1);
+        window.last_end_offset = 0xfc1;
+        window.hint_index = 1;
+        let placement = find_placement(
+            &bitmap,
+            &window,
+            PageSize::SIZE_4KIB,
+            &request(0x10, 0x80, 0, 0),
+        )
+        .unwrap();
+        assert_eq!(placement.start_offset, 0x1000);
+        assert_eq!(placement.reserve_from, 1);
+    }
+
+    #[test]
+    fn hint_beyond_the_start_falls_back_to_the_requested_start() {
+        let (mut bitmap, mut window) = free_node(0, 0x10);
+        bitmap.set_range(8, 0x10);
+        window.hint_index = 8;
+        let placement = find_placement(
+            &bitmap,
+            &window,
+            PageSize::SIZE_4KIB,
+            &request(0x2000, 4096, 0, 0),
+        )
+        .unwrap();
+        assert_eq!(placement.start_offset, 0);
+    }
+
+    #[test]
+    fn alignment_is_absolute_not_node_relative() {
+        let (bitmap, window) = free_node(3, 0x40);
+        let placement = find_placement(
+            &bitmap,
+            &window,
+            PageSize::SIZE_4KIB,
+            &request(4096, 0x4000, 0, 0),
+        )
+        .unwrap();
+        // Frame 4 is the first multiple of 4 in the node; index 1.
+        assert_eq!(placement.start_offset, 0x1000);
+    }
+
+    #[test]
+    fn huge_alignment_saturates_instead_of_wrapping() {
+        let (bitmap, window) = free_node(1, 0x40);
+        let placement = find_placement(
+            &bitmap,
+            &window,
+            PageSize::from_shift(0),
+            &request(1, 1 << 63, 0, 0),
+        );
+        assert_eq!(placement, None);
+    }
+}
