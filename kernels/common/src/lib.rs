@@ -8,11 +8,21 @@
 
 #![no_std]
 
+extern crate alloc;
+
 pub mod console;
 mod description;
 #[cfg(feature = "devicetree")]
 pub mod devicetree;
 pub mod exit;
+mod handoff;
+mod heap;
+mod ledger;
+mod pattern;
+mod selftest;
+pub mod setup;
+
+use ledger::Ledger;
 
 pub use console::{register, Platform};
 pub use description::{
@@ -21,46 +31,71 @@ pub use description::{
 pub use exit::Status;
 pub use spin;
 
+/// Bytes of kernel heap carved out of bootmem for the page allocator's lists.
+const HEAP_BYTES: u64 = 1 << 20;
+
 /// Sets up bootmem from `description`, tests it, hands every free page to the
 /// page allocator, and stops the machine with the verdict.
 pub fn boot(description: BootDescription) -> ! {
     println!("machine: {}", description.machine);
-    let test = requested_test(description.command_line);
-    if test == Some("fault") {
+    if requested_test(description.command_line) == Some("fault") {
         deliberate_fault();
     }
-    let map = match description
-        .firmware
-        .build(description.configuration.page_size)
-    {
+    let configuration = description.configuration;
+    let map = match description.firmware.build(configuration.page_size) {
         Ok(map) => map,
         Err(error) => exit::fail(format_args!("normalising the memory map: {error}")),
     };
+    println!("normalised map:");
     for range in map.ranges() {
-        println!(
-            "  {:#018x}-{:#018x} {} node {:?}",
-            range.start.as_u64(),
-            range.end.as_u64(),
-            range.kind,
-            range.node.map(|node| node.as_u32())
-        );
+        match range.node {
+            Some(node) => println!(
+                "  {:#018x}-{:#018x} {} node {}",
+                range.start.as_u64(),
+                range.end.as_u64(),
+                range.kind,
+                node.as_u32()
+            ),
+            None => println!(
+                "  {:#018x}-{:#018x} {}",
+                range.start.as_u64(),
+                range.end.as_u64(),
+                range.kind
+            ),
+        }
     }
-    for node in map.nodes() {
-        println!(
-            "node {}: pfn {:#x}-{:#x} ram {} MiB",
-            node.node.as_u32(),
-            node.start.as_u64(),
-            node.end.as_u64(),
-            node.ram_bytes >> 20
-        );
-    }
-    for region in description.kernel_regions.as_slice() {
-        println!(
-            "reserve {:#x}-{:#x} {}",
-            region.start, region.end, region.label
-        );
-    }
-    println!("bootmem nodes: {}", map.nodes().len());
+
+    let mut ledger = Ledger::new(configuration.page_size.shift());
+    let mut early = setup::set_up(&description, &map, &mut ledger);
+    let live = selftest::run(&description, &map, &mut early.bootmem, &mut ledger);
+
+    let heap = match early.bootmem.alloc_bootmem_pages(HEAP_BYTES) {
+        Ok(address) => address.as_u64(),
+        Err(error) => exit::fail(format_args!("alloc_bootmem_pages(heap): {error}")),
+    };
+    ledger.claim_bytes("kernel heap", heap, heap + HEAP_BYTES);
+    // SAFETY: bootmem just allocated the heap; it is identity-mapped RAM,
+    // never freed, and only the global allocator uses it.
+    unsafe { heap::init(heap, HEAP_BYTES) };
+    println!("kernel heap: {HEAP_BYTES:#x} bytes at {heap:#x}, from alloc_bootmem_pages");
+
+    let report = handoff::hand_off(early, &map, &mut ledger);
+    // The hand-off must not have touched what is still allocated.
+    live.verify_all();
+
+    let registered = map.nodes().iter().filter(|span| span.ram_bytes > 0).count();
+    println!(
+        "summary: {} | {} MiB RAM | {} test allocations live ({} bytes) | {} pages handed to the page allocator (expected {}) | {} sample pages checked | page allocator lists {} heap bytes",
+        description.machine,
+        map.ram_bytes() >> 20,
+        live.as_slice().len(),
+        live.bytes(),
+        report.released,
+        report.expected,
+        report.sampled,
+        report.heap_bytes
+    );
+    println!("bootmem nodes: {registered}");
     println!("PASS");
     exit::exit(Status::Pass)
 }
@@ -76,7 +111,7 @@ fn requested_test(command_line: &str) -> Option<&str> {
 /// fault handler must stop the machine with FAIL.
 fn deliberate_fault() -> ! {
     /// Past every identity map and every RAM of the configurations tested.
-    const NOWHERE: usize = 0xdead_beef_000;
+    const NOWHERE: usize = 0x0dea_dbee_f000;
     println!("bootmem.test=fault: reading {NOWHERE:#x}");
     // SAFETY: none: this read faults on purpose, and the fault handler stops
     // the machine before anything uses the value.
