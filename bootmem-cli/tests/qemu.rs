@@ -191,7 +191,7 @@ impl Boot {
             memory_backend: None,
             command_line: None,
             status: PASS_STATUS,
-            expect: vec![format!("bootmem nodes: {nodes}")],
+            expect: vec!["summary: ".to_string(), format!("bootmem nodes: {nodes}")],
         }
     }
 
