@@ -181,6 +181,35 @@ struct Boot {
     status: i32,
     /// Lines (or line fragments) the serial log must contain.
     expect: Vec<String>,
+    /// How long QEMU may run before it counts as hung and is killed.
+    timeout: Duration,
+}
+
+/// How one boot ended.
+struct Outcome {
+    /// QEMU's exit code (None if killed by a signal).
+    code: Option<i32>,
+    /// Whether QEMU had to be killed at the timeout.
+    timed_out: bool,
+    /// The serial log, `\r` removed.
+    log: String,
+    /// The command line, log and QEMU's stderr, for failure messages.
+    description: String,
+}
+
+impl Outcome {
+    fn lines(&self) -> impl Iterator<Item = &str> {
+        self.log.lines().map(str::trim_end)
+    }
+
+    /// The only verdict that counts as a pass: QEMU exited by itself with
+    /// the pass status, the kernel printed `PASS` and no `FAIL`.
+    fn is_pass(&self) -> bool {
+        !self.timed_out
+            && self.code == Some(PASS_STATUS)
+            && self.lines().any(|line| line == "PASS")
+            && !self.lines().any(|line| line.starts_with("FAIL"))
+    }
 }
 
 impl Boot {
@@ -192,6 +221,7 @@ impl Boot {
             command_line: None,
             status: PASS_STATUS,
             expect: vec!["summary: ".to_string(), format!("bootmem nodes: {nodes}")],
+            timeout: BOOT_TIMEOUT,
         }
     }
 
@@ -203,6 +233,7 @@ impl Boot {
             command_line: Some(command_line),
             status: FAIL_STATUS,
             expect: vec![format!("FAIL: {message}")],
+            timeout: BOOT_TIMEOUT,
         }
     }
 
@@ -235,8 +266,8 @@ impl Boot {
         arguments
     }
 
-    /// Boots and checks the exit status and the log; panics with the log otherwise.
-    fn run(&self) {
+    /// Boots once and reports how it ended.
+    fn boot(&self) -> Outcome {
         let kernel = kernel(self.arch);
         let arguments = self.arguments(&kernel);
         let started = Instant::now();
@@ -269,7 +300,7 @@ impl Boot {
         let status = loop {
             match child.try_wait().expect("wait for QEMU") {
                 Some(status) => break status,
-                None if started.elapsed() > BOOT_TIMEOUT => {
+                None if started.elapsed() > self.timeout => {
                     timed_out = true;
                     let _ = child.kill();
                     break child.wait().expect("wait for the killed QEMU");
@@ -280,51 +311,54 @@ impl Boot {
         let elapsed = started.elapsed();
         let log = String::from_utf8_lossy(&serial.join().unwrap_or_default()).replace('\r', "");
         let errors = String::from_utf8_lossy(&errors.join().unwrap_or_default()).into_owned();
-        let describe = || {
-            format!(
-                "{} {}\n--- serial log ---\n{log}\n--- QEMU stderr ---\n{errors}",
-                self.arch.qemu(),
-                arguments.join(" ")
-            )
-        };
+        let description = format!(
+            "{} {}\n--- serial log ---\n{log}\n--- QEMU stderr ---\n{errors}\n({}, {elapsed:.2?})",
+            self.arch.qemu(),
+            arguments.join(" "),
+            if timed_out {
+                format!("killed after {:?}", self.timeout)
+            } else {
+                format!("exit {status}")
+            }
+        );
         // Shown by cargo when the test fails (or with --nocapture).
-        eprintln!("{}\n(exit {status}, {elapsed:.2?})", describe());
+        eprintln!("{description}");
+        Outcome {
+            code: status.code(),
+            timed_out,
+            log,
+            description,
+        }
+    }
+
+    /// Boots and checks the exit status and the log; panics with the log otherwise.
+    fn run(&self) {
+        let outcome = self.boot();
+        let describe = &outcome.description;
         assert!(
-            !timed_out,
-            "QEMU did not exit within {BOOT_TIMEOUT:?} (a hang):\n{}",
-            describe()
+            !outcome.timed_out,
+            "QEMU did not exit within {:?} (a hang):\n{describe}",
+            self.timeout
         );
         assert_eq!(
-            status.code(),
+            outcome.code,
             Some(self.status),
-            "QEMU exited with {status}, expected {}:\n{}",
-            self.status,
-            describe()
+            "QEMU exited with {:?}, expected {}:\n{describe}",
+            outcome.code,
+            self.status
         );
-        let lines: Vec<&str> = log.lines().map(str::trim_end).collect();
         if self.status == PASS_STATUS {
-            assert!(
-                lines.contains(&"PASS"),
-                "no PASS line on the serial port:\n{}",
-                describe()
-            );
-            assert!(
-                !lines.iter().any(|line| line.starts_with("FAIL")),
-                "a FAIL line on the serial port:\n{}",
-                describe()
-            );
+            assert!(outcome.is_pass(), "not a pass:\n{describe}");
         } else {
             assert!(
-                !lines.contains(&"PASS"),
-                "a PASS line from a run that must fail:\n{}",
-                describe()
+                !outcome.lines().any(|line| line == "PASS"),
+                "a PASS line from a run that must fail:\n{describe}"
             );
         }
         for expected in &self.expect {
             assert!(
-                lines.iter().any(|line| line.contains(expected.as_str())),
-                "the serial log lacks {expected:?}:\n{}",
-                describe()
+                outcome.lines().any(|line| line.contains(expected.as_str())),
+                "the serial log lacks {expected:?}:\n{describe}"
             );
         }
     }
@@ -442,4 +476,62 @@ fn riscv64_out_of_memory_fails() {
 #[test]
 fn aarch64_out_of_memory_fails() {
     Boot::failing(Arch::Aarch64, "bootmem.test=oom", "panic: bootmem alloc of").run();
+}
+
+// --- A PASS line alone is not a pass ---
+
+/// The kernel prints `PASS` and then faults: the exit status decides.
+fn pass_then_fault(arch: Arch) {
+    let mut boot = Boot::failing(arch, "bootmem.test=pass-then-fault", "");
+    boot.expect.clear();
+    let outcome = boot.boot();
+    assert!(
+        outcome.lines().any(|line| line == "PASS"),
+        "the kernel did not print its PASS line:\n{}",
+        outcome.description
+    );
+    assert_eq!(outcome.code, Some(FAIL_STATUS), "{}", outcome.description);
+    assert!(
+        !outcome.is_pass(),
+        "read as a pass:\n{}",
+        outcome.description
+    );
+}
+
+#[test]
+fn x86_64_pass_then_fault_is_no_pass() {
+    pass_then_fault(Arch::X86_64);
+}
+
+#[test]
+fn riscv64_pass_then_fault_is_no_pass() {
+    pass_then_fault(Arch::Riscv64);
+}
+
+#[test]
+fn aarch64_pass_then_fault_is_no_pass() {
+    pass_then_fault(Arch::Aarch64);
+}
+
+#[test]
+fn pass_then_hang_is_no_pass() {
+    // The kernel prints PASS and spins: QEMU must be killed, and that is no pass.
+    let mut boot = Boot::failing(Arch::X86_64, "bootmem.test=pass-then-hang", "");
+    boot.timeout = Duration::from_secs(3);
+    let outcome = boot.boot();
+    assert!(
+        outcome.lines().any(|line| line == "PASS"),
+        "the kernel did not print its PASS line:\n{}",
+        outcome.description
+    );
+    assert!(
+        outcome.timed_out,
+        "QEMU exited by itself:\n{}",
+        outcome.description
+    );
+    assert!(
+        !outcome.is_pass(),
+        "read as a pass:\n{}",
+        outcome.description
+    );
 }

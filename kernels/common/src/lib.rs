@@ -38,8 +38,21 @@ const HEAP_BYTES: u64 = 1 << 20;
 /// page allocator, and stops the machine with the verdict.
 pub fn boot(description: BootDescription) -> ! {
     println!("machine: {}", description.machine);
-    if requested_test(description.command_line) == Some("fault") {
-        deliberate_fault();
+    match requested_test(description.command_line) {
+        Some("fault") => deliberate_fault(),
+        // For the harness's own test: a PASS line followed by a fault or a
+        // hang must not read as a pass.
+        Some("pass-then-fault") => {
+            println!("PASS");
+            deliberate_fault();
+        }
+        Some("pass-then-hang") => {
+            println!("PASS");
+            loop {
+                core::hint::spin_loop();
+            }
+        }
+        _ => {}
     }
     let configuration = description.configuration;
     let map = match description.firmware.build(configuration.page_size) {
