@@ -318,7 +318,7 @@ impl Boot {
             if timed_out {
                 format!("killed after {:?}", self.timeout)
             } else {
-                format!("exit {status}")
+                status.to_string()
             }
         );
         // Shown by cargo when the test fails (or with --nocapture).
