@@ -1,7 +1,18 @@
-//! `bootmem script`: the `.bms` script runner (being written).
+//! `bootmem script`: the `.bms` script runner, one result line per call.
+//!
+//! Every file is read and parsed before anything runs; one syntax error in
+//! any file stops them all with `error: FILE:LINE: message` and exit status
+//! 2. Each file then runs on a fresh allocator.
 
-use std::path::PathBuf;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+mod interpreter;
+mod parser;
+
+use interpreter::Interpreter;
+use parser::parse_script;
 
 /// Arguments of `bootmem script`.
 #[derive(clap::Args)]
@@ -11,8 +22,48 @@ pub struct ScriptArguments {
     pub files: Vec<PathBuf>,
 }
 
+fn read(path: &Path) -> io::Result<String> {
+    if path == Path::new("-") {
+        let mut text = String::new();
+        io::stdin().read_to_string(&mut text)?;
+        Ok(text)
+    } else {
+        std::fs::read_to_string(path)
+    }
+}
+
 /// Runs `bootmem script`.
 pub fn run(arguments: &ScriptArguments) -> ExitCode {
-    eprintln!("error: {} scripts: the runner is not written yet", arguments.files.len());
-    ExitCode::from(1)
+    let mut scripts = Vec::new();
+    for path in &arguments.files {
+        let name = path.display();
+        let text = match read(path) {
+            Ok(text) => text,
+            Err(error) => {
+                eprintln!("error: {name}: cannot read: {error}");
+                return ExitCode::from(2);
+            }
+        };
+        match parse_script(&text) {
+            Ok(calls) => scripts.push(calls),
+            Err(error) => {
+                eprintln!("error: {name}:{error}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    for calls in &scripts {
+        let mut interpreter = Interpreter::new();
+        for call in calls {
+            if writeln!(out, "{}", interpreter.execute(call)).is_err() {
+                return ExitCode::from(1);
+            }
+        }
+    }
+    if out.flush().is_err() {
+        return ExitCode::from(1);
+    }
+    ExitCode::SUCCESS
 }

@@ -1,0 +1,299 @@
+//! Running parsed `.bms` calls against the Linux-named layer, one output line each.
+
+use bootmem::linux::{self, Bootmem, NoPanicResult};
+use bootmem::memory::NoZeroing;
+use bootmem::{Configuration, PageFrameNumber, PageSize, PhysicalAddress, RangeError};
+
+use super::parser::{Call, Command};
+
+/// The registry capacity of the simulated machine: x86-64's `MAX_NUMNODES`.
+pub const MAX_NODES: usize = 1024;
+
+/// The largest bitmap the runner will allocate for one node, in 64-bit words
+/// (1 GiB of host memory: a node of 2^33 pages, 32 TiB of 4 KiB pages).
+pub const MAX_BITMAP_WORDS: u64 = 1 << 27;
+
+type Machine = Bootmem<Vec<u64>, NoZeroing, MAX_NODES>;
+
+/// One script's run: the configuration, the allocator, whether it is torn down.
+pub struct Interpreter {
+    configuration: Configuration,
+    bootmem: Box<Machine>,
+    torn_down: bool,
+}
+
+impl Default for Interpreter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Prints an address as the script format wants it.
+fn address(address: PhysicalAddress) -> String {
+    format!("{:#x}", address.as_u64())
+}
+
+fn bug(reason: impl std::fmt::Display) -> String {
+    format!("BUG: {reason}")
+}
+
+impl Interpreter {
+    /// A fresh machine with the x86-64 defaults.
+    pub fn new() -> Self {
+        let configuration = Configuration::X86_64;
+        Self {
+            configuration,
+            bootmem: Box::new(Bootmem::new(configuration, NoZeroing)),
+            torn_down: false,
+        }
+    }
+
+    /// Rebuilds the (node-less) allocator after a configuration change.
+    fn configure(&mut self, change: impl FnOnce(&mut Configuration)) -> String {
+        change(&mut self.configuration);
+        // Configuration lines only parse before the first node line, so no
+        // node is registered yet and nothing is lost by starting afresh.
+        if !self.torn_down {
+            self.bootmem = Box::new(Bootmem::new(self.configuration, NoZeroing));
+        }
+        "ok".to_owned()
+    }
+
+    fn page(&self) -> PageSize {
+        self.configuration.page_size
+    }
+
+    /// Runs one call and returns its output line.
+    pub fn execute(&mut self, call: &Call) -> String {
+        let arguments = &call.arguments;
+        let argument = |index: usize| arguments[index];
+        match call.command {
+            Command::page_size => match PageSize::try_new(argument(0)) {
+                Ok(size) => self.configure(|configuration| configuration.page_size = size),
+                Err(error) => bug(error),
+            },
+            Command::smp_cache_bytes => {
+                self.configure(|configuration| configuration.cache_line_bytes = argument(0))
+            }
+            Command::max_dma_address => self.configure(|configuration| {
+                configuration.dma_limit = PhysicalAddress::new(argument(0))
+            }),
+            Command::arch_low_address_limit => self.configure(|configuration| {
+                configuration.low_address_limit = PhysicalAddress::new(argument(0))
+            }),
+            Command::max_dma32_pfn => self.configure(|configuration| {
+                configuration.dma32_end = PageFrameNumber::new(argument(0))
+            }),
+            Command::bootmem_bootmap_pages => {
+                let bytes = bootmem::bitmap_bytes(argument(0));
+                self.page().pages_for(bytes).to_string()
+            }
+            Command::free_bootmem_late => {
+                if !self.torn_down {
+                    return bug("free_bootmem_late before free_all_bootmem");
+                }
+                match linux::free_bootmem_late(self.page(), argument(0), argument(1), |_| {}) {
+                    Ok(pages) => pages.to_string(),
+                    Err(error) => bug(error),
+                }
+            }
+            _ if self.torn_down => bug("bootmem is torn down (free_all_bootmem ran)"),
+            _ => self.execute_live(call),
+        }
+    }
+
+    fn execute_live(&mut self, call: &Call) -> String {
+        if call.command == Command::free_all_bootmem {
+            self.torn_down = true;
+            let machine = std::mem::replace(
+                &mut self.bootmem,
+                Box::new(Bootmem::new(self.configuration, NoZeroing)),
+            );
+            return machine.free_all_bootmem(|_| {}).to_string();
+        }
+        live(&mut self.bootmem, call).unwrap_or_else(|line| line)
+    }
+}
+
+/// Runs a call on a live (not torn down) allocator; `Err` holds a `BUG:` line.
+fn live(bootmem: &mut Machine, call: &Call) -> Result<String, String> {
+    let a = &call.arguments;
+    Ok(match call.command {
+        Command::init_bootmem_node => {
+            let node = u32::try_from(a[0])
+                .map_err(|_| bug(format!("node number {} is too large", a[0])))?;
+            register(bootmem, node, a[1], a[2], a[3])?
+        }
+        Command::init_bootmem => register(bootmem, 0, a[0], 0, a[1])?,
+        Command::free_bootmem => range(bootmem.free_bootmem(a[0], a[1]))?,
+        Command::free_bootmem_node => {
+            range(bootmem.free_bootmem_node(node_number(a[0])?, a[1], a[2]))?
+        }
+        Command::reserve_bootmem => reserved(bootmem.reserve_bootmem(a[0], a[1], a[2] as u32))?,
+        Command::reserve_bootmem_node => {
+            reserved(bootmem.reserve_bootmem_node(node_number(a[0])?, a[1], a[2], a[3] as u32))?
+        }
+        Command::is_reserved => match bootmem.allocator().is_reserved(PageFrameNumber::new(a[0])) {
+            Some(reserved) => u8::from(reserved).to_string(),
+            None => return Err(bug(format!("no node covers page {:#x}", a[0]))),
+        },
+        Command::reserved_ranges => {
+            let runs: Vec<String> = bootmem
+                .allocator()
+                .reserved_runs()
+                .map(|run| format!("{:#x}-{:#x}", run.start.as_u64(), run.end.as_u64()))
+                .collect();
+            if runs.is_empty() {
+                "none".to_owned()
+            } else {
+                runs.join(" ")
+            }
+        }
+        Command::free_pages => bootmem.allocator().free_pages().to_string(),
+        command => allocate(bootmem, command, a)?,
+    })
+}
+
+/// The node number of a `_node` call, if it can name a node at all.
+fn node_number(value: u64) -> Result<u32, String> {
+    u32::try_from(value).map_err(|_| bug(format!("node {value} is not registered")))
+}
+
+fn register(
+    bootmem: &mut Machine,
+    node: u32,
+    mapstart: u64,
+    start: u64,
+    end: u64,
+) -> Result<String, String> {
+    let words = bootmem::bitmap_words(end.saturating_sub(start));
+    if words > MAX_BITMAP_WORDS {
+        return Err(bug(format!(
+            "node of {} pages needs a bitmap larger than this simulator allocates (at most {} pages)",
+            end - start,
+            MAX_BITMAP_WORDS * 64
+        )));
+    }
+    let storage = vec![0u64; words as usize];
+    bootmem
+        .init_bootmem_node(node, mapstart, start, end, storage)
+        .map(|bytes| bytes.to_string())
+        .map_err(bug)
+}
+
+fn range(result: Result<(), RangeError>) -> Result<String, String> {
+    result.map(|()| "ok".to_owned()).map_err(bug)
+}
+
+fn reserved(result: Result<i32, RangeError>) -> Result<String, String> {
+    result.map(|value| value.to_string()).map_err(bug)
+}
+
+/// Prints a `_nopanic` result.
+fn nopanic(result: NoPanicResult) -> Result<String, String> {
+    match result.map_err(bug)? {
+        Some(found) => Ok(address(found)),
+        None => Ok("NULL".to_owned()),
+    }
+}
+
+/// Prints the result of a panicking call, through its `_nopanic` twin so
+/// that the runner can go on after the panic line.
+fn panicking(size: u64, result: NoPanicResult) -> Result<String, String> {
+    match result.map_err(bug)? {
+        Some(found) => Ok(address(found)),
+        None => Ok(format!("PANIC: bootmem alloc of {size} bytes failed!")),
+    }
+}
+
+#[allow(clippy::used_underscore_items)]
+fn allocate(bootmem: &mut Machine, command: Command, a: &[u64]) -> Result<String, String> {
+    let configuration = *bootmem.allocator().configuration();
+    let cache = configuration.cache_line_bytes;
+    let page = configuration.page_size.bytes();
+    let goal = configuration.dma_limit.as_u64();
+    let node = |value: u64| node_number(value);
+    match command {
+        Command::alloc_bootmem => {
+            panicking(a[0], bootmem.__alloc_bootmem_nopanic(a[0], cache, goal))
+        }
+        Command::alloc_bootmem_align => {
+            panicking(a[0], bootmem.__alloc_bootmem_nopanic(a[0], a[1], goal))
+        }
+        Command::alloc_bootmem_nopanic => nopanic(bootmem.alloc_bootmem_nopanic(a[0])),
+        Command::alloc_bootmem_pages => {
+            panicking(a[0], bootmem.__alloc_bootmem_nopanic(a[0], page, goal))
+        }
+        Command::alloc_bootmem_pages_nopanic => nopanic(bootmem.alloc_bootmem_pages_nopanic(a[0])),
+        Command::alloc_bootmem_node => panicking(
+            a[1],
+            bootmem.__alloc_bootmem_node_nopanic(node(a[0])?, a[1], cache, goal),
+        ),
+        Command::alloc_bootmem_node_nopanic => {
+            nopanic(bootmem.alloc_bootmem_node_nopanic(node(a[0])?, a[1]))
+        }
+        Command::alloc_bootmem_pages_node => panicking(
+            a[1],
+            bootmem.__alloc_bootmem_node_nopanic(node(a[0])?, a[1], page, goal),
+        ),
+        Command::alloc_bootmem_pages_node_nopanic => {
+            nopanic(bootmem.alloc_bootmem_pages_node_nopanic(node(a[0])?, a[1]))
+        }
+        Command::alloc_bootmem_low => {
+            panicking(a[0], bootmem.__alloc_bootmem_low_nopanic(a[0], cache, 0))
+        }
+        Command::alloc_bootmem_low_nopanic => nopanic(bootmem.alloc_bootmem_low_nopanic(a[0])),
+        Command::alloc_bootmem_low_pages => {
+            panicking(a[0], bootmem.__alloc_bootmem_low_nopanic(a[0], page, 0))
+        }
+        Command::alloc_bootmem_low_pages_nopanic => {
+            nopanic(bootmem.alloc_bootmem_low_pages_nopanic(a[0]))
+        }
+        Command::alloc_bootmem_low_pages_node => panicking(
+            a[1],
+            bootmem.__alloc_bootmem_low_node_nopanic(node(a[0])?, a[1], page, 0),
+        ),
+        Command::__alloc_bootmem => {
+            panicking(a[0], bootmem.__alloc_bootmem_nopanic(a[0], a[1], a[2]))
+        }
+        Command::__alloc_bootmem_nopanic => {
+            nopanic(bootmem.__alloc_bootmem_nopanic(a[0], a[1], a[2]))
+        }
+        Command::___alloc_bootmem => panicking(
+            a[0],
+            bootmem.___alloc_bootmem_nopanic(a[0], a[1], a[2], a[3]),
+        ),
+        Command::___alloc_bootmem_nopanic => {
+            nopanic(bootmem.___alloc_bootmem_nopanic(a[0], a[1], a[2], a[3]))
+        }
+        Command::__alloc_bootmem_low => {
+            panicking(a[0], bootmem.__alloc_bootmem_low_nopanic(a[0], a[1], a[2]))
+        }
+        Command::__alloc_bootmem_low_nopanic => {
+            nopanic(bootmem.__alloc_bootmem_low_nopanic(a[0], a[1], a[2]))
+        }
+        Command::__alloc_bootmem_node => panicking(
+            a[1],
+            bootmem.__alloc_bootmem_node_nopanic(node(a[0])?, a[1], a[2], a[3]),
+        ),
+        Command::__alloc_bootmem_node_nopanic => {
+            nopanic(bootmem.__alloc_bootmem_node_nopanic(node(a[0])?, a[1], a[2], a[3]))
+        }
+        Command::___alloc_bootmem_node => panicking(
+            a[1],
+            bootmem.___alloc_bootmem_node_nopanic(node(a[0])?, a[1], a[2], a[3], a[4]),
+        ),
+        Command::___alloc_bootmem_node_nopanic => {
+            nopanic(bootmem.___alloc_bootmem_node_nopanic(node(a[0])?, a[1], a[2], a[3], a[4]))
+        }
+        Command::__alloc_bootmem_node_high => panicking(
+            a[1],
+            bootmem.__alloc_bootmem_node_high_nopanic(node(a[0])?, a[1], a[2], a[3]),
+        ),
+        Command::__alloc_bootmem_low_node => panicking(
+            a[1],
+            bootmem.__alloc_bootmem_low_node_nopanic(node(a[0])?, a[1], a[2], a[3]),
+        ),
+        other => Err(bug(format!("{} is not an allocation", other.name()))),
+    }
+}
