@@ -54,7 +54,7 @@ impl Interpreter {
         // Configuration lines only parse before the first node line, so no
         // node is registered yet and nothing is lost by starting afresh.
         if !self.torn_down {
-            self.bootmem = Box::new(Bootmem::new(self.configuration, NoZeroing));
+            *self.bootmem = Bootmem::new(self.configuration, NoZeroing);
         }
         "ok".to_owned()
     }
