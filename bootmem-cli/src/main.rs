@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod map;
 mod parse;
+mod replay;
 mod script;
 
 /// Linux's boot-time memory allocator, run on scripts and real machines' memory maps.
@@ -23,6 +24,8 @@ enum Action {
     Script(script::ScriptArguments),
     /// Read a firmware memory map (dmesg, /proc/iomem, device tree, TOML) and print it normalised.
     Map(map::MapArguments),
+    /// Replay a real memblock=debug boot log through bootmem.
+    Replay(replay::ReplayArguments),
 }
 
 fn main() -> ExitCode {
@@ -30,5 +33,6 @@ fn main() -> ExitCode {
     match command.subcommand {
         Action::Script(arguments) => script::run(&arguments),
         Action::Map(arguments) => map::run(&arguments),
+        Action::Replay(arguments) => replay::run(&arguments),
     }
 }

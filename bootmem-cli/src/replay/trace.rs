@@ -1,0 +1,263 @@
+//! The `memblock=debug` lines of a boot log: allocation requests, reservations, frees and additions.
+//!
+//! A line is recognised by the function name that opens its message (after
+//! the timestamp and prefixes [`crate::parse::dmesg::message`] strips):
+//!
+//! - requests: every name starting `memblock_alloc`, `memblock_virt_alloc`
+//!   or `memblock_phys_alloc`, as
+//!   `NAME: N bytes align=0xA [nid=N] from=0xF max_addr=0xM [caller]`
+//!   (`memblock_phys_alloc_range` prints no `nid`: it is any node);
+//! - reservations: `memblock_reserve: [A-B] ...` (before Linux 6.16) and
+//!   `__memblock_reserve: [A-B] nid=N flags=F ...`;
+//! - frees: `memblock_free: [A-B] ...` and `memblock_phys_free: [A-B] ...`;
+//! - additions: `memblock_add: [A-B] ...` and
+//!   `memblock_add_node: [A-B] nid=N ...`.
+//!
+//! Ends are inclusive as printed; `B = A - 1` is a zero-length range (real
+//! logs hold them). A recognised line that does not parse is an error; any
+//! other line is ignored.
+
+use crate::parse::parse_hex;
+
+/// `NUMA_NO_NODE`: the request names no node.
+pub const NO_NODE: i64 = -1;
+
+/// One allocation request as memblock printed it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Request {
+    /// The function name (`memblock_alloc_try_nid`, ...).
+    pub function: String,
+    /// Bytes requested.
+    pub size: u64,
+    /// The alignment as printed (0: the default, `SMP_CACHE_BYTES`).
+    pub align: u64,
+    /// The node as printed (`-1`: any node).
+    pub node: i64,
+    /// The lower bound (`from=`).
+    pub minimum: u64,
+    /// The upper bound (`max_addr=`, exclusive; 0, 1 and `~0` mean none).
+    pub maximum: u64,
+}
+
+/// One recognised line of the trace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TraceLine {
+    /// An allocation request.
+    Request(Request),
+    /// A reservation of `[start, start + size)`.
+    Reserve {
+        /// First byte.
+        start: u64,
+        /// Bytes (0 for a zero-length range).
+        size: u64,
+    },
+    /// A free of `[start, start + size)`.
+    Free {
+        /// First byte.
+        start: u64,
+        /// Bytes (0 for a zero-length range).
+        size: u64,
+    },
+    /// Memory added to memblock, on a node when printed.
+    Add {
+        /// First byte.
+        start: u64,
+        /// Bytes.
+        size: u64,
+        /// The node (`memblock_add_node`).
+        node: Option<u32>,
+    },
+}
+
+/// Whether `function` names an allocation request.
+fn is_request(function: &str) -> bool {
+    [
+        "memblock_alloc",
+        "memblock_virt_alloc",
+        "memblock_phys_alloc",
+    ]
+    .iter()
+    .any(|prefix| function.starts_with(prefix))
+}
+
+/// Parses `[A-B]` (inclusive end) into `(start, size)`.
+fn parse_range(text: &str) -> Result<(u64, u64), String> {
+    let inner = text
+        .strip_prefix('[')
+        .and_then(|rest| rest.strip_suffix(']'))
+        .ok_or_else(|| format!("expected [START-END], found `{text}`"))?;
+    let (first, last) = inner
+        .split_once('-')
+        .ok_or_else(|| format!("expected [START-END], found `{text}`"))?;
+    let first = parse_hex(first).ok_or_else(|| format!("bad start address `{first}`"))?;
+    let last = parse_hex(last).ok_or_else(|| format!("bad end address `{last}`"))?;
+    if last.wrapping_add(1) == first {
+        return Ok((first, 0));
+    }
+    if last < first {
+        return Err(format!(
+            "range [{first:#x}-{last:#x}] ends before it starts"
+        ));
+    }
+    let size = (last - first)
+        .checked_add(1)
+        .ok_or_else(|| "range covers the whole address space".to_string())?;
+    Ok((first, size))
+}
+
+/// The value of `key=` among `fields`, if present.
+fn field<'a>(fields: &[&'a str], key: &str) -> Option<&'a str> {
+    fields.iter().find_map(|token| {
+        token
+            .strip_prefix(key)
+            .and_then(|rest| rest.strip_prefix('='))
+    })
+}
+
+fn required_hex(fields: &[&str], key: &str) -> Result<u64, String> {
+    let value = field(fields, key).ok_or_else(|| format!("missing {key}="))?;
+    parse_hex(value).ok_or_else(|| format!("bad {key}= value `{value}`"))
+}
+
+fn parse_node(fields: &[&str]) -> Result<Option<i64>, String> {
+    field(fields, "nid")
+        .map(|value| {
+            value
+                .parse::<i64>()
+                .map_err(|_| format!("bad nid= value `{value}`"))
+        })
+        .transpose()
+}
+
+fn parse_request(function: &str, rest: &str) -> Result<Request, String> {
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let (Some(size), Some(&"bytes")) = (fields.first(), fields.get(1)) else {
+        return Err(format!("{function}: expected `N bytes`"));
+    };
+    let size = size
+        .parse::<u64>()
+        .map_err(|_| format!("{function}: bad size `{size}`"))?;
+    let wrap = |problem: String| format!("{function}: {problem}");
+    Ok(Request {
+        function: function.to_string(),
+        size,
+        align: required_hex(&fields, "align").map_err(wrap)?,
+        node: parse_node(&fields).map_err(wrap)?.unwrap_or(NO_NODE),
+        minimum: required_hex(&fields, "from").map_err(wrap)?,
+        maximum: required_hex(&fields, "max_addr").map_err(wrap)?,
+    })
+}
+
+/// Parses one log message (prefixes already stripped).
+///
+/// # Errors
+///
+/// A recognised line that does not parse, with what is wrong.
+pub fn parse_message(message: &str) -> Result<Option<TraceLine>, String> {
+    let Some((function, rest)) = message.split_once(':') else {
+        return Ok(None);
+    };
+    if function.is_empty() || function.contains(char::is_whitespace) {
+        return Ok(None);
+    }
+    if is_request(function) {
+        return parse_request(function, rest).map(|request| Some(TraceLine::Request(request)));
+    }
+    let range_line = |rest: &str| -> Result<(u64, u64, Vec<String>), String> {
+        let mut tokens = rest.split_whitespace();
+        let range = tokens
+            .next()
+            .ok_or_else(|| format!("{function}: missing [START-END]"))?;
+        let (start, size) =
+            parse_range(range).map_err(|problem| format!("{function}: {problem}"))?;
+        Ok((start, size, tokens.map(str::to_string).collect()))
+    };
+    match function {
+        "memblock_reserve" | "__memblock_reserve" => {
+            let (start, size, _) = range_line(rest)?;
+            Ok(Some(TraceLine::Reserve { start, size }))
+        }
+        "memblock_free" | "memblock_phys_free" => {
+            let (start, size, _) = range_line(rest)?;
+            Ok(Some(TraceLine::Free { start, size }))
+        }
+        "memblock_add" | "memblock_add_node" => {
+            let (start, size, tokens) = range_line(rest)?;
+            let fields: Vec<&str> = tokens.iter().map(String::as_str).collect();
+            let node =
+                match parse_node(&fields).map_err(|problem| format!("{function}: {problem}"))? {
+                    None if function == "memblock_add_node" => {
+                        return Err(format!("{function}: missing nid="))
+                    }
+                    None => None,
+                    Some(node) => Some(
+                        u32::try_from(node)
+                            .map_err(|_| format!("{function}: nid={node} is not a node"))?,
+                    ),
+                };
+            Ok(Some(TraceLine::Add { start, size, node }))
+        }
+        _ => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_of_every_generation() {
+        let new = parse_message("memblock_alloc_try_nid: 4096 bytes align=0x1000 nid=-1 from=0x0000000000000000 max_addr=0x0000000000000000 pcpu_build_alloc_info+0x20f/0x520").unwrap();
+        let Some(TraceLine::Request(request)) = new else {
+            panic!("not a request: {new:?}")
+        };
+        assert_eq!(
+            (request.size, request.align, request.node),
+            (4096, 0x1000, -1)
+        );
+        let old = parse_message("memblock_virt_alloc_try_nid_nopanic: 1024 bytes align=0x0 nid=1 from=0x1000000 max_addr=0x0 alloc_node_mem_map+0x4e/0x71").unwrap();
+        let Some(TraceLine::Request(request)) = old else {
+            panic!("not a request: {old:?}")
+        };
+        assert_eq!(
+            (request.align, request.node, request.minimum),
+            (0, 1, 0x100_0000)
+        );
+        let phys = parse_message("memblock_phys_alloc_range: 28672 bytes align=0x1000 from=0x0 max_addr=0x100000 reserve_real_mode+0x52/0x90").unwrap();
+        let Some(TraceLine::Request(request)) = phys else {
+            panic!("not a request: {phys:?}")
+        };
+        assert_eq!((request.node, request.maximum), (NO_NODE, 0x10_0000));
+    }
+
+    #[test]
+    fn ranges_including_zero_length() {
+        assert_eq!(
+            parse_message(
+                "memblock_free: [0x00000000bcf85000-0x00000000bcf84fff] pcpu_dfl_fc_free+0x2e/0x38"
+            ),
+            Ok(Some(TraceLine::Free {
+                start: 0xbcf8_5000,
+                size: 0
+            }))
+        );
+        assert_eq!(
+            parse_message("__memblock_reserve: [0x1000-0x1fff] nid=-1 flags=0x0 x+0x1/0x2"),
+            Ok(Some(TraceLine::Reserve {
+                start: 0x1000,
+                size: 0x1000
+            }))
+        );
+        assert!(parse_message("memblock_reserve: [0x2000-0x0fff] x").is_err());
+        assert!(parse_message("memblock_reserve: 0x2000 x").is_err());
+        assert!(parse_message("memblock_alloc_try_nid: lots bytes align=0x40").is_err());
+        assert!(
+            parse_message("memblock_alloc_try_nid: 8 bytes align=0x40 nid=0 from=0x0").is_err()
+        );
+        assert_eq!(
+            parse_message("memblock: reserved is doubled to 256"),
+            Ok(None)
+        );
+        assert_eq!(parse_message("Zone ranges:"), Ok(None));
+    }
+}
