@@ -91,3 +91,21 @@ impl PhysicalMemory for OffsetMapped {
         unsafe { core::ptr::write_bytes(pointer, 0, size as usize) };
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offset_mapped_zeroes_exactly_the_block() {
+        let mut buffer = [0xaau8; 64];
+        let base = buffer.as_mut_ptr() as u64;
+        // SAFETY: physical addresses 0..64 map onto `buffer`, which outlives
+        // `memory`, and nothing else reads it while it is zeroed.
+        let mut memory = unsafe { OffsetMapped::with_offset(base) };
+        memory.zero(PhysicalAddress::new(8), 16);
+        assert!(buffer[..8].iter().all(|byte| *byte == 0xaa));
+        assert!(buffer[8..24].iter().all(|byte| *byte == 0));
+        assert!(buffer[24..].iter().all(|byte| *byte == 0xaa));
+    }
+}
