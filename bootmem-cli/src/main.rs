@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod boot;
 mod map;
 mod parse;
 mod replay;
@@ -24,6 +25,8 @@ enum Action {
     Script(script::ScriptArguments),
     /// Read a firmware memory map (dmesg, /proc/iomem, device tree, TOML) and print it normalised.
     Map(map::MapArguments),
+    /// Simulate a Linux-like x86-64 boot on a memory map, with a picture.
+    Boot(boot::BootArguments),
     /// Replay a real memblock=debug boot log through bootmem.
     Replay(replay::ReplayArguments),
 }
@@ -33,6 +36,7 @@ fn main() -> ExitCode {
     match command.subcommand {
         Action::Script(arguments) => script::run(&arguments),
         Action::Map(arguments) => map::run(&arguments),
+        Action::Boot(arguments) => boot::run(&arguments),
         Action::Replay(arguments) => replay::run(&arguments),
     }
 }
