@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod bench;
 mod boot;
 mod map;
 mod parse;
@@ -29,6 +30,8 @@ enum Action {
     Boot(boot::BootArguments),
     /// Replay a real memblock=debug boot log through bootmem.
     Replay(replay::ReplayArguments),
+    /// Measure the word-at-a-time search against Linux's bit-by-bit scan, side by side.
+    Bench(bench::BenchArguments),
 }
 
 fn main() -> ExitCode {
@@ -38,5 +41,6 @@ fn main() -> ExitCode {
         Action::Map(arguments) => map::run(&arguments),
         Action::Boot(arguments) => boot::run(&arguments),
         Action::Replay(arguments) => replay::run(&arguments),
+        Action::Bench(arguments) => bench::run(&arguments),
     }
 }
