@@ -364,6 +364,35 @@ where
             .ok_or(RangeError::AddressOverflow { start, size })
     }
 
+    /// The frames wholly inside `[start, start + size)`, as a free rounds
+    /// them: `[PFN_UP(start), PFN_DOWN(end))`, possibly inverted.
+    fn frames_inside(&self, start: PhysicalAddress, size: u64) -> Result<(u64, u64), RangeError> {
+        let end = Self::range_end(start, size)?;
+        let page = self.configuration.page_size;
+        Ok((
+            page.frame_at_or_above(start).as_u64(),
+            page.frame_containing(end).as_u64(),
+        ))
+    }
+
+    /// The frames `[start, start + size)` touches, as a reservation rounds
+    /// them: `[PFN_DOWN(start), PFN_UP(end))`.
+    fn frames_touched(&self, start: PhysicalAddress, size: u64) -> Result<(u64, u64), RangeError> {
+        let end = Self::range_end(start, size)?;
+        let page = self.configuration.page_size;
+        Ok((
+            page.frame_containing(start).as_u64(),
+            page.frame_at_or_above(end).as_u64(),
+        ))
+    }
+
+    /// The registry position of the node a `_node` free or reserve names.
+    fn range_node(&self, node: NodeId) -> Result<usize, RangeError> {
+        self.registry
+            .position_of(node)
+            .ok_or(RangeError::NodeNotRegistered(node))
+    }
+
     /// Frees every page wholly inside `[start, start + size)` (Linux's
     /// `free_bootmem`). The range may span adjacent nodes. Partly covered
     /// pages and pages that hold a bitmap stay reserved. Each node's hint
@@ -375,12 +404,7 @@ where
     /// leaves the nodes or crosses a hole between them (even when no whole
     /// page lies inside it), or a page in it that is already free.
     pub fn free(&mut self, start: PhysicalAddress, size: u64) -> Result<(), RangeError> {
-        let end = Self::range_end(start, size)?;
-        let page = self.configuration.page_size;
-        let (first, last) = (
-            page.frame_at_or_above(start).as_u64(),
-            page.frame_containing(end).as_u64(),
-        );
+        let (first, last) = self.frames_inside(start, size)?;
         let pieces = self.registry.pieces(first, last)?;
         self.free_pieces(pieces.first..=pieces.last, first, last)
     }
@@ -398,16 +422,8 @@ where
         start: PhysicalAddress,
         size: u64,
     ) -> Result<(), RangeError> {
-        let position = self
-            .registry
-            .position_of(node)
-            .ok_or(RangeError::NodeNotRegistered(node))?;
-        let end = Self::range_end(start, size)?;
-        let page = self.configuration.page_size;
-        let (first, last) = (
-            page.frame_at_or_above(start).as_u64(),
-            page.frame_containing(end).as_u64(),
-        );
+        let position = self.range_node(node)?;
+        let (first, last) = self.frames_inside(start, size)?;
         self.check_inside_node(position, first, last)?;
         self.free_pieces(position..=position, first, last)
     }
@@ -468,12 +484,7 @@ where
         size: u64,
         mode: ReserveMode,
     ) -> Result<(), RangeError> {
-        let end = Self::range_end(start, size)?;
-        let page = self.configuration.page_size;
-        let (first, last) = (
-            page.frame_containing(start).as_u64(),
-            page.frame_at_or_above(end).as_u64(),
-        );
+        let (first, last) = self.frames_touched(start, size)?;
         let pieces = self.registry.pieces(first, last)?;
         self.reserve_pieces(pieces.first..=pieces.last, first, last, mode)
     }
@@ -492,16 +503,8 @@ where
         size: u64,
         mode: ReserveMode,
     ) -> Result<(), RangeError> {
-        let position = self
-            .registry
-            .position_of(node)
-            .ok_or(RangeError::NodeNotRegistered(node))?;
-        let end = Self::range_end(start, size)?;
-        let page = self.configuration.page_size;
-        let (first, last) = (
-            page.frame_containing(start).as_u64(),
-            page.frame_at_or_above(end).as_u64(),
-        );
+        let position = self.range_node(node)?;
+        let (first, last) = self.frames_touched(start, size)?;
         self.check_inside_node(position, first, last)?;
         self.reserve_pieces(position..=position, first, last, mode)
     }

@@ -30,6 +30,27 @@ pub const fn bitmap_words(pages: u64) -> u64 {
     pages / BITS_PER_WORD + (pages % BITS_PER_WORD != 0) as u64
 }
 
+/// The words that bits `[from, to)` fall in, each with the mask of the
+/// range's bits within it.
+fn word_masks(from: u64, to: u64) -> impl Iterator<Item = (usize, u64)> {
+    let mut index = from;
+    core::iter::from_fn(move || {
+        if index >= to {
+            return None;
+        }
+        let offset = index % BITS_PER_WORD;
+        let bits = (BITS_PER_WORD - offset).min(to - index);
+        let mask = if bits == BITS_PER_WORD {
+            u64::MAX
+        } else {
+            ((1u64 << bits) - 1) << offset
+        };
+        let word_index = (index / BITS_PER_WORD) as usize;
+        index += bits;
+        Some((word_index, mask))
+    })
+}
+
 /// A bitmap over caller-provided words.
 ///
 /// Indices at or beyond `len` (the node's page count) are pad bits; the
@@ -103,22 +124,12 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
         self.find_next(from, to, true)
     }
 
-    /// Applies `operation` to the bits of `[from, to)` word by word; `mask`
-    /// selects the bits of the range within each word.
+    /// Applies `operation` to each word of `[from, to)` with its mask.
     fn for_each_word_in(&mut self, from: u64, to: u64, mut operation: impl FnMut(&mut u64, u64)) {
         debug_assert!(to <= self.len);
-        let mut index = from;
-        while index < to {
-            let offset = index % BITS_PER_WORD;
-            let bits = (BITS_PER_WORD - offset).min(to - index);
-            let mask = if bits == BITS_PER_WORD {
-                u64::MAX
-            } else {
-                ((1u64 << bits) - 1) << offset
-            };
-            let word_index = (index / BITS_PER_WORD) as usize;
-            operation(&mut self.words_mut()[word_index], mask);
-            index += bits;
+        let words = self.words_mut();
+        for (word_index, mask) in word_masks(from, to) {
+            operation(&mut words[word_index], mask);
         }
     }
 
@@ -135,21 +146,10 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
     /// Number of clear bits in `[from, to)`.
     pub(crate) fn count_clear(&self, from: u64, to: u64) -> u64 {
         debug_assert!(to <= self.len);
-        let mut count = 0;
-        let mut index = from;
         let words = self.words();
-        while index < to {
-            let offset = index % BITS_PER_WORD;
-            let bits = (BITS_PER_WORD - offset).min(to - index);
-            let mask = if bits == BITS_PER_WORD {
-                u64::MAX
-            } else {
-                ((1u64 << bits) - 1) << offset
-            };
-            count += u64::from((!words[(index / BITS_PER_WORD) as usize] & mask).count_ones());
-            index += bits;
-        }
-        count
+        word_masks(from, to)
+            .map(|(word_index, mask)| u64::from((!words[word_index] & mask).count_ones()))
+            .sum()
     }
 
     /// The 64 "free" flags of indices `[from, from + 64)`: bit `k` is set
