@@ -87,6 +87,34 @@ fn panic_on_null(size: u64, result: NoPanicResult) -> Result<PhysicalAddress, Al
     }
 }
 
+/// The page frames `free_bootmem_late(address, size)` releases: those wholly
+/// inside the range, `[PFN_UP(address), PFN_DOWN(address + size))`, empty
+/// when the range holds no whole page.
+///
+/// # Errors
+///
+/// [`RangeError::AddressOverflow`] when `address + size` does not fit in 64 bits.
+///
+/// ```
+/// use bootmem::{linux::late_free_frames, PageSize};
+/// let frames = late_free_frames(PageSize::SIZE_4KIB, 0x1800, 0x3000).unwrap();
+/// assert_eq!((frames.start.as_u64(), frames.end.as_u64()), (2, 4));
+/// assert!(late_free_frames(PageSize::SIZE_4KIB, 0x1800, 0x100).unwrap().is_empty());
+/// ```
+pub fn late_free_frames(
+    page_size: PageSize,
+    address: u64,
+    size: u64,
+) -> Result<core::ops::Range<PageFrameNumber>, RangeError> {
+    let start = PhysicalAddress::new(address);
+    let end = start
+        .end_of_range(size)
+        .ok_or(RangeError::AddressOverflow { start, size })?;
+    let first = page_size.frame_at_or_above(start);
+    let last = page_size.frame_containing(end);
+    Ok(first..last.max(first))
+}
+
 /// `free_bootmem_late`: after teardown, hands each whole page of
 /// `[address, address + size)` to `release` and returns how many there were.
 ///
@@ -106,16 +134,11 @@ pub fn free_bootmem_late(
     size: u64,
     mut release: impl FnMut(PageFrameNumber),
 ) -> Result<u64, RangeError> {
-    let start = PhysicalAddress::new(address);
-    let end = start
-        .end_of_range(size)
-        .ok_or(RangeError::AddressOverflow { start, size })?;
-    let first = page_size.frame_at_or_above(start).as_u64();
-    let last = page_size.frame_containing(end).as_u64();
-    for frame in first..last {
+    let frames = late_free_frames(page_size, address, size)?;
+    for frame in frames.start.as_u64()..frames.end.as_u64() {
         release(PageFrameNumber::new(frame));
     }
-    Ok(last.saturating_sub(first))
+    Ok(frames.end.as_u64() - frames.start.as_u64())
 }
 
 #[allow(clippy::used_underscore_items)]
