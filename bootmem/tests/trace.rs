@@ -1,0 +1,47 @@
+//! With the `log` feature, the allocator logs Linux's `bootmem::` debug lines (spec §7).
+#![cfg(feature = "log")]
+
+use std::sync::Mutex;
+
+use bootmem::linux::Bootmem;
+use bootmem::memory::NoZeroing;
+use bootmem::Configuration;
+
+/// Collects every line logged with target `bootmem`.
+struct Collector(Mutex<Vec<String>>);
+
+impl log::Log for Collector {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        metadata.target() == "bootmem"
+    }
+    fn log(&self, record: &log::Record<'_>) {
+        if self.enabled(record.metadata()) {
+            self.0.lock().unwrap().push(record.args().to_string());
+        }
+    }
+    fn flush(&self) {}
+}
+
+static COLLECTOR: Collector = Collector(Mutex::new(Vec::new()));
+
+#[test]
+fn debug_lines_follow_linux_formats() {
+    log::set_logger(&COLLECTOR).unwrap();
+    log::set_max_level(log::LevelFilter::Debug);
+    let mut bootmem: Bootmem<Vec<u64>, NoZeroing, 2> =
+        Bootmem::new(Configuration::X86_64, NoZeroing);
+    bootmem
+        .init_bootmem_node(0, 0x10000, 0, 0x8000, vec![0; 512])
+        .unwrap();
+    bootmem.free_bootmem(0, 0x8000000).unwrap();
+    bootmem.alloc_bootmem(64).unwrap();
+    bootmem.free_all_bootmem(|_| {});
+    let lines = COLLECTOR.0.lock().unwrap().clone();
+    let expected = [
+        "bootmem::init_bootmem_core nid=0 start=0 map=10000 end=8000 mapsize=1000",
+        "bootmem::mark_bootmem_node nid=0 start=0 end=8000 reserve=0 flags=0",
+        "bootmem::alloc_bootmem_bdata nid=0 size=40 [1 pages] align=40 goal=1000000 limit=0",
+        "bootmem::free_all_bootmem_core nid=0 start=0 end=8000",
+    ];
+    assert_eq!(lines, expected);
+}
