@@ -1,30 +1,17 @@
 //! Integration tests of `bootmem boot`: the embedded server, the shared real machines, the picture, bad inputs.
 
+mod common;
+
+use common::{Outcome, SHARED};
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
 
-const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data");
 const PAGE: u64 = 4096;
 
-struct Outcome {
-    success: bool,
-    stdout: String,
-    stderr: String,
-}
-
 fn bootmem(arguments: &[&str]) -> Outcome {
-    let output = Command::new(env!("CARGO_BIN_EXE_bootmem"))
-        .arg("boot")
-        .args(arguments)
-        .output()
-        .expect("run bootmem");
-    Outcome {
-        success: output.status.success(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    common::run("boot", arguments)
 }
 
 fn json_of(arguments: &[&str]) -> Value {

@@ -1,34 +1,21 @@
 //! Integration tests of `bootmem map`: the shared real machines, hand-made inputs of every format, bad inputs.
 
+mod common;
+
+use common::{Outcome, SHARED};
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
 
-const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data");
 const OURS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/map");
 
 fn ours(name: &str) -> PathBuf {
     Path::new(OURS).join(name)
 }
 
-struct Outcome {
-    success: bool,
-    stdout: String,
-    stderr: String,
-}
-
 fn bootmem(arguments: &[&str]) -> Outcome {
-    let output = Command::new(env!("CARGO_BIN_EXE_bootmem"))
-        .arg("map")
-        .args(arguments)
-        .output()
-        .expect("run bootmem");
-    Outcome {
-        success: output.status.success(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    common::run("map", arguments)
 }
 
 fn json_of(path: &Path, extra: &[&str]) -> Value {

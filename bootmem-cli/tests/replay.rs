@@ -1,30 +1,17 @@
 //! Integration tests of `bootmem replay`: the shared real traces, hand-made old and new logs, bad logs.
 
+mod common;
+
+use common::{Outcome, SHARED};
+
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
 
-const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data");
 const OURS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/replay");
 
-struct Outcome {
-    success: bool,
-    stdout: String,
-    stderr: String,
-}
-
 fn bootmem(arguments: &[&str]) -> Outcome {
-    let output = Command::new(env!("CARGO_BIN_EXE_bootmem"))
-        .arg("replay")
-        .args(arguments)
-        .output()
-        .expect("run bootmem");
-    Outcome {
-        success: output.status.success(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    common::run("replay", arguments)
 }
 
 fn json(path: &Path) -> Value {
