@@ -30,6 +30,26 @@ pub const fn bitmap_words(pages: u64) -> u64 {
     pages / BITS_PER_WORD + (pages % BITS_PER_WORD != 0) as u64
 }
 
+/// 64-bit words of storage a node of `pages` pages needs: its leaf bitmap
+/// and the summary above it. Give [`BootAllocator::register_node`](crate::BootAllocator::register_node)
+/// at least this many words.
+///
+/// ```
+/// assert!(bootmem::node_storage_words(0x8000) >= bootmem::bitmap_words(0x8000));
+/// ```
+pub const fn node_storage_words(pages: u64) -> u64 {
+    bitmap_words(pages)
+}
+
+/// Bytes of storage a node of `pages` pages needs ([`node_storage_words`] × 8).
+///
+/// ```
+/// assert_eq!(bootmem::node_storage_bytes(64), 8 * bootmem::node_storage_words(64));
+/// ```
+pub const fn node_storage_bytes(pages: u64) -> u64 {
+    node_storage_words(pages) * 8
+}
+
 /// The words that bits `[from, to)` fall in, each with the mask of the
 /// range's bits within it.
 fn word_masks(from: u64, to: u64) -> impl Iterator<Item = (usize, u64)> {

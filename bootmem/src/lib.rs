@@ -32,7 +32,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Placement follows v4.19 with ten documented fixes (see the README); every
+//! Placement follows v4.19 with eleven documented fixes (see the README); every
 //! scan works a word at a time where Linux tests one bit at a time.
 //! Failed calls change nothing. Features: `log` (Linux's `bootmem::` debug
 //! lines through the `log` crate), `reference` (the bit-by-bit search, for
@@ -65,7 +65,7 @@ pub mod memory_map;
 
 pub use address::{PageFrameNumber, PageSize, PageSizeNotPowerOfTwo, PhysicalAddress};
 pub use allocator::{AllocationRequest, BootAllocator, NodePreference, NodeSummary, ReserveMode};
-pub use bitmap::{bitmap_bytes, bitmap_words};
+pub use bitmap::{bitmap_bytes, bitmap_words, node_storage_bytes, node_storage_words};
 pub use config::Configuration;
 pub use error::{AllocationError, RangeError, RegistrationError};
 pub use handoff::{BlockKind, FreeBlock, HandOff};
