@@ -484,6 +484,24 @@ pub fn to_json(simulation: &Simulation) -> serde_json::Value {
     })
 }
 
+/// A step's colour name: its kind, or for a firmware range the map's kind of it.
+fn page_kind(simulation: &Simulation, step: &Step) -> String {
+    if step.kind != RegionKind::Firmware {
+        return step.kind.name().to_string();
+    }
+    step.region
+        .as_ref()
+        .and_then(|region| {
+            simulation.map.ranges().iter().find(|range| {
+                range.start.as_u64() <= region.start && region.start < range.end.as_u64()
+            })
+        })
+        .map_or_else(
+            || step.kind.name().to_string(),
+            |range| format!("firmware-{}", range.kind),
+        )
+}
+
 /// The interactive page's input for one simulated boot.
 pub fn to_page(simulation: &Simulation) -> Page {
     let map = &simulation.map;
@@ -512,7 +530,7 @@ pub fn to_page(simulation: &Simulation) -> Page {
             size: page::hex(step.arguments.size),
             node: step.region.as_ref().and_then(|region| region.node),
             owner: step.purpose.clone(),
-            kind: step.kind.name().to_string(),
+            kind: page_kind(simulation, step),
             outcome: step.outcome.name().to_string(),
             explanation: step.explanation.clone(),
         })

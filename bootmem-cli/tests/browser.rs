@@ -83,7 +83,9 @@ async fn connect(driver: &Driver, profile: &Path) -> Client {
         &["chromium", "chromium-browser", "google-chrome"],
     )
     .unwrap_or_else(|| {
-        panic!("Chromium is not installed (nor named by BOOTMEM_CHROMIUM): run scripts/test-browser")
+        panic!(
+            "Chromium is not installed (nor named by BOOTMEM_CHROMIUM): run scripts/test-browser"
+        )
     });
     let arguments = [
         "--headless".to_string(),
@@ -145,7 +147,11 @@ async fn assert_shows(client: &Client, steps: &[Value], index: usize) {
         format!("Call {} of {}", index + 1, steps.len()),
         "{context}"
     );
-    assert_eq!(text(client, "#call-0").await, step["call"].as_str().unwrap(), "{context}");
+    assert_eq!(
+        text(client, "#call-0").await,
+        step["call"].as_str().unwrap(),
+        "{context}"
+    );
     let address = text(client, "#address-0").await;
     match step["start"].as_u64() {
         Some(start) => {
@@ -155,10 +161,16 @@ async fn assert_shows(client: &Client, steps: &[Value], index: usize) {
                 "{context}: {address}"
             );
             if let Some(node) = step["node"].as_u64() {
-                assert!(address.contains(&format!("on node {node}")), "{context}: {address}");
+                assert!(
+                    address.contains(&format!("on node {node}")),
+                    "{context}: {address}"
+                );
             }
         }
-        None => assert!(address.contains(step["outcome"].as_str().unwrap()), "{context}: {address}"),
+        None => assert!(
+            address.contains(step["outcome"].as_str().unwrap()),
+            "{context}: {address}"
+        ),
     }
     let reasons: Vec<String> = futures_lines(client).await;
     let expected: Vec<&str> = step["explanation"]
@@ -215,7 +227,10 @@ async fn the_page_steps_through_the_boot_as_the_simulation_ran_it() {
     let client = connect(&driver, &directory.join("profile")).await;
     let url = format!("file://{}", page.display());
     client.goto(&url).await.expect("the page loads");
-    assert_eq!(text(&client, "#position").await, format!("call 1 / {}", steps.len()));
+    assert_eq!(
+        text(&client, "#position").await,
+        format!("call 1 / {}", steps.len())
+    );
     assert_shows(&client, &steps, 0).await;
 
     // Forward through every call with the button, checking each against the JSON.
@@ -242,7 +257,9 @@ async fn the_page_steps_through_the_boot_as_the_simulation_ran_it() {
         .position(|step| {
             step["explanation"].as_array().unwrap().iter().any(|line| {
                 let line = line.as_str().unwrap();
-                line.contains("hint moved it") || line.contains("fell back") || line.contains("goal was dropped")
+                line.contains("hint moved it")
+                    || line.contains("fell back")
+                    || line.contains("goal was dropped")
             })
         })
         .or_else(|| steps.iter().position(|step| step["outcome"] == "allocated"))
@@ -268,7 +285,11 @@ async fn the_page_steps_through_the_boot_as_the_simulation_ran_it() {
         .iter()
         .filter(|step| step["start"].is_u64() && step["end"].as_u64() > step["start"].as_u64())
         .count();
-    assert_eq!(drawn, json!([placed_so_far * 2, 2]), "detail and overview blocks");
+    assert_eq!(
+        drawn,
+        json!([placed_so_far * 2, 2]),
+        "detail and overview blocks"
+    );
 
     // Hovering the current block names its range, size, owner and call.
     let tooltip = client
@@ -280,17 +301,32 @@ async fn the_page_steps_through_the_boot_as_the_simulation_ran_it() {
         .expect("a tooltip");
     let tooltip = tooltip.as_str().unwrap_or_default().to_string();
     let step = &steps[interesting];
-    assert!(tooltip.contains(step["purpose"].as_str().unwrap()), "{tooltip}");
-    assert!(tooltip.contains(step["call"].as_str().unwrap()), "{tooltip}");
-    assert!(tooltip.contains(&format!("{:#x}", step["start"].as_u64().unwrap())), "{tooltip}");
+    assert!(
+        tooltip.contains(step["purpose"].as_str().unwrap()),
+        "{tooltip}"
+    );
+    assert!(
+        tooltip.contains(step["call"].as_str().unwrap()),
+        "{tooltip}"
+    );
+    assert!(
+        tooltip.contains(&format!("{:#x}", step["start"].as_u64().unwrap())),
+        "{tooltip}"
+    );
 
     // The limit lines are drawn.
     let limits = text(&client, "#picture-0").await;
-    assert!(limits.contains("4 GiB (DMA32)") && limits.contains("16 MiB (DMA goal)"), "{limits}");
+    assert!(
+        limits.contains("4 GiB (DMA32)") && limits.contains("16 MiB (DMA goal)"),
+        "{limits}"
+    );
 
     let screenshot = client.screenshot().await.expect("a screenshot");
     assert!(screenshot.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG");
-    assert!(screenshot.len() > 20_000, "a screenshot with something on it");
+    assert!(
+        screenshot.len() > 20_000,
+        "a screenshot with something on it"
+    );
     if let Some(path) = std::env::var_os("BOOTMEM_SCREENSHOT") {
         std::fs::write(&path, &screenshot).expect("the screenshot is written");
     }

@@ -96,6 +96,8 @@ fn numbered_regions(simulation: &Simulation) -> Vec<(usize, &crate::boot::Region
         .enumerate()
         .filter_map(|(index, step)| step.region.as_ref().map(|region| (index + 1, region)))
         .filter(|(_, region)| region.end > region.start)
+        // A firmware range keeps the map's own kind and colour.
+        .filter(|(_, region)| region.kind != RegionKind::Firmware)
         .collect()
 }
 
