@@ -78,7 +78,7 @@ impl RegionKind {
     /// A short description for the legend.
     pub const fn description(self) -> &'static str {
         match self {
-            Self::LowMemory => "low memory kept (BIOS, X86_RESERVE_LOW)",
+            Self::LowMemory => "low memory kept",
             Self::Firmware => "firmware range in a node",
             Self::Kernel => "kernel image",
             Self::Initrd => "initrd",

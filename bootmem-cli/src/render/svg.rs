@@ -417,17 +417,26 @@ fn overview(simulation: &Simulation, bands: &[Band], bottom: f64) -> String {
             "overview-region",
         );
     }
+    let mut last_label = f64::NEG_INFINITY;
     for limit in &simulation.limits {
         let at = y(limit.address);
         let _ = writeln!(
             out,
-            r##"<line x1="{:.0}" y1="{at:.1}" x2="{:.0}" y2="{at:.1}" stroke="#d00000" stroke-dasharray="3 2"/><text x="{:.0}" y="{:.1}" font-size="9" fill="#d00000">{}</text>"##,
+            r##"<line x1="{:.0}" y1="{at:.1}" x2="{:.0}" y2="{at:.1}" stroke="#d00000" stroke-dasharray="3 2"/>"##,
             OVERVIEW_X - 4.0,
             OVERVIEW_X + OVERVIEW_WIDTH + 4.0,
-            OVERVIEW_X + OVERVIEW_WIDTH + 6.0,
-            at + 3.0,
-            escape(&limit.label)
         );
+        // Labels that would overlap the one above are left to the detail.
+        if at - last_label >= 11.0 {
+            last_label = at;
+            let _ = writeln!(
+                out,
+                r##"<text x="{:.0}" y="{:.1}" font-size="9" fill="#d00000">{}</text>"##,
+                OVERVIEW_X + OVERVIEW_WIDTH + 6.0,
+                at + 3.0,
+                escape(&limit.label)
+            );
+        }
     }
     out.push_str("</g>\n");
     out
