@@ -208,12 +208,16 @@ pub fn simulate_bytes(
         .ranges
         .iter()
         .any(|entry| entry.range.kind.is_ram() && entry.range.end.as_u64() > 1 << 32);
+    let below_1mib = firmware
+        .ranges
+        .iter()
+        .any(|entry| entry.range.kind.is_ram() && entry.range.start.as_u64() < 1 << 20);
     let detection = match architecture {
         Some(architecture) => arch::Detection {
             architecture,
             because: "--arch".to_string(),
         },
-        None => arch::detect(bytes, is_blob, above_4gib),
+        None => arch::detect(bytes, is_blob, above_4gib, below_1mib),
     };
     let kernel_options = cmdline::find(bytes, is_blob);
     let inputs = simulate::Inputs {

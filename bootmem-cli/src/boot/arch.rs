@@ -133,8 +133,15 @@ fn from_comment(text: &str) -> Option<Architecture> {
     })
 }
 
-/// Reads the architecture from the input's bytes; `is_blob` for a device tree.
-pub fn detect(bytes: &[u8], is_blob: bool, any_ram_above_4gib: bool) -> Detection {
+/// Reads the architecture from the input's bytes; `is_blob` for a device
+/// tree; `ram_below_1mib` tells a PC (whose RAM starts at 0) from a board
+/// whose RAM starts higher when the text names no architecture.
+pub fn detect(
+    bytes: &[u8],
+    is_blob: bool,
+    any_ram_above_4gib: bool,
+    ram_below_1mib: bool,
+) -> Detection {
     let found = |architecture, because: &str| Detection {
         architecture,
         because: because.to_string(),
@@ -176,6 +183,12 @@ pub fn detect(bytes: &[u8], is_blob: bool, any_ram_above_4gib: bool) -> Detectio
             "a device-tree boot log (taken for arm64)",
         );
     }
+    if !ram_below_1mib {
+        return found(
+            Architecture::Arm64,
+            "no architecture named and no RAM below 1 MiB, as on ARM servers and boards (taken for arm64)",
+        );
+    }
     found(Architecture::X86_64, "no sign of another architecture")
 }
 
@@ -189,13 +202,20 @@ mod tests {
             b"[ 0.0] BIOS-e820: [mem 0x0-0x9ffff] usable\n",
             false,
             false,
+            true,
         );
         assert_eq!(x86.architecture, Architecture::X86_64);
-        let riscv = detect(b"# arch: riscv64 (device tree)\n[0.0] x\n", false, false);
+        let riscv = detect(
+            b"# arch: riscv64 (device tree)\n[0.0] x\n",
+            false,
+            false,
+            false,
+        );
         assert_eq!(riscv.architecture, Architecture::Riscv64);
         let arm64 = detect(
             b"[0.0] CPU features: detected: GIC system register\n",
             false,
+            true,
             true,
         );
         assert_eq!(arm64.architecture, Architecture::Arm64);
@@ -203,19 +223,27 @@ mod tests {
             b"[0.0] CPU: ARMv7 Processor [410fc075] revision 5\n",
             false,
             false,
+            false,
         );
         assert_eq!(arm.architecture, Architecture::Arm);
-        let unknown = detect(b"System RAM\n", false, false);
+        let unknown = detect(b"System RAM\n", false, false, true);
         assert_eq!(unknown.architecture, Architecture::X86_64);
+        let board = detect(b"System RAM\n", false, false, false);
+        assert_eq!(board.architecture, Architecture::Arm64);
     }
 
     #[test]
     fn blobs_name_their_cpus() {
-        let riscv = detect(b"\xd0\x0d\xfe\xed....riscv,isa\0rv64imafdc\0", true, false);
+        let riscv = detect(
+            b"\xd0\x0d\xfe\xed....riscv,isa\0rv64imafdc\0",
+            true,
+            false,
+            false,
+        );
         assert_eq!(riscv.architecture, Architecture::Riscv64);
-        let arm = detect(b"\xd0\x0d\xfe\xed....arm,cortex-a7\0", true, false);
+        let arm = detect(b"\xd0\x0d\xfe\xed....arm,cortex-a7\0", true, false, false);
         assert_eq!(arm.architecture, Architecture::Arm);
-        let arm64 = detect(b"\xd0\x0d\xfe\xed....arm,cortex-a72\0", true, true);
+        let arm64 = detect(b"\xd0\x0d\xfe\xed....arm,cortex-a72\0", true, true, false);
         assert_eq!(arm64.architecture, Architecture::Arm64);
     }
 }
