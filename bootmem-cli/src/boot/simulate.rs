@@ -330,6 +330,9 @@ fn limits_of(
     if architecture != Architecture::Arm {
         push(4 * GIB, "4 GiB (DMA32)");
     }
+    if architecture == Architecture::Arm64 {
+        push(arm64::dma_phys_limit(map), "end of arm64's DMA zone");
+    }
     if let Some(end) = lowmem_end {
         push(end, "end of lowmem");
     }

@@ -325,6 +325,11 @@ function render(view) {
     view.callout.setAttribute("y", at + 4);
     view.callout.setAttribute("x", X.label + 2);
     view.callout.textContent = (index + 1) + ". " + step.owner;
+    if (view === views[0] && scrollToCurrent) {
+      // Bring the current block into view when it is off screen.
+      const box = block.detail.getBoundingClientRect();
+      if (box.top < 150 || box.bottom > window.innerHeight) window.scrollBy(0, box.top - window.innerHeight / 2);
+    }
   } else {
     view.marker.setAttribute("d", "");
     view.callout.textContent = "";
@@ -334,6 +339,7 @@ function render(view) {
   list.scrollTop = Math.max(0, item.offsetTop - list.offsetTop - list.clientHeight / 2);
 }
 
+let scrollToCurrent = false;
 function show(index) {
   current = Math.max(0, Math.min(longest - 1, index));
   slider.value = String(current);
@@ -358,6 +364,7 @@ document.addEventListener("keydown", (event) => {
   else if (event.key === "End") { show(longest - 1); event.preventDefault(); }
 });
 show(0);
+scrollToCurrent = true;
 "##;
 
 #[cfg(test)]
