@@ -1,0 +1,1 @@
+//! A C ABI for bootmem.
