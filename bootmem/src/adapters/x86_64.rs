@@ -10,7 +10,7 @@
 //! `alloc_bootmem_pages`, so ISA DMA memory is used last) and the limit
 //! 2^52, the end of what a [`PhysAddr`] can hold. [`FrameSource`] chooses
 //! another goal, limit or node. Frames are zeroed through the allocator's
-//! [`PhysicalMemory`](crate::memory::PhysicalMemory), as every block is.
+//! [`PhysicalMemory`], as every block is.
 //!
 //! ```
 //! use bootmem::{BootAllocator, Configuration, NodeId, PageFrameNumber, PhysicalAddress};
