@@ -15,7 +15,8 @@ mod oracle;
 
 use std::collections::BTreeMap;
 
-use oracle::calls::{self, Arguments, Call, Function, Library, Outcome, ZeroLog};
+use oracle::calls::{self, Arguments, Call, Function, Outcome};
+use oracle::harness::{Harness, Live};
 use oracle::{Allocation, Machine, Model};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
@@ -157,9 +158,6 @@ fn alignment(world: &World, random: u64) -> u64 {
     }
 }
 
-/// The live allocations: address, size.
-type Live = Vec<(u64, u64)>;
-
 fn build_call(world: &World, model: &Model, live: &Live, seed: Seed) -> Call {
     let (kind, a, b, c, d) = seed;
     let nid = || {
@@ -294,128 +292,6 @@ impl Statistics {
     }
 }
 
-/// The library (and, with feature `reference`, the bit-by-bit library)
-/// beside the model, with the checks made after every call.
-struct Harness {
-    model: Model,
-    library: Library,
-    log: ZeroLog,
-    #[cfg(feature = "reference")]
-    reference: Library,
-    live: Live,
-}
-
-impl Harness {
-    fn new(machine: Machine) -> Self {
-        let log = ZeroLog::default();
-        Self {
-            model: Model::new(machine),
-            library: calls::library(&machine, &log),
-            #[cfg(feature = "reference")]
-            reference: {
-                let mut reference = calls::library(&machine, &ZeroLog::default());
-                reference.allocator_mut().use_bit_by_bit_search(true);
-                reference
-            },
-            log,
-            live: Vec::new(),
-        }
-    }
-
-    fn run(&mut self, call: &Call) -> Result<Outcome, TestCaseError> {
-        let before = format!("{:?}", self.library.allocator());
-        let zeroed = self.log.0.borrow().len();
-        let expected = calls::run_model(&mut self.model, call);
-        let got = calls::run_library(&mut self.library, call);
-        prop_assert_eq!(got, expected, "{:?}", call);
-        #[cfg(feature = "reference")]
-        prop_assert_eq!(
-            calls::run_library(&mut self.reference, call),
-            expected,
-            "bit by bit: {:?}",
-            call
-        );
-        calls::compare_state(&self.model, &self.library)
-            .map_err(|error| TestCaseError::fail(format!("{call:?}: {error}")))?;
-        let zeroing: Vec<(u64, u64)> = self.log.0.borrow()[zeroed..].to_vec();
-        if expected.failed() {
-            prop_assert_eq!(
-                format!("{:?}", self.library.allocator()),
-                before,
-                "failed call changed state: {:?}",
-                call
-            );
-            prop_assert!(zeroing.is_empty());
-        }
-        match (call, got) {
-            (
-                Call::Allocate { arguments, .. },
-                Outcome::Allocation(Allocation::Address(address)),
-            ) => {
-                prop_assert_eq!(zeroing, vec![(address, arguments.size)]);
-                self.live.push((address, arguments.size));
-            }
-            (Call::Free { .. } | Call::FreeNode { .. }, Outcome::Done) => {
-                // Whichever block lost a page to this free is no longer live.
-                let page = self.model.machine.page;
-                let model = &self.model;
-                self.live.retain(|(address, size)| {
-                    (address / page..(address + size).div_ceil(page))
-                        .all(|pfn| model.is_reserved(pfn) == Some(true))
-                });
-                prop_assert!(zeroing.is_empty());
-            }
-            _ => prop_assert!(zeroing.is_empty()),
-        }
-        self.check_live_blocks()?;
-        Ok(got)
-    }
-
-    /// No two live blocks overlap; each lies on reserved pages.
-    fn check_live_blocks(&self) -> Result<(), TestCaseError> {
-        let mut blocks = self.live.clone();
-        blocks.sort_unstable();
-        for pair in blocks.windows(2) {
-            prop_assert!(
-                pair[0].0 + pair[0].1 <= pair[1].0,
-                "live blocks overlap: {:?}",
-                pair
-            );
-        }
-        let page = self.model.machine.page;
-        for (address, size) in blocks {
-            for pfn in address / page..(address + size).div_ceil(page) {
-                let reserved = self
-                    .library
-                    .allocator()
-                    .is_reserved(bootmem::PageFrameNumber::new(pfn));
-                prop_assert_eq!(
-                    reserved,
-                    Some(true),
-                    "live block {:#x}+{} page {:#x}",
-                    address,
-                    size,
-                    pfn
-                );
-            }
-        }
-        let registered: u64 = self
-            .model
-            .nodes
-            .iter()
-            .map(|node| node.end - node.start)
-            .sum();
-        let reserved: u64 = self
-            .model
-            .reserved_runs()
-            .iter()
-            .map(|run| run.1 - run.0)
-            .sum();
-        prop_assert_eq!(reserved + self.library.allocator().free_pages(), registered);
-        Ok(())
-    }
-}
-
 fn run_case(
     world: &World,
     seeds: &[Seed],
@@ -447,23 +323,15 @@ fn run_case(
         });
     }
     for call in setup {
-        let outcome = harness.run(&call)?;
+        let outcome = harness.run(&call).map_err(TestCaseError::fail)?;
         statistics.count(&call, outcome);
     }
     for &seed in seeds {
         let call = build_call(world, &harness.model, &harness.live, seed);
-        let outcome = harness.run(&call)?;
+        let outcome = harness.run(&call).map_err(TestCaseError::fail)?;
         statistics.count(&call, outcome);
     }
-    #[cfg(feature = "reference")]
-    {
-        let reference = std::mem::replace(
-            &mut harness.reference,
-            calls::library(&world.machine, &ZeroLog::default()),
-        );
-        calls::compare_hand_off(&harness.model, reference).map_err(TestCaseError::fail)?;
-    }
-    calls::compare_hand_off(&harness.model, harness.library).map_err(TestCaseError::fail)?;
+    harness.finish().map_err(TestCaseError::fail)?;
     Ok(())
 }
 

@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod calls;
+pub mod harness;
 
 /// The machine constants the model needs, as plain numbers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
