@@ -525,37 +525,25 @@ impl Model {
         runs
     }
 
-    /// The blocks `free_all_bootmem` hands out, as `(nid, frame, order,
-    /// is_bitmap)`: per node in address order an order-6 block for every
-    /// wholly free group of 64 starting on a multiple of 64, single pages
-    /// otherwise; then every node's bitmap pages.
-    pub fn hand_off(&self) -> Vec<(u32, u64, u32, bool)> {
-        let mut blocks = Vec::new();
+    /// The pages `free_all_bootmem` hands out, as `(frame, is_bitmap)`:
+    /// every free page of every node, then every node's bitmap pages.
+    pub fn hand_off_pages(&self) -> Vec<(u64, bool)> {
+        let mut pages = Vec::new();
         for node in &self.nodes {
-            let mut pfn = node.start;
-            while pfn < node.end {
-                let free = |p: u64| !node.reserved[(p - node.start) as usize];
-                if pfn % 64 == 0 && pfn + 64 <= node.end && (pfn..pfn + 64).all(free) {
-                    blocks.push((node.id, pfn, 6, false));
-                    pfn += 64;
-                } else {
-                    if free(pfn) {
-                        blocks.push((node.id, pfn, 0, false));
-                    }
-                    pfn += 1;
+            for (index, reserved) in node.reserved.iter().enumerate() {
+                if !reserved {
+                    pages.push((node.start + index as u64, false));
                 }
             }
         }
         for node in &self.nodes {
-            for pfn in node.bitmap.0..node.bitmap.1 {
-                blocks.push((node.id, pfn, 0, true));
-            }
+            pages.extend((node.bitmap.0..node.bitmap.1).map(|frame| (frame, true)));
         }
-        blocks
+        pages
     }
 
     /// `free_all_bootmem`'s count.
     pub fn released(&self) -> u64 {
-        self.hand_off().iter().map(|block| 1u64 << block.2).sum()
+        self.hand_off_pages().len() as u64
     }
 }
