@@ -11,6 +11,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -29,6 +30,8 @@ const HOW_TO_FIX: &str =
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Arch {
     X86_64,
+    /// The x86_64 UEFI kernel, loaded by OVMF from a FAT boot volume.
+    X86_64Uefi,
     Riscv64,
     Aarch64,
 }
@@ -37,6 +40,7 @@ impl Arch {
     fn directory(self) -> &'static str {
         match self {
             Arch::X86_64 => "x86_64",
+            Arch::X86_64Uefi => "x86_64-uefi",
             Arch::Riscv64 => "riscv64",
             Arch::Aarch64 => "aarch64",
         }
@@ -45,6 +49,7 @@ impl Arch {
     fn target(self) -> &'static str {
         match self {
             Arch::X86_64 => "x86_64-unknown-none",
+            Arch::X86_64Uefi => "x86_64-unknown-uefi",
             Arch::Riscv64 => "riscv64gc-unknown-none-elf",
             Arch::Aarch64 => "aarch64-unknown-none",
         }
@@ -52,7 +57,7 @@ impl Arch {
 
     fn qemu(self) -> &'static str {
         match self {
-            Arch::X86_64 => "qemu-system-x86_64",
+            Arch::X86_64 | Arch::X86_64Uefi => "qemu-system-x86_64",
             Arch::Riscv64 => "qemu-system-riscv64",
             Arch::Aarch64 => "qemu-system-aarch64",
         }
@@ -61,18 +66,122 @@ impl Arch {
     /// The machine type.
     fn machine(self) -> &'static str {
         match self {
-            Arch::X86_64 => "q35",
+            Arch::X86_64 | Arch::X86_64Uefi => "q35",
             Arch::Riscv64 | Arch::Aarch64 => "virt",
         }
     }
 
     /// The firmware, CPU and exit device.
-    fn device_arguments(self) -> &'static [&'static str] {
-        match self {
+    fn device_arguments(self) -> Vec<String> {
+        let arguments: &[&str] = match self {
             Arch::X86_64 => &["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"],
+            Arch::X86_64Uefi => {
+                let (code, variables) = ovmf();
+                return [
+                    // No default NIC, VGA or CD-ROM: nothing for OVMF to probe or try to boot.
+                    "-nodefaults",
+                    "-device",
+                    "isa-debug-exit,iobase=0xf4,iosize=0x04",
+                    "-drive",
+                    &format!("if=pflash,format=raw,readonly=on,file={}", code.display()),
+                    // snapshot=on: OVMF may write its variables; the file stays as installed.
+                    "-drive",
+                    &format!(
+                        "if=pflash,format=raw,snapshot=on,file={}",
+                        variables.display()
+                    ),
+                ]
+                .map(String::from)
+                .to_vec();
+            }
             Arch::Riscv64 => &["-bios", "default"],
             Arch::Aarch64 => &["-cpu", "cortex-a57", "-semihosting"],
+        };
+        arguments
+            .iter()
+            .map(|argument| argument.to_string())
+            .collect()
+    }
+
+    /// The file name the build leaves in `target/<triple>/release`.
+    fn artifact(self) -> String {
+        match self {
+            Arch::X86_64Uefi => format!("bootmem-kernel-{}.efi", self.directory()),
+            _ => format!("bootmem-kernel-{}", self.directory()),
         }
+    }
+}
+
+/// OVMF's code and variable store: `OVMF_CODE` and `OVMF_VARS` when set,
+/// else the first pair a distribution installs (Debian's `ovmf` package
+/// first).
+fn ovmf() -> (PathBuf, PathBuf) {
+    if let (Some(code), Some(variables)) =
+        (std::env::var_os("OVMF_CODE"), std::env::var_os("OVMF_VARS"))
+    {
+        return (code.into(), variables.into());
+    }
+    const PAIRS: [(&str, &str); 4] = [
+        (
+            "/usr/share/OVMF/OVMF_CODE_4M.fd",
+            "/usr/share/OVMF/OVMF_VARS_4M.fd",
+        ),
+        (
+            "/usr/share/OVMF/OVMF_CODE.fd",
+            "/usr/share/OVMF/OVMF_VARS.fd",
+        ),
+        (
+            "/usr/share/edk2/ovmf/OVMF_CODE.fd",
+            "/usr/share/edk2/ovmf/OVMF_VARS.fd",
+        ),
+        (
+            "/usr/share/edk2/x64/OVMF_CODE.4m.fd",
+            "/usr/share/edk2/x64/OVMF_VARS.4m.fd",
+        ),
+    ];
+    PAIRS
+        .iter()
+        .map(|&(code, variables)| (PathBuf::from(code), PathBuf::from(variables)))
+        .find(|(code, variables)| code.is_file() && variables.is_file())
+        .unwrap_or_else(|| panic!("OVMF (UEFI firmware for QEMU) is not installed: {HOW_TO_FIX}"))
+}
+
+/// A FAT boot volume for one UEFI boot: the kernel as the removable-media
+/// boot file `EFI/BOOT/BOOTX64.EFI`, and the command line (QEMU's `-append`
+/// reaches only kernels QEMU loads itself) in `EFI/BOOT/CMDLINE.TXT`.
+/// Removed when dropped.
+struct BootVolume {
+    directory: PathBuf,
+}
+
+impl BootVolume {
+    fn new(kernel: &Path, command_line: Option<&str>) -> Self {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let directory = kernels_directory()
+            .join(Arch::X86_64Uefi.directory())
+            .join("target")
+            .join("boot-volumes")
+            .join(format!(
+                "{}-{}",
+                std::process::id(),
+                NEXT.fetch_add(1, Ordering::Relaxed)
+            ));
+        let boot = directory.join("EFI").join("BOOT");
+        std::fs::create_dir_all(&boot)
+            .unwrap_or_else(|error| panic!("creating {}: {error}", boot.display()));
+        std::fs::copy(kernel, boot.join("BOOTX64.EFI"))
+            .unwrap_or_else(|error| panic!("copying {}: {error}", kernel.display()));
+        if let Some(command_line) = command_line {
+            std::fs::write(boot.join("CMDLINE.TXT"), command_line)
+                .unwrap_or_else(|error| panic!("writing the command line: {error}"));
+        }
+        Self { directory }
+    }
+}
+
+impl Drop for BootVolume {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.directory);
     }
 }
 
@@ -90,8 +199,10 @@ fn kernel(arch: Arch) -> PathBuf {
     static X86_64: Built = OnceLock::new();
     static RISCV64: Built = OnceLock::new();
     static AARCH64: Built = OnceLock::new();
+    static X86_64_UEFI: Built = OnceLock::new();
     let slot = match arch {
         Arch::X86_64 => &X86_64,
+        Arch::X86_64Uefi => &X86_64_UEFI,
         Arch::Riscv64 => &RISCV64,
         Arch::Aarch64 => &AARCH64,
     };
@@ -160,7 +271,7 @@ fn build(arch: Arch) -> Result<PathBuf, String> {
     let elf = target_directory
         .join(arch.target())
         .join("release")
-        .join(format!("bootmem-kernel-{}", arch.directory()));
+        .join(arch.artifact());
     if !elf.is_file() {
         return Err(format!("the build left no kernel at {}", elf.display()));
     }
@@ -237,13 +348,14 @@ impl Boot {
         }
     }
 
-    fn arguments(&self, kernel: &Path) -> Vec<String> {
+    /// QEMU's arguments; `volume` is the UEFI kernel's boot volume.
+    fn arguments(&self, kernel: &Path, volume: Option<&BootVolume>) -> Vec<String> {
         let machine = match self.memory_backend {
             Some(backend) => format!("{},memory-backend={backend}", self.arch.machine()),
             None => self.arch.machine().to_string(),
         };
         let mut arguments = vec!["-machine".to_string(), machine];
-        arguments.extend(self.arch.device_arguments().iter().map(|s| s.to_string()));
+        arguments.extend(self.arch.device_arguments());
         arguments.extend(self.memory.iter().cloned());
         arguments.extend(
             [
@@ -257,11 +369,24 @@ impl Boot {
             ]
             .map(String::from),
         );
-        arguments.push("-kernel".to_string());
-        arguments.push(kernel.display().to_string());
-        if let Some(command_line) = self.command_line {
-            arguments.push("-append".to_string());
-            arguments.push(command_line.to_string());
+        match volume {
+            Some(volume) => {
+                arguments.push("-drive".to_string());
+                // Read-only FAT view of the directory; snapshot=on lets the
+                // emulated disk take the firmware's writes without the directory.
+                arguments.push(format!(
+                    "format=raw,snapshot=on,file=fat:{}",
+                    volume.directory.display()
+                ));
+            }
+            None => {
+                arguments.push("-kernel".to_string());
+                arguments.push(kernel.display().to_string());
+                if let Some(command_line) = self.command_line {
+                    arguments.push("-append".to_string());
+                    arguments.push(command_line.to_string());
+                }
+            }
         }
         arguments
     }
@@ -269,7 +394,9 @@ impl Boot {
     /// Boots once and reports how it ended.
     fn boot(&self) -> Outcome {
         let kernel = kernel(self.arch);
-        let arguments = self.arguments(&kernel);
+        let volume =
+            (self.arch == Arch::X86_64Uefi).then(|| BootVolume::new(&kernel, self.command_line));
+        let arguments = self.arguments(&kernel, volume.as_ref());
         let started = Instant::now();
         let mut child = match Command::new(self.arch.qemu())
             .args(&arguments)
@@ -407,6 +534,18 @@ fn x86_64_64g_unreserved() {
     boot.run();
 }
 
+// --- x86_64 UEFI: OVMF on q35, removable-media boot from a FAT volume ---
+
+#[test]
+fn x86_64_uefi_512m() {
+    Boot::passing(Arch::X86_64Uefi, &args("-m 512M"), 1).run();
+}
+
+#[test]
+fn x86_64_uefi_6g() {
+    Boot::passing(Arch::X86_64Uefi, &args("-m 6G"), 1).run();
+}
+
 // --- riscv64: virt behind OpenSBI ---
 
 #[test]
@@ -447,6 +586,16 @@ fn aarch64_four_unequal_numa_nodes() {
 fn x86_64_fault_fails() {
     Boot::failing(
         Arch::X86_64,
+        "bootmem.test=fault",
+        "exception 14 (page fault)",
+    )
+    .run();
+}
+
+#[test]
+fn x86_64_uefi_fault_fails() {
+    Boot::failing(
+        Arch::X86_64Uefi,
         "bootmem.test=fault",
         "exception 14 (page fault)",
     )

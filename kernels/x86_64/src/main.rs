@@ -23,7 +23,8 @@ extern "C" {
 /// Entered from `boot.rs` in long mode with the low 128 GiB identity-mapped.
 #[no_mangle]
 extern "C" fn rust_start(start_info: u32) -> ! {
-    kernel_common::x86_64::init();
+    kernel_common::x86_64::init_console();
+    kernel_common::x86_64::init_cpu();
     println!();
     println!("bootmem x86_64 kernel (PVH)");
 
