@@ -294,6 +294,8 @@ struct Boot {
     expect: Vec<String>,
     /// How long QEMU may run before it counts as hung and is killed.
     timeout: Duration,
+    /// The bootmem nodes (with RAM) a passing boot must register.
+    nodes: usize,
 }
 
 /// How one boot ended.
@@ -333,6 +335,7 @@ impl Boot {
             status: PASS_STATUS,
             expect: vec!["summary: ".to_string(), format!("bootmem nodes: {nodes}")],
             timeout: BOOT_TIMEOUT,
+            nodes,
         }
     }
 
@@ -345,7 +348,14 @@ impl Boot {
             status: FAIL_STATUS,
             expect: vec![format!("FAIL: {message}")],
             timeout: BOOT_TIMEOUT,
+            nodes: 1,
         }
+    }
+
+    /// Also requires a line containing `fragment`.
+    fn with_expected(mut self, fragment: &str) -> Self {
+        self.expect.push(fragment.to_string());
+        self
     }
 
     /// QEMU's arguments; `volume` is the UEFI kernel's boot volume.
@@ -488,8 +498,132 @@ impl Boot {
                 "the serial log lacks {expected:?}:\n{describe}"
             );
         }
+        if self.status == PASS_STATUS {
+            self.check_summary(&outcome);
+        }
+    }
+
+    /// The machine's memory in MiB, from `-m`.
+    fn memory_mib(&self) -> u64 {
+        let value = self
+            .memory
+            .windows(2)
+            .find(|pair| pair[0] == "-m")
+            .map(|pair| pair[1].as_str())
+            .expect("every boot gives -m");
+        let (number, unit) = value.split_at(value.len() - 1);
+        let number: u64 = number.parse().expect("-m NUMBER[MG]");
+        match unit {
+            "G" => number << 10,
+            "M" => number,
+            _ => panic!("-m {value}: give M or G"),
+        }
+    }
+
+    /// Checks the kernel's own account, not only its verdict: every
+    /// self-test step reported; the hand-off's pages per node equal that
+    /// node's RAM minus what the kernel reserved and allocated, and add up
+    /// to the total, which equals the pages expected; the RAM found is the
+    /// machine's memory less at most a sixteenth (firmware and holes).
+    fn check_summary(&self, outcome: &Outcome) {
+        let describe = &outcome.description;
+        let nodes = self.nodes;
+        let count = |prefix: &str| {
+            outcome
+                .lines()
+                .filter(|line| line.starts_with(prefix))
+                .count()
+        };
+        for step in SELF_TEST_STEPS {
+            assert_eq!(
+                count(step),
+                1,
+                "the self-test did not report {step:?}:\n{describe}"
+            );
+        }
+        assert_eq!(
+            count("selftest: alloc_bootmem_pages_node("),
+            nodes,
+            "one node page per node:\n{describe}"
+        );
+        let summary = outcome
+            .lines()
+            .find_map(|line| line.strip_prefix("summary: "))
+            .unwrap_or_else(|| panic!("no summary line:\n{describe}"));
+        let fields: Vec<&str> = summary.split(" | ").collect();
+        let number_before = |suffix: &str| -> u64 {
+            fields
+                .iter()
+                .find_map(|field| field.strip_suffix(suffix))
+                .and_then(|number| number.parse().ok())
+                .unwrap_or_else(|| panic!("the summary has no NUMBER{suffix:?}:\n{describe}"))
+        };
+        let ram_mib = number_before(" MiB RAM");
+        let memory_mib = self.memory_mib();
+        assert!(
+            ram_mib <= memory_mib && ram_mib >= memory_mib - memory_mib / 16,
+            "the kernel found {ram_mib} MiB of RAM in a {memory_mib} MiB machine:\n{describe}"
+        );
+        let handed_field = fields
+            .iter()
+            .find_map(|field| {
+                field
+                    .strip_suffix(")")?
+                    .split_once(" pages handed to the page allocator (expected ")
+            })
+            .unwrap_or_else(|| panic!("the summary has no hand-off count:\n{describe}"));
+        let handed: u64 = handed_field.0.parse().expect("a page count");
+        let expected: u64 = handed_field.1.parse().expect("a page count");
+        assert_eq!(
+            handed, expected,
+            "pages handed over != pages expected:\n{describe}"
+        );
+        // Most of the RAM goes to the page allocator: the test keeps ~7 MiB.
+        assert!(
+            handed << 12 >= (ram_mib << 20) / 2,
+            "only {handed} pages of {ram_mib} MiB handed over:\n{describe}"
+        );
+        let mut node_total = 0;
+        let mut node_lines = 0;
+        for line in outcome
+            .lines()
+            .filter(|line| line.starts_with("hand-off node "))
+        {
+            let numbers: Vec<u64> = line
+                .split(|c: char| !c.is_ascii_digit())
+                .filter(|word| !word.is_empty())
+                .map(|word| word.parse().expect("digits"))
+                .collect();
+            // hand-off node ID: HANDED pages (MIB MiB) = RAM R - reserved/allocated C; ...
+            let [_, node_handed, _, ram, claimed, ..] = numbers[..] else {
+                panic!("unreadable hand-off line {line:?}:\n{describe}");
+            };
+            assert_eq!(node_handed, ram - claimed, "{line}:\n{describe}");
+            node_total += node_handed;
+            node_lines += 1;
+        }
+        assert!(
+            node_lines >= nodes,
+            "{node_lines} hand-off lines for {nodes} nodes:\n{describe}"
+        );
+        assert_eq!(
+            node_total, handed,
+            "the nodes' pages do not add up:\n{describe}"
+        );
     }
 }
+
+/// The self-test steps every passing boot reports once (the kernel's
+/// `selftest.rs`).
+const SELF_TEST_STEPS: [&str; 7] = [
+    "selftest: alloc_bootmem_low(100) = ",
+    "selftest: __alloc_bootmem(0x600000, 0x200000, ",
+    "selftest: 300 alloc_bootmem calls, ",
+    "selftest: free_bootmem(",
+    "selftest: reserve_bootmem(.., BOOTMEM_EXCLUSIVE) on used ranges = -EBUSY, rolled back",
+    "selftest: aimed at the kernel's reservations: ",
+    "selftest: live allocations: ",
+];
 
 fn args(text: &str) -> Vec<&str> {
     text.split_whitespace().collect()
@@ -625,6 +759,59 @@ fn riscv64_out_of_memory_fails() {
 #[test]
 fn aarch64_out_of_memory_fails() {
     Boot::failing(Arch::Aarch64, "bootmem.test=oom", "panic: bootmem alloc of").run();
+}
+
+// --- The kernel's own checks catch a broken allocator ---
+
+/// bootmem is not told of the boot information (hvm_start_info, the UEFI
+/// memory map, the device tree): the next allocation that lands there must
+/// be caught by the kernel's ledger, before anything is written over it.
+fn forgotten_reservation_fails(arch: Arch) {
+    Boot::failing(arch, "bootmem.test=forget-reservation", "allocation ")
+        .with_expected("lands on the reservation")
+        .run();
+}
+
+#[test]
+fn x86_64_forgotten_reservation_fails() {
+    forgotten_reservation_fails(Arch::X86_64);
+}
+
+#[test]
+fn x86_64_uefi_forgotten_reservation_fails() {
+    forgotten_reservation_fails(Arch::X86_64Uefi);
+}
+
+#[test]
+fn riscv64_forgotten_reservation_fails() {
+    forgotten_reservation_fails(Arch::Riscv64);
+}
+
+#[test]
+fn aarch64_forgotten_reservation_fails() {
+    forgotten_reservation_fails(Arch::Aarch64);
+}
+
+/// The hand-off gives one block twice: the kernel's hand-off check must fail the boot.
+fn double_hand_off_fails(arch: Arch) {
+    Boot::failing(arch, "bootmem.test=double-hand-off", "node 0: pfn ")
+        .with_expected("handed over twice")
+        .run();
+}
+
+#[test]
+fn x86_64_double_hand_off_fails() {
+    double_hand_off_fails(Arch::X86_64);
+}
+
+#[test]
+fn riscv64_double_hand_off_fails() {
+    double_hand_off_fails(Arch::Riscv64);
+}
+
+#[test]
+fn aarch64_double_hand_off_fails() {
+    double_hand_off_fails(Arch::Aarch64);
 }
 
 // --- A PASS line alone is not a pass ---

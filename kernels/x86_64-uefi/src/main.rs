@@ -89,7 +89,8 @@ pub fn after_boot_services(state: LeftBootServices) -> ! {
     kernel_regions.push(image);
     let buffer = memory_map.buffer();
     let buffer_start = buffer.as_ptr() as u64;
-    kernel_regions.push(Region::new(
+    // Copied into the firmware map below: boot information.
+    kernel_regions.push(Region::boot_information(
         "UEFI memory map",
         buffer_start,
         buffer_start + buffer.len() as u64,
