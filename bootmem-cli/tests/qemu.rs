@@ -1,12 +1,15 @@
-//! Boots the three bare-metal kernels under QEMU: each architecture, several memory sizes and NUMA layouts, plus deliberate failures.
+//! Boots the bare-metal kernels under QEMU: PVH and UEFI on x86_64, riscv64 and aarch64, several memory sizes and NUMA layouts, plus deliberate failures.
 //!
-//! Each kernel (`kernels/<arch>`) is built once, in release, for its own
-//! target, and every configuration boots it with a wall-clock timeout. A
-//! configuration passes only with QEMU's exact pass status *and* a `PASS`
-//! line on the serial port: a triple fault, a firmware shutdown, a hang or
-//! a trap never reads as a pass. Missing QEMU or a missing rustup target is
-//! a failure, never a skip: run the README's test command (`scripts/test-all`),
-//! which installs both.
+//! Each kernel (`kernels/<arch>`, members of the `kernels/` workspace) is
+//! built once, in release, for its own target, and every configuration
+//! boots it with a wall-clock timeout. A configuration passes only with
+//! QEMU's exact pass status *and* a `PASS` line on the serial port (a
+//! triple fault, a firmware shutdown, a hang or a trap never reads as a
+//! pass) *and* the kernel's own account adding up (see
+//! `Boot::check_summary`). Deliberate faults (`bootmem.test=...`) must end
+//! in the kernel's named failure. Missing QEMU, OVMF or a rustup target is
+//! a failure, never a skip: run `scripts/test-kernels` (or the README's
+//! test command, `scripts/test-all`), which installs them.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -25,7 +28,7 @@ const FAIL_STATUS: i32 = 35;
 const BOOT_TIMEOUT: Duration = Duration::from_secs(90);
 
 const HOW_TO_FIX: &str =
-    "run the README's test command (scripts/test-all), which installs QEMU and the rustup targets";
+    "run scripts/test-kernels (part of scripts/test-all), which installs QEMU, OVMF and the rustup targets";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Arch {
@@ -158,7 +161,6 @@ impl BootVolume {
     fn new(kernel: &Path, command_line: Option<&str>) -> Self {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let directory = kernels_directory()
-            .join(Arch::X86_64Uefi.directory())
             .join("target")
             .join("boot-volumes")
             .join(format!(
@@ -213,17 +215,20 @@ fn kernel(arch: Arch) -> PathBuf {
 }
 
 fn build(arch: Arch) -> Result<PathBuf, String> {
-    let directory = kernels_directory().join(arch.directory());
+    let directory = kernels_directory();
     let target_directory = directory.join("target");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let mut command = Command::new(&cargo);
     command
         .arg("build")
         .arg("--release")
+        .arg("--locked")
         .arg("--target")
         .arg(arch.target())
         .arg("--manifest-path")
         .arg(directory.join("Cargo.toml"))
+        .arg("--package")
+        .arg(format!("bootmem-kernel-{}", arch.directory()))
         .arg("--target-dir")
         .arg(&target_directory)
         .current_dir(&directory)

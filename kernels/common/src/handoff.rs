@@ -71,10 +71,16 @@ pub fn hand_off(
         let start = block.start.as_u64();
         let pages = 1u64 << block.order;
         let Some(end) = start.checked_add(pages) else {
-            fail(format_args!("block at pfn {start:#x} of order {} wraps", block.order));
+            fail(format_args!(
+                "block at pfn {start:#x} of order {} wraps",
+                block.order
+            ));
         };
         let Some(slot) = nodes.iter().position(|span| span.node == block.node) else {
-            fail(format_args!("block at pfn {start:#x} from unknown node {}", block.node.as_u32()));
+            fail(format_args!(
+                "block at pfn {start:#x} from unknown node {}",
+                block.node.as_u32()
+            ));
         };
         let in_ram = map.ram_ranges_of(block.node).any(|range| {
             range.start.as_u64() >> shift <= start && end <= range.end.as_u64() >> shift

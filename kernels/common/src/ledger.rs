@@ -103,13 +103,16 @@ impl Ledger {
     /// The first claim the new allocation `[start, end)` would collide with.
     fn overlapping(&self, start: u64, end: u64) -> Option<Claim> {
         let (first, past) = self.frames(start, end);
-        self.claims().iter().copied().find(|claim| match claim.kind {
-            ClaimKind::Allocation => claim.start < end && start < claim.end,
-            ClaimKind::Reservation => {
-                let (claim_first, claim_past) = self.frames(claim.start, claim.end);
-                claim.start < claim.end && claim_first < past && first < claim_past
-            }
-        })
+        self.claims()
+            .iter()
+            .copied()
+            .find(|claim| match claim.kind {
+                ClaimKind::Allocation => claim.start < end && start < claim.end,
+                ClaimKind::Reservation => {
+                    let (claim_first, claim_past) = self.frames(claim.start, claim.end);
+                    claim.start < claim.end && claim_first < past && first < claim_past
+                }
+            })
     }
 
     fn push(&mut self, claim: Claim) {

@@ -190,7 +190,10 @@ pub fn set_up(
             }
             ledger.reserve(region.label, start, end);
             if forget_boot_information && region.boot_information {
-                println!("bootmem.test=forget-reservation: {start:#x}-{end:#x} {} left free in bootmem", region.label);
+                println!(
+                    "bootmem.test=forget-reservation: {start:#x}-{end:#x} {} left free in bootmem",
+                    region.label
+                );
                 continue;
             }
             match bootmem.reserve_bootmem(start, end - start, BOOTMEM_DEFAULT) {
