@@ -187,7 +187,15 @@ fn place_kernel(
     layout: &Layout,
     page: u64,
 ) -> Result<(u64, u64), String> {
-    let default_size = rules.kernel_size.min(ram_total(ram) / 8).max(page);
+    // A small or fragmented machine gets a smaller kernel (a board's own
+    // build), never more than an eighth of RAM or half its largest range.
+    let largest = ram
+        .iter()
+        .map(|(start, end)| end - start)
+        .max()
+        .unwrap_or(0);
+    let default_size =
+        (rules.kernel_size.min(ram_total(ram) / 8).min(largest / 2) & !(page - 1)).max(page);
     let bytes = layout.kernel_size.unwrap_or(default_size);
     if bytes == 0 {
         return Err("the kernel image cannot be empty (--kernel-size 0)".to_string());
@@ -235,7 +243,13 @@ fn place_initrd(
     page: u64,
     notes: &mut Vec<String>,
 ) -> Result<Option<(u64, u64)>, String> {
-    let default_size = (64 * MIB).min(ram_total(ram) / 8) & !(page - 1);
+    // A small or fragmented machine gets a smaller initrd.
+    let largest = ram
+        .iter()
+        .map(|(start, end)| end - start)
+        .max()
+        .unwrap_or(0);
+    let default_size = (64 * MIB).min(ram_total(ram) / 8).min(largest / 4) & !(page - 1);
     let bytes = layout.initrd_size.unwrap_or(default_size);
     if bytes == 0 {
         return Ok(None);
@@ -249,23 +263,29 @@ fn place_initrd(
                 .ok_or("the initrd is too large")?
                 & !(page - 1);
             let ceiling = rules.initrd_ceiling.unwrap_or(u64::MAX);
-            match place_highest(ram, aligned, ceiling, &avoid, page) {
-                Some(start) => start,
-                None if ceiling != u64::MAX => {
-                    let start =
-                        place_highest(ram, aligned, u64::MAX, &avoid, page).ok_or_else(|| {
-                            format!("{name}: no room for a {bytes}-byte initrd in RAM")
-                        })?;
+            let below = place_highest(ram, aligned, ceiling, &avoid, page);
+            let anywhere = place_highest(ram, aligned, u64::MAX, &avoid, page);
+            match (below, anywhere) {
+                (Some(start), _) => start,
+                // x86: only its 4 GiB ceiling; 32-bit ARM keeps its lowmem one.
+                (None, Some(start)) if ceiling == 4 * GIB => {
                     notes.push(format!(
-                        "no RAM below {ceiling:#x} holds the initrd: a 64-bit kernel that sets XLF_CAN_BE_LOADED_ABOVE_4G lets the bootloader put it at {start:#x}"
+                        "no RAM below 4 GiB holds the initrd: a 64-bit kernel that sets XLF_CAN_BE_LOADED_ABOVE_4G lets the bootloader put it at {start:#x}"
                     ));
                     start
                 }
-                None if layout.initrd_size.is_none() => {
-                    notes.push("no room for the default initrd: booting without one".to_string());
+                _ if layout.initrd_size.is_none() => {
+                    notes.push(format!(
+                        "no room for a {bytes}-byte initrd{}: booting without one",
+                        if ceiling == u64::MAX {
+                            String::new()
+                        } else {
+                            format!(" below {ceiling:#x}")
+                        }
+                    ));
                     return Ok(None);
                 }
-                None => return Err(format!("{name}: no room for a {bytes}-byte initrd in RAM")),
+                _ => return Err(format!("{name}: no room for a {bytes}-byte initrd in RAM")),
             }
         }
     };
