@@ -16,6 +16,7 @@ mod cmdline;
 mod common;
 mod explain;
 mod kinds;
+mod loader;
 mod riscv64;
 mod sequence;
 mod setup;
