@@ -59,6 +59,7 @@ pub use node::NodeSpan;
 pub use range::{MemoryRange, NodeAffinity, RangeKind};
 
 use crate::address::{PageFrameNumber, PageSize, PhysicalAddress};
+use crate::list::FixedList;
 use crate::node_id::NodeId;
 
 /// Collects firmware ranges and NUMA affinities, in any order, then
@@ -69,12 +70,9 @@ use crate::node_id::NodeId;
 /// distinct nodes.
 #[derive(Clone, Debug)]
 pub struct MemoryMapBuilder<const RANGES: usize, const NODES: usize> {
-    ranges: [MemoryRange; RANGES],
-    range_count: usize,
-    affinities: [NodeAffinity; RANGES],
-    affinity_count: usize,
-    declared_nodes: [NodeId; NODES],
-    declared_count: usize,
+    ranges: FixedList<MemoryRange, RANGES>,
+    affinities: FixedList<NodeAffinity, RANGES>,
+    declared_nodes: FixedList<NodeId, NODES>,
 }
 
 impl<const RANGES: usize, const NODES: usize> Default for MemoryMapBuilder<RANGES, NODES> {
@@ -87,12 +85,9 @@ impl<const RANGES: usize, const NODES: usize> MemoryMapBuilder<RANGES, NODES> {
     /// An empty builder.
     pub const fn new() -> Self {
         Self {
-            ranges: [MemoryRange::EMPTY; RANGES],
-            range_count: 0,
-            affinities: [NodeAffinity::EMPTY; RANGES],
-            affinity_count: 0,
-            declared_nodes: [NodeId::new(0); NODES],
-            declared_count: 0,
+            ranges: FixedList::new(MemoryRange::EMPTY),
+            affinities: FixedList::new(NodeAffinity::EMPTY),
+            declared_nodes: FixedList::new(NodeId::new(0)),
         }
     }
 
@@ -111,13 +106,9 @@ impl<const RANGES: usize, const NODES: usize> MemoryMapBuilder<RANGES, NODES> {
         if end < start {
             return Err(MemoryMapError::EndBeforeStart { start, end });
         }
-        let slot = self
-            .ranges
-            .get_mut(self.range_count)
-            .ok_or(MemoryMapError::TooManyRanges { capacity: RANGES })?;
-        *slot = MemoryRange::new(start, end, kind);
-        self.range_count += 1;
-        Ok(())
+        self.ranges
+            .push(MemoryRange::new(start, end, kind))
+            .map_err(|_| MemoryMapError::TooManyRanges { capacity: RANGES })
     }
 
     /// Adds usable RAM `[start, end)`.
@@ -159,7 +150,7 @@ impl<const RANGES: usize, const NODES: usize> MemoryMapBuilder<RANGES, NODES> {
         end: PhysicalAddress,
         node: NodeId,
     ) -> Result<(), MemoryMapError> {
-        if self.affinity_count >= RANGES {
+        if self.affinities.is_full() {
             return Err(MemoryMapError::TooManyAffinities { capacity: RANGES });
         }
         self.add_ram(start, end)?;
@@ -184,13 +175,9 @@ impl<const RANGES: usize, const NODES: usize> MemoryMapBuilder<RANGES, NODES> {
         if end < start {
             return Err(MemoryMapError::EndBeforeStart { start, end });
         }
-        let slot = self
-            .affinities
-            .get_mut(self.affinity_count)
-            .ok_or(MemoryMapError::TooManyAffinities { capacity: RANGES })?;
-        *slot = NodeAffinity { start, end, node };
-        self.affinity_count += 1;
-        Ok(())
+        self.affinities
+            .push(NodeAffinity { start, end, node })
+            .map_err(|_| MemoryMapError::TooManyAffinities { capacity: RANGES })
     }
 
     /// Declares a node that exists even if it has no memory (a CPU-only or
@@ -200,26 +187,22 @@ impl<const RANGES: usize, const NODES: usize> MemoryMapBuilder<RANGES, NODES> {
     ///
     /// [`MemoryMapError::TooManyNodes`].
     pub fn declare_node(&mut self, node: NodeId) -> Result<(), MemoryMapError> {
-        if self.declared_nodes[..self.declared_count].contains(&node) {
+        if self.declared_nodes.as_slice().contains(&node) {
             return Ok(());
         }
-        let slot = self
-            .declared_nodes
-            .get_mut(self.declared_count)
-            .ok_or(MemoryMapError::TooManyNodes { capacity: NODES })?;
-        *slot = node;
-        self.declared_count += 1;
-        Ok(())
+        self.declared_nodes
+            .push(node)
+            .map_err(|_| MemoryMapError::TooManyNodes { capacity: NODES })
     }
 
     /// The ranges added so far, in the order added.
     pub fn added_ranges(&self) -> &[MemoryRange] {
-        &self.ranges[..self.range_count]
+        self.ranges.as_slice()
     }
 
     /// The NUMA affinities added so far, in the order added.
     pub fn added_affinities(&self) -> &[NodeAffinity] {
-        &self.affinities[..self.affinity_count]
+        self.affinities.as_slice()
     }
 
     /// Normalises what was added into a [`MemoryMap`] of `page_size` pages
@@ -235,10 +218,8 @@ impl<const RANGES: usize, const NODES: usize> MemoryMapBuilder<RANGES, NODES> {
     pub fn build(&self, page_size: PageSize) -> Result<MemoryMap<RANGES, NODES>, MemoryMapError> {
         self.check_affinities()?;
         let mut map = MemoryMap {
-            ranges: [MemoryRange::EMPTY; RANGES],
-            range_count: 0,
-            nodes: [NodeSpan::memoryless(NodeId::new(0)); NODES],
-            node_count: 0,
+            ranges: FixedList::new(MemoryRange::EMPTY),
+            nodes: FixedList::new(NodeSpan::memoryless(NodeId::new(0))),
             page_size,
         };
         let entries = self.added_ranges();
@@ -291,7 +272,7 @@ impl<const RANGES: usize, const NODES: usize> MemoryMapBuilder<RANGES, NODES> {
         for affinity in self.added_affinities() {
             map.ensure_node(affinity.node)?;
         }
-        for &node in &self.declared_nodes[..self.declared_count] {
+        for &node in self.declared_nodes.iter() {
             map.ensure_node(node)?;
         }
         Ok(map)
@@ -388,10 +369,8 @@ impl<const RANGES: usize, const NODES: usize> MemoryMapBuilder<RANGES, NODES> {
 /// Made by [`MemoryMapBuilder::build`]; see the [module documentation](self).
 #[derive(Clone, Debug)]
 pub struct MemoryMap<const RANGES: usize, const NODES: usize> {
-    ranges: [MemoryRange; RANGES],
-    range_count: usize,
-    nodes: [NodeSpan; NODES],
-    node_count: usize,
+    ranges: FixedList<MemoryRange, RANGES>,
+    nodes: FixedList<NodeSpan, NODES>,
     page_size: PageSize,
 }
 
@@ -399,7 +378,7 @@ impl<const RANGES: usize, const NODES: usize> MemoryMap<RANGES, NODES> {
     /// Every range, RAM and not, sorted by address, disjoint; adjacent
     /// ranges differ in kind or node.
     pub fn ranges(&self) -> &[MemoryRange] {
-        &self.ranges[..self.range_count]
+        self.ranges.as_slice()
     }
 
     /// The RAM ranges, in address order.
@@ -416,7 +395,7 @@ impl<const RANGES: usize, const NODES: usize> MemoryMap<RANGES, NODES> {
 
     /// Every node, with and without memory, by increasing node number.
     pub fn nodes(&self) -> &[NodeSpan] {
-        &self.nodes[..self.node_count]
+        self.nodes.as_slice()
     }
 
     /// The span of `node`, if the map has that node.
@@ -447,33 +426,25 @@ impl<const RANGES: usize, const NODES: usize> MemoryMap<RANGES, NODES> {
     }
 
     fn push(&mut self, range: MemoryRange) -> Result<(), MemoryMapError> {
-        if let Some(last) = self.ranges[..self.range_count].last_mut() {
+        if let Some(last) = self.ranges.last_mut() {
             if last.end == range.start && last.kind == range.kind && last.node == range.node {
                 last.end = range.end;
                 return Ok(());
             }
         }
-        let slot = self
-            .ranges
-            .get_mut(self.range_count)
-            .ok_or(MemoryMapError::TooManyNormalisedRanges { capacity: RANGES })?;
-        *slot = range;
-        self.range_count += 1;
-        Ok(())
+        self.ranges
+            .push(range)
+            .map_err(|_| MemoryMapError::TooManyNormalisedRanges { capacity: RANGES })
     }
 
     /// Finds `node` in the node table, inserting it (memoryless) in order if absent.
     fn ensure_node(&mut self, node: NodeId) -> Result<usize, MemoryMapError> {
-        let nodes = &self.nodes[..self.node_count];
-        match nodes.binary_search_by_key(&node, |span| span.node) {
+        match self.nodes().binary_search_by_key(&node, |span| span.node) {
             Ok(index) => Ok(index),
             Err(index) => {
-                if self.node_count >= NODES {
-                    return Err(MemoryMapError::TooManyNodes { capacity: NODES });
-                }
-                self.nodes.copy_within(index..self.node_count, index + 1);
-                self.nodes[index] = NodeSpan::memoryless(node);
-                self.node_count += 1;
+                self.nodes
+                    .insert(index, NodeSpan::memoryless(node))
+                    .map_err(|_| MemoryMapError::TooManyNodes { capacity: NODES })?;
                 Ok(index)
             }
         }
@@ -481,13 +452,13 @@ impl<const RANGES: usize, const NODES: usize> MemoryMap<RANGES, NODES> {
 
     fn size_nodes(&mut self) -> Result<(), MemoryMapError> {
         let page_size = self.page_size;
-        for position in 0..self.range_count {
-            let range = self.ranges[position];
+        for position in 0..self.ranges.len() {
+            let range = self.ranges.as_slice()[position];
             let Some(node) = range.node.filter(|_| range.kind.is_ram()) else {
                 continue;
             };
             let index = self.ensure_node(node)?;
-            let span = &mut self.nodes[index];
+            let span = &mut self.nodes.as_mut_slice()[index];
             let first = page_size.frame_containing(range.start);
             let past = page_size.frame_containing(range.end);
             if span.ram_bytes == 0 {
