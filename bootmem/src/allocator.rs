@@ -57,7 +57,9 @@ pub struct AllocationRequest {
     /// repeated from zero.
     pub goal: PhysicalAddress,
     /// An exclusive upper bound, truncated to its page: the page holding an
-    /// unaligned limit is not used.
+    /// unaligned limit is not used. As in v4.19, a limit inside the first
+    /// page stops the walk over all nodes but does not bound the search
+    /// within the preferred node.
     pub limit: Option<PhysicalAddress>,
     /// Which nodes may serve the request.
     pub preference: NodePreference,
@@ -127,6 +129,16 @@ pub struct NodeSummary {
     pub end: PageFrameNumber,
     /// Its free pages now.
     pub free_pages: u64,
+}
+
+impl NodeSummary {
+    /// Its frames, `[start, end)`.
+    pub const fn frames(&self) -> FrameRange {
+        match FrameRange::new(self.start, self.end) {
+            Some(frames) => frames,
+            None => FrameRange::empty_at(self.start),
+        }
+    }
 }
 
 /// Linux's boot-time allocator over up to `MAX_NODES` NUMA nodes.

@@ -282,7 +282,9 @@ impl<const RANGES: usize, const NODES: usize> MemoryMapBuilder<RANGES, NODES> {
         let affinities = self.added_affinities();
         for (second, later) in affinities.iter().enumerate() {
             for (first, earlier) in affinities[..second].iter().enumerate() {
-                let overlap = earlier.start < later.end && later.start < earlier.end;
+                let overlap = earlier
+                    .as_physical_range()
+                    .overlaps(&later.as_physical_range());
                 if overlap && earlier.node != later.node {
                     return Err(MemoryMapError::OverlappingNodes {
                         first,
