@@ -100,13 +100,8 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
 
     /// Node-relative index of a frame of the node (or of its end).
     fn index_of(&self, frame: PageFrameNumber) -> u64 {
+        debug_assert!(frame >= self.frames.start());
         frame.as_u64() - self.start_frame()
-    }
-
-    /// The node-relative indices of `frames`, which lie in the node.
-    fn indices_of(&self, frames: FrameRange) -> (u64, u64) {
-        debug_assert!(self.frames.encloses(&frames) || frames.is_empty());
-        (self.index_of(frames.start()), self.index_of(frames.end()))
     }
 
     /// The frame at node-relative `index`.
@@ -119,8 +114,8 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
         if frames.is_empty() {
             return None;
         }
-        let (from, to) = self.indices_of(frames);
-        let found = self.bitmap.next_clear(from, to);
+        let to = self.index_of(frames.end());
+        let found = self.bitmap.next_clear(self.index_of(frames.start()), to);
         (found < to).then(|| self.frame_at(found))
     }
 
@@ -129,15 +124,15 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
         if frames.is_empty() {
             return None;
         }
-        let (from, to) = self.indices_of(frames);
-        let found = self.bitmap.next_set(from, to);
+        let to = self.index_of(frames.end());
+        let found = self.bitmap.next_set(self.index_of(frames.start()), to);
         (found < to).then(|| self.frame_at(found))
     }
 
     /// Marks `frames` (inside the node) reserved.
     pub(crate) fn reserve_frames(&mut self, frames: FrameRange) {
         if !frames.is_empty() {
-            let (from, to) = self.indices_of(frames);
+            let (from, to) = (self.index_of(frames.start()), self.index_of(frames.end()));
             self.bitmap.set_range(from, to);
         }
     }
@@ -149,8 +144,8 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
         let from_index = self.index_of(frames.start());
         self.hint_index = self.hint_index.min(from_index);
         if !frames.is_empty() {
-            let (from, to) = self.indices_of(frames);
-            self.bitmap.clear_range(from, to);
+            self.bitmap
+                .clear_range(from_index, self.index_of(frames.end()));
         }
     }
 

@@ -163,28 +163,30 @@ fn plan<const MAX_NODES: usize, const RANGES: usize, const NODES: usize>(
     if nodes.iter().all(|span| span.is_memoryless()) {
         return Err(SetupError::NoRam);
     }
-    let page = map.page_size();
     let mut summary = SetupSummary::new();
     for span in nodes {
-        let mut setup = NodeSetup {
+        summary.push(NodeSetup {
             node: span.node,
+            frames: span.frames(),
+            ram_bytes: span.ram_bytes,
             ..NodeSetup::EMPTY
-        };
-        if !span.is_memoryless() {
-            setup.frames = span.frames();
-            setup.ram_bytes = span.ram_bytes;
-            let bytes = node_storage_bytes(span.pages());
-            let whole_pages = page.pages_for(bytes).saturating_mul(page.bytes());
-            setup.bitmap = Some(placement::place_bitmap(
-                map,
-                span.node,
-                whole_pages,
-                in_use,
-            )?);
-        }
-        summary.push(setup);
+        });
     }
     check_disjoint(summary.nodes())?;
+    let page = map.page_size();
+    for setup in summary.nodes_mut() {
+        if setup.ram_bytes == 0 {
+            continue;
+        }
+        let bytes = node_storage_bytes(setup.frames.len());
+        let whole_pages = page.pages_for(bytes).saturating_mul(page.bytes());
+        setup.bitmap = Some(placement::place_bitmap(
+            map,
+            setup.node,
+            whole_pages,
+            in_use,
+        )?);
+    }
     Ok(summary)
 }
 
