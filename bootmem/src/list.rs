@@ -22,6 +22,13 @@ impl<T: Copy, const N: usize> FixedList<T, N> {
             len: 0,
         }
     }
+
+    /// Removes and returns the last item.
+    pub(crate) fn pop(&mut self) -> Option<T> {
+        let last = self.as_slice().last().copied()?;
+        self.len -= 1;
+        Some(last)
+    }
 }
 
 impl<T, const N: usize> FixedList<T, N> {
@@ -124,6 +131,9 @@ mod tests {
         assert!(list.is_full());
         assert_eq!(list.push(3), Err(3));
         assert_eq!(list.as_slice(), [1, 2]);
+        assert_eq!(list.pop(), Some(2));
+        assert_eq!(list.push(4), Ok(()));
+        assert_eq!(list.as_slice(), [1, 4]);
     }
 
     #[test]

@@ -50,6 +50,7 @@
 mod error;
 mod node;
 mod range;
+mod sweep;
 
 #[cfg(test)]
 mod tests;
@@ -222,46 +223,17 @@ impl<const RANGES: usize, const NODES: usize> MemoryMapBuilder<RANGES, NODES> {
             nodes: FixedList::new(NodeSpan::memoryless(NodeId::new(0))),
             page_size,
         };
-        let entries = self.added_ranges();
         let mut pending: Option<MemoryRange> = None;
-        let mut position = match entries
-            .iter()
-            .filter(|entry| entry.size() > 0)
-            .map(|entry| entry.start)
-            .min()
-        {
-            Some(start) => start,
-            None => return Err(MemoryMapError::NoRam),
-        };
-        // Sweep the boundaries in address order: between two consecutive
-        // boundaries, the same set of entries covers every address.
-        loop {
-            let mut heaviest: Option<RangeKind> = None;
-            let mut next: Option<PhysicalAddress> = None;
-            for entry in entries {
-                if entry.contains(position) {
-                    if heaviest.map_or(true, |kind| entry.kind.precedence() > kind.precedence()) {
-                        heaviest = Some(entry.kind);
-                    }
-                    next = Some(next.map_or(entry.end, |next| next.min(entry.end)));
-                } else if entry.start > position && entry.end > entry.start {
-                    next = Some(next.map_or(entry.start, |next| next.min(entry.start)));
-                }
+        sweep::sweep::<RANGES, _>(self.added_ranges(), |segment| match pending.as_mut() {
+            Some(open) if open.end == segment.start && open.kind == segment.kind => {
+                open.end = segment.end;
+                Ok(())
             }
-            let Some(next) = next else { break };
-            if let Some(kind) = heaviest {
-                let segment = MemoryRange::new(position, next, kind);
-                match pending.as_mut() {
-                    Some(open) if open.end == position && open.kind == kind => open.end = next,
-                    _ => {
-                        if let Some(done) = pending.replace(segment) {
-                            self.emit(&mut map, done)?;
-                        }
-                    }
-                }
-            }
-            position = next;
-        }
+            _ => match pending.replace(segment) {
+                Some(done) => self.emit(&mut map, done),
+                None => Ok(()),
+            },
+        })?;
         if let Some(done) = pending {
             self.emit(&mut map, done)?;
         }
@@ -278,21 +250,41 @@ impl<const RANGES: usize, const NODES: usize> MemoryMapBuilder<RANGES, NODES> {
         Ok(map)
     }
 
+    /// Refuses two affinities of different nodes that share an address.
+    ///
+    /// In start order, every earlier affinity that reaches past the start
+    /// of the current one contains that start, so (the earlier ones being
+    /// consistent) they all belong to one node: comparing with the one that
+    /// reaches furthest is enough. O(n log n).
     fn check_affinities(&self) -> Result<(), MemoryMapError> {
         let affinities = self.added_affinities();
-        for (second, later) in affinities.iter().enumerate() {
-            for (first, earlier) in affinities[..second].iter().enumerate() {
-                let overlap = earlier
-                    .as_physical_range()
-                    .overlaps(&later.as_physical_range());
-                if overlap && earlier.node != later.node {
+        let mut by_start: FixedList<usize, RANGES> = FixedList::new(0);
+        for (index, affinity) in affinities.iter().enumerate() {
+            if !affinity.as_physical_range().is_empty() {
+                // At most RANGES affinities were added.
+                let _ = by_start.push(index);
+            }
+        }
+        by_start
+            .as_mut_slice()
+            .sort_unstable_by_key(|&index| affinities[index].start);
+        let mut furthest: Option<usize> = None;
+        for &index in by_start.iter() {
+            let current = &affinities[index];
+            if let Some(reaching) = furthest {
+                let earlier = &affinities[reaching];
+                if earlier.end > current.start && earlier.node != current.node {
+                    let (first, second) = (reaching.min(index), reaching.max(index));
                     return Err(MemoryMapError::OverlappingNodes {
                         first,
-                        first_node: earlier.node,
+                        first_node: affinities[first].node,
                         second,
-                        second_node: later.node,
+                        second_node: affinities[second].node,
                     });
                 }
+            }
+            if furthest.map_or(true, |reaching| current.end > affinities[reaching].end) {
+                furthest = Some(index);
             }
         }
         Ok(())
