@@ -202,6 +202,11 @@ where
         &self.configuration
     }
 
+    /// How the allocator reaches physical memory (what zeroes its blocks).
+    pub const fn memory(&self) -> &Memory {
+        &self.memory
+    }
+
     /// Registers node `node` over `frames` (Linux's `init_bootmem_node`),
     /// with every page reserved, and returns the bitmap's size in bytes.
     ///

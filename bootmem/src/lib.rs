@@ -38,6 +38,7 @@
 //! lines through the `log` crate), `reference` (the bit-by-bit search, for
 //! benchmarks and differential tests).
 #![no_std]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
@@ -60,6 +61,7 @@ mod registry;
 mod search;
 mod trace;
 
+pub mod adapters;
 pub mod linux;
 pub mod memory;
 pub mod memory_map;
