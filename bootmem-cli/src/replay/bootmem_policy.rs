@@ -1,9 +1,10 @@
 //! The bootmem policy: a log's requests replayed through bootmem, its reservations and frees applied.
 //!
-//! 1. The nodes come from the log's memory map (see `super::read_map`).
-//!    Each node is set up as the kernels do: its bitmap in the highest pages
-//!    of its own RAM clear of the log's standalone reservations, every RAM
-//!    range freed, the bitmap reserved.
+//! 1. The nodes come from the log's memory map (see `super::read_map`) and
+//!    are set up by the library's `bootmem::setup::set_up`, as a kernel
+//!    does: each bitmap in the highest pages of its node's own RAM, clear of
+//!    the ranges the log reserves before its first request (they count as
+//!    in use), every RAM range freed, the rest reserved.
 //! 2. Every request becomes one `_nopanic` call with the same size,
 //!    alignment (0, the old kernels' default, is `SMP_CACHE_BYTES`, 64),
 //!    goal (`from=`) and limit (`max_addr=`; 0 = ACCESSIBLE, 1 = NOLEAKTRACE
@@ -26,10 +27,11 @@ use std::time::{Duration, Instant};
 
 use bootmem::linux::{Bootmem, BOOTMEM_DEFAULT};
 use bootmem::memory::NoZeroing;
-use bootmem::{Configuration, NodeId};
+use bootmem::setup::set_up;
+use bootmem::{Configuration, PhysicalAddress, PhysicalRange};
 
 use super::events::{Event, Trace};
-use crate::parse::CommandMemoryMap;
+use crate::parse::{CommandMemoryMap, NODE_CAPACITY, RANGE_CAPACITY};
 
 /// The most nodes a replay sets up.
 const MAX_NODES: usize = 64;
@@ -43,6 +45,8 @@ const SMP_CACHE_BYTES: u64 = 64;
 /// The figures of bootmem's replay.
 #[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct BootmemFigures {
+    /// What the set-up did, one line per node.
+    pub set_up: Vec<String>,
     /// Requests naming a node that bootmem served from that node.
     pub node_local: u64,
     /// Requests naming a node the map knows.
@@ -76,77 +80,35 @@ pub struct BootmemRun {
     pub figures: BootmemFigures,
 }
 
-/// The highest page-aligned `bytes` of `node`'s RAM clear of `avoid`.
-fn place_bitmap(
+/// Sets the nodes up with the library's [`set_up`]: the ranges the log
+/// reserves before its first request count as in use (what the kernel knew
+/// was taken when allocations began), so no bitmap lands on them; the
+/// set-up summary comes back one line per node.
+fn set_up_nodes(
     map: &CommandMemoryMap,
-    node: NodeId,
-    bytes: u64,
-    avoid: &[(u64, u64)],
-) -> Option<u64> {
-    let page = map.page_size().bytes();
-    let mut ranges: Vec<(u64, u64)> = map
-        .ram_ranges_of(node)
-        .map(|range| (range.start.as_u64(), range.end.as_u64()))
-        .collect();
-    ranges.reverse();
-    for (low, mut high) in ranges {
-        while high >= low.saturating_add(bytes) {
-            let start = (high - bytes) & !(page - 1);
-            if start < low {
-                break;
-            }
-            let blocker = avoid
-                .iter()
-                .filter(|&&(first, end)| first < start + bytes && start < end)
-                .map(|&(first, _)| first)
-                .min();
-            match blocker {
-                None => return Some(start),
-                Some(first) => high = first & !(page - 1),
-            }
-        }
-    }
-    None
-}
-
-/// Registers the nodes, frees their RAM and reserves their bitmaps.
-fn set_up(map: &CommandMemoryMap, events: &[Event]) -> Result<ReplayBootmem, String> {
-    let configuration = Configuration::X86_64;
-    let shift = configuration.page_size.shift();
-    let mut bootmem = ReplayBootmem::new(configuration, NoZeroing);
-    let avoid: Vec<(u64, u64)> = events
+    events: &[Event],
+) -> Result<(ReplayBootmem, Vec<String>), String> {
+    let in_use: Vec<PhysicalRange> = events
         .iter()
-        .filter_map(|event| match *event {
-            Event::Reserve { span, .. } => Some((span.start(), span.end())),
+        .take_while(|event| !matches!(event, Event::Request(_)))
+        .filter_map(|event| match event {
+            Event::Reserve { span, .. } if !span.is_empty() => PhysicalRange::new(
+                PhysicalAddress::new(span.start()),
+                PhysicalAddress::new(span.end()),
+            ),
             _ => None,
         })
         .collect();
-    let mut bitmaps = Vec::new();
-    for span in map.nodes().iter().filter(|span| span.ram_bytes > 0) {
-        let (start, end) = (span.start.as_u64(), span.end.as_u64());
-        let pages = end - start;
-        let bytes = bootmem.bootmem_bootmap_pages(pages) << shift;
-        let node = span.node.as_u32();
-        let address = place_bitmap(map, span.node, bytes, &avoid)
-            .ok_or_else(|| format!("node {node}: no room for a bitmap of {bytes} bytes"))?;
-        let storage = vec![0; bootmem::bitmap_words(pages) as usize];
-        bootmem
-            .init_bootmem_node(node, address >> shift, start, end, storage)
-            .map_err(|error| format!("init_bootmem_node({node}): {error}"))?;
-        bitmaps.push((address, bytes));
-    }
-    for range in map.ram_ranges() {
-        let (start, size) = (range.start.as_u64(), range.size());
-        bootmem
-            .free_bootmem(start, size)
-            .map_err(|error| format!("free_bootmem({start:#x}, {size:#x}): {error}"))?;
-    }
-    for (start, size) in bitmaps {
-        bootmem
-            .reserve_bootmem(start, size, BOOTMEM_DEFAULT)
-            .map_err(|error| format!("reserve_bootmem(bitmap {start:#x}): {error}"))?;
-    }
-    Ok(bootmem)
+    let (allocator, summary) = set_up::<_, _, MAX_NODES, RANGE_CAPACITY, NODE_CAPACITY>(
+        map,
+        Configuration::X86_64,
+        NoZeroing,
+        &in_use,
+        |_node, range| vec![0_u64; usize::try_from(range.size() / 8).unwrap_or(0)],
+    )
+    .map_err(|error| format!("cannot set bootmem up on the log's map: {error}"))?;
+    let lines = summary.nodes().iter().map(ToString::to_string).collect();
+    Ok((Bootmem::from_allocator(allocator), lines))
 }
 
 /// The node spans `(node, first byte, end)` of the map's nodes with RAM.
@@ -291,8 +253,9 @@ fn nanoseconds(duration: Duration) -> u64 {
 ///
 /// Nodes bootmem cannot set up, or a reservation it refuses.
 pub fn run(map: &CommandMemoryMap, trace: &Trace) -> Result<BootmemRun, String> {
+    let (bootmem, set_up_lines) = set_up_nodes(map, &trace.events)?;
     let mut replayer = Replayer {
-        bootmem: set_up(map, &trace.events)?,
+        bootmem,
         spans: node_spans(map),
         figures: BootmemFigures::default(),
         allocation_time: Duration::ZERO,
@@ -312,6 +275,7 @@ pub fn run(map: &CommandMemoryMap, trace: &Trace) -> Result<BootmemRun, String> 
     }
     let calls = u32::try_from(placements.len().max(1)).unwrap_or(u32::MAX);
     let mut figures = replayer.figures;
+    figures.set_up = set_up_lines;
     figures.bytes_used = figures.pages_used.saturating_mul(map.page_size().bytes());
     figures.allocation_nanoseconds = nanoseconds(replayer.allocation_time);
     figures.mean_call_nanoseconds = nanoseconds(replayer.allocation_time / calls);

@@ -383,9 +383,10 @@ impl<'context> Replay<'context> {
                     )
                 } else {
                     format!(
-                        "the kernel's current limit was lower than the model's: memory above \
-                         the log's block was free but not used; limit now {value} \
-                         (the block's end, rounded up to a page)"
+                        "memory above the log's block was free to the model but the machine \
+                         did not use it: the kernel's current limit was lower, or that memory \
+                         was unusable without the log saying so (NOMAP, hotplug); the model \
+                         now caps allocations at {value} (the block's end, rounded up to a page)"
                     )
                 };
                 self.infer(event.line, "current_limit", value, reason.clone());

@@ -395,6 +395,9 @@ fn write_memblock(out: &mut impl Write, memblock: &MemblockSection) -> io::Resul
 
 fn write_bootmem(out: &mut impl Write, figures: &BootmemFigures) -> io::Result<()> {
     writeln!(out)?;
+    for line in &figures.set_up {
+        writeln!(out, "bootmem: set-up       {line}")?;
+    }
     writeln!(
         out,
         "bootmem: node-local   {} of {} requests naming a node the map knows",
