@@ -425,3 +425,39 @@ fn the_text_report_lists_every_request_and_every_figure_of_the_json() {
         }
     }
 }
+
+#[test]
+fn a_loongarch_log_switching_to_bottom_up_and_back() {
+    let path = Path::new(OURS).join("linux-6.1-loongarch64-bottom-up.txt");
+    let value = json_with(&path, "memblock");
+    // Three switches (bottom-up, top-down for sparse_init, bottom-up again),
+    // each costing the one request that reveals it.
+    assert_eq!(memblock_agreement(&value), (8, 5));
+    let inferred: Vec<(u64, String)> = value["memblock"]["inferred"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| {
+            (
+                entry["line"].as_u64().unwrap(),
+                entry["value"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        inferred,
+        [
+            (7, "bottom-up".to_string()),
+            (15, "top-down".to_string()),
+            (19, "bottom-up".to_string()),
+        ]
+    );
+    // After a free, bottom-up reuses the lowest hole.
+    let last = value["placements"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["memblock"], last["log"], "{last}");
+}

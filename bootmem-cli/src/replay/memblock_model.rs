@@ -25,7 +25,10 @@
 //!   (`start = max(start, PAGE_SIZE)`); then `__memblock_find_range_top_down`
 //!   takes the highest aligned fit in the highest free range, or, after
 //!   `memblock_set_bottom_up(true)`, `__memblock_find_range_bottom_up` the
-//!   lowest. Rounding is mask-based, as memblock's `round_down` / `round_up`.
+//!   lowest. From 3.13 until early 5.x a bottom-up search started no lower than the
+//!   kernel's end and fell back to top-down (with a warning) when nothing
+//!   fitted there; later kernels dropped both. Rounding is mask-based, as memblock's
+//!   `round_down` / `round_up`.
 //! - **The request** ([`Entry`]): see there for how each API generation
 //!   narrows the range, falls back to other nodes and drops its lower bound.
 
@@ -354,6 +357,10 @@ pub struct Parameters {
     pub default_align: u64,
     /// `PAGE_SIZE`: the first page is never handed out.
     pub page_size: u64,
+    /// Where bottom-up searches start at the lowest: `None` on recent kernels;
+    /// the kernel's end from 3.13 until early 5.x, when a bottom-up search also fell
+    /// back to top-down if nothing fitted above the kernel.
+    pub bottom_up_floor: Option<u64>,
 }
 
 impl Default for Parameters {
@@ -363,6 +370,7 @@ impl Default for Parameters {
             direction: Direction::TopDown,
             default_align: 64,
             page_size: 4096,
+            bottom_up_floor: None,
         }
     }
 }
@@ -466,19 +474,37 @@ impl Memblock {
         let start = start.max(parameters.page_size);
         let end = end.max(start);
         let free = self.free_ranges(node, mirror);
-        let clamp = |range: &Span| (range.start.clamp(start, end), range.end.clamp(start, end));
-        match parameters.direction {
-            Direction::TopDown => free.iter().rev().find_map(|range| {
-                let (low, high) = clamp(range);
+        let top_down = |start: u64| {
+            free.iter().rev().find_map(|range| {
+                let (low, high) = (range.start.clamp(start, end), range.end.clamp(start, end));
                 let candidate = round_down(high.checked_sub(size)?, align);
                 (candidate >= low).then_some(candidate)
-            }),
-            Direction::BottomUp => free.iter().find_map(|range| {
-                let (low, high) = clamp(range);
+            })
+        };
+        let bottom_up = |start: u64| {
+            free.iter().find_map(|range| {
+                let (low, high) = (range.start.clamp(start, end), range.end.clamp(start, end));
                 let candidate = round_up(low, align)?;
                 (candidate < high && high - candidate >= size).then_some(candidate)
-            }),
+            })
+        };
+        match (parameters.direction, parameters.bottom_up_floor) {
+            (Direction::TopDown, _) => top_down(start),
+            (Direction::BottomUp, None) => bottom_up(start),
+            // 3.13 to early 5.x: bottom-up only above the kernel's end, and
+            // top-down (after a warning) when that fails.
+            (Direction::BottomUp, Some(floor)) if end > floor => {
+                bottom_up(start.max(floor)).or_else(|| top_down(start))
+            }
+            (Direction::BottomUp, Some(_)) => top_down(start),
         }
+    }
+
+    /// The free range (of any node) holding `address`, if it is free.
+    pub fn free_range_at(&self, address: u64) -> Option<Span> {
+        self.free_ranges(None, false)
+            .into_iter()
+            .find(|range| range.start <= address && address < range.end)
     }
 
     /// `memblock_alloc_range_nid` without the reservation: the node, then
@@ -648,6 +674,25 @@ mod tests {
         assert_eq!(found.unwrap().address, 0x1000);
         let found = memblock.place(&call(0x1000, 0x1000, None, 0x100_0000, 0), &parameters);
         assert_eq!(found.unwrap().address, 0x0200_0000);
+    }
+
+    #[test]
+    fn old_bottom_up_starts_above_the_kernel_and_falls_back_to_top_down() {
+        let memblock = machine();
+        let parameters = Parameters {
+            direction: Direction::BottomUp,
+            bottom_up_floor: Some(0x0200_0000),
+            ..Parameters::default()
+        };
+        let found = memblock.place(&call(0x1000, 0x1000, None, 0, 0), &parameters);
+        assert_eq!(found.unwrap().address, 0x0200_0000);
+        // Nothing fits between the floor and a 0x0200_1000 ceiling: top-down
+        // over the whole range instead.
+        let found = memblock.place(&call(0x2000, 0x1000, None, 0, 0x0200_1000), &parameters);
+        assert_eq!(found.unwrap().address, 0xff_e000);
+        // A ceiling at or below the floor: top-down straight away.
+        let found = memblock.place(&call(0x1000, 0x1000, None, 0, 0x0100_0000), &parameters);
+        assert_eq!(found.unwrap().address, 0xff_f000);
     }
 
     #[test]

@@ -287,10 +287,12 @@ impl<'context> Replay<'context> {
         let mut parameters = self.parameters;
         if event.bottom_up_failed {
             // memblock tried bottom-up above the kernel, failed, warned and
-            // searched top-down (3.13 to 5.2).
+            // searched top-down (3.13 to early 5.x).
             parameters.direction = Direction::TopDown;
             if self.parameters.direction != Direction::BottomUp {
                 self.parameters.direction = Direction::BottomUp;
+                self.parameters.bottom_up_floor =
+                    Some(self.parameters.bottom_up_floor.unwrap_or(0));
                 self.infer(
                     event.line,
                     "direction",
@@ -324,34 +326,15 @@ impl<'context> Replay<'context> {
         model: Option<u64>,
     ) -> Miss {
         let differs = self.differs(logged, model);
+        if let Some(reason) = self.explain_direction(event, call, logged) {
+            return Miss { differs, reason };
+        }
+        let current = self.parameters;
         let reproduces = |parameters: &Parameters| {
             self.memblock
                 .place(call, parameters)
                 .is_some_and(|found| found.address == logged)
         };
-        let current = self.parameters;
-        let flipped = Parameters {
-            direction: current.direction.flipped(),
-            ..current
-        };
-        if reproduces(&flipped) {
-            let value = match flipped.direction {
-                Direction::BottomUp => "bottom-up",
-                Direction::TopDown => "top-down",
-            };
-            self.parameters = flipped;
-            let reason = format!(
-                "the kernel had switched memblock to {value} (memblock_set_bottom_up): \
-                 the log's block is the {} fit",
-                if flipped.direction == Direction::BottomUp {
-                    "lowest"
-                } else {
-                    "highest"
-                }
-            );
-            self.infer(event.line, "direction", value.to_string(), reason.clone());
-            return Miss { differs, reason };
-        }
         if Memblock::limit_applies(call) {
             let end = logged.saturating_add(call.size);
             let page_end = end
@@ -419,6 +402,63 @@ impl<'context> Replay<'context> {
             differs,
             reason: self.diagnose(call, logged, model),
         }
+    }
+
+    /// A change of direction that reproduces the log's block: the other
+    /// direction, else bottom-up above a floor (the kernel's end, 3.13 to
+    /// early 5.x) taken as the start of the free range the block opens.
+    fn explain_direction(
+        &mut self,
+        event: &RequestEvent,
+        call: &Call,
+        logged: u64,
+    ) -> Option<String> {
+        let current = self.parameters;
+        let reproduces = |parameters: &Parameters| {
+            self.memblock
+                .place(call, parameters)
+                .is_some_and(|found| found.address == logged)
+        };
+        let flipped = Parameters {
+            direction: current.direction.flipped(),
+            ..current
+        };
+        let floored = self.memblock.free_range_at(logged).map(|range| Parameters {
+            direction: Direction::BottomUp,
+            bottom_up_floor: Some(range.start()),
+            ..current
+        });
+        let candidates = [Some(flipped), floored.filter(|floored| *floored != current)];
+        let changed = candidates
+            .into_iter()
+            .flatten()
+            .find(|candidate| reproduces(candidate))?;
+        self.parameters = changed;
+        let floor_chosen = changed != flipped;
+        let (value, reason) = match (changed.direction, changed.bottom_up_floor) {
+            (Direction::TopDown, _) => (
+                "top-down".to_string(),
+                "the kernel had switched memblock back to top-down \
+                 (memblock_set_bottom_up(false)): the log's block is the highest fit"
+                    .to_string(),
+            ),
+            (Direction::BottomUp, Some(floor)) if floor_chosen => (
+                format!("bottom-up above {floor:#x}"),
+                format!(
+                    "the kernel allocates bottom-up (memblock_set_bottom_up(true)) above its \
+                     own end, as older kernels (3.13 to early 5.x) did: the log's block opens the free range at \
+                     {floor:#x}, taken as the kernel's end"
+                ),
+            ),
+            (Direction::BottomUp, _) => (
+                "bottom-up".to_string(),
+                "the kernel had switched memblock to bottom-up (memblock_set_bottom_up(true)): \
+                 the log's block is the lowest fit"
+                    .to_string(),
+            ),
+        };
+        self.infer(event.line, "direction", value, reason.clone());
+        Some(reason)
     }
 
     /// What differs: addresses, and the nodes when they differ.

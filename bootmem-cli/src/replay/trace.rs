@@ -15,7 +15,7 @@
 //! - the `MEMBLOCK configuration:` dump (`memblock_dump_all`): its
 //!   ` memory[0xI]\t[A-B], S bytes[ on node N][ flags: 0xF]` and
 //!   ` reserved[0xI]...` lines, in every version's spacing;
-//! - `memblock: bottom-up allocation failed, ...` (3.13 to 5.2): the kernel
+//! - `memblock: bottom-up allocation failed, ...` (3.13 to early 5.x): the kernel
 //!   was allocating bottom-up.
 //!
 //! Addresses may be printed with any number of digits (`%#016llx` in 3.x and
