@@ -378,6 +378,11 @@ fn policies_choose_the_sections_and_bootmem_is_the_default() {
     let no_map = Path::new(OURS).join("no-map.txt");
     let value = json_with(&no_map, "memblock");
     assert_eq!(memblock_agreement(&value), (0, 0));
+    // With both, bootmem's failure is reported beside the model's results.
+    let value = json_with(&no_map, "both");
+    assert!(value.get("bootmem").is_none());
+    let problem = value["bootmem_error"].as_str().unwrap();
+    assert!(problem.contains("no memory map"), "{problem}");
     // One key for a node everywhere, and both policies side by side.
     let both = bootmem(&["--json", "--policy", "both", path]);
     assert!(!both.stdout.contains("\"nid\""), "{}", both.stdout);
@@ -460,4 +465,11 @@ fn a_loongarch_log_switching_to_bottom_up_and_back() {
         .unwrap()
         .clone();
     assert_eq!(last["memblock"], last["log"], "{last}");
+}
+
+#[test]
+fn only_the_first_boot_of_a_log_is_replayed() {
+    let value = json(&Path::new(OURS).join("two-boots.txt"));
+    assert_eq!(number(&value, "requests"), 1);
+    assert_eq!(memblock_agreement(&value), (1, 1));
 }

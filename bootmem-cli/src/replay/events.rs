@@ -8,6 +8,8 @@
 //!   slab allocator, and a failed `_nopanic` request prints nothing more).
 //! - A `MEMBLOCK configuration:` dump becomes one event holding both lists.
 //! - `memblock: bottom-up allocation failed` marks the request it follows.
+//! - Only the first boot of a log holding several (`Linux version` seen
+//!   again) is read.
 
 use super::memblock_model::{Region, Span};
 use super::trace::{self, DumpList, Request, TraceLine};
@@ -101,9 +103,17 @@ pub fn read(text: &str) -> Result<Trace, (usize, String)> {
     let mut trace = Trace::default();
     let mut pending: Option<usize> = None;
     let mut in_dump = false;
+    let mut boots = 0;
     for (index, line) in text.lines().enumerate() {
         let number = index + 1;
         for message in trace::messages(line) {
+            // Only the first boot of a log holding several is read.
+            if message.starts_with("Linux version ") {
+                boots += 1;
+                if boots > 1 {
+                    return Ok(trace);
+                }
+            }
             let Some(parsed) =
                 trace::parse_message(message).map_err(|problem| (number, problem))?
             else {

@@ -179,6 +179,9 @@ pub struct Report {
     /// bootmem's results (absent when it did not run).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bootmem: Option<BootmemSection>,
+    /// Why bootmem could not run beside the memblock model.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bootmem_error: Option<String>,
     /// Every request, in log order.
     #[serde(rename = "placements")]
     pub rows: Vec<RequestRow>,
@@ -244,6 +247,7 @@ impl Report {
             log: LogFigures::of(trace),
             memblock,
             bootmem,
+            bootmem_error: None,
             rows,
         }
     }
@@ -283,6 +287,10 @@ impl Report {
         }
         if let Some(bootmem) = &self.bootmem {
             write_bootmem(out, &bootmem.figures)?;
+        }
+        if let Some(problem) = &self.bootmem_error {
+            writeln!(out)?;
+            writeln!(out, "bootmem: not run: {problem}")?;
         }
         Ok(())
     }
