@@ -103,7 +103,10 @@ fn map_from_trace(trace: &Trace) -> Option<FirmwareMap> {
         ..FirmwareMap::default()
     };
     for event in &trace.events {
-        if let Event::Add { line, span, node } = event {
+        if let Event::Add {
+            line, span, node, ..
+        } = event
+        {
             push(&mut map, *span, *node, *line);
         }
     }

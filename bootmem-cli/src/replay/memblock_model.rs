@@ -16,9 +16,10 @@
 //!   `for_each_free_mem_range[_reverse]`): each memory region intersected
 //!   with the gaps of `reserved`, region by region, so a block never
 //!   straddles two memory regions. A region is skipped when the search names
-//!   a node and the region is on another one, when it is `NOMAP`, or when
-//!   mirrored memory is required and it is not `MIRROR`
-//!   (`should_skip_region`).
+//!   a node and the region is on another one, when it is `NOMAP` or
+//!   `DRIVER_MANAGED`, when it is `HOTPLUG` and the kernel runs with
+//!   `movable_node`, or when mirrored memory is required and it is not
+//!   `MIRROR` (`should_skip_region`).
 //! - **The search** (`memblock_find_in_range_node`): an `end` of
 //!   `MEMBLOCK_ALLOC_ACCESSIBLE` (0) or `MEMBLOCK_ALLOC_NOLEAKTRACE` (1) means
 //!   the current limit; the first page is never handed out
@@ -34,6 +35,9 @@
 
 /// `MEMBLOCK_ALLOC_ANYWHERE`: no ceiling at all.
 pub const ALLOC_ANYWHERE: u64 = u64::MAX;
+
+/// `MEMBLOCK_HOTPLUG`: memory the firmware says may be hot-removed.
+pub const FLAG_HOTPLUG: u64 = 0x1;
 
 /// `MEMBLOCK_MIRROR`: memory the firmware mirrors.
 pub const FLAG_MIRROR: u64 = 0x2;
@@ -361,6 +365,9 @@ pub struct Parameters {
     /// the kernel's end from 3.13 until early 5.x, when a bottom-up search also fell
     /// back to top-down if nothing fitted above the kernel.
     pub bottom_up_floor: Option<u64>,
+    /// `movable_node` on the command line: hot-pluggable memory is not
+    /// allocated from.
+    pub movable_node: bool,
 }
 
 impl Default for Parameters {
@@ -371,6 +378,7 @@ impl Default for Parameters {
             default_align: 64,
             page_size: 4096,
             bottom_up_floor: None,
+            movable_node: false,
         }
     }
 }
@@ -422,10 +430,11 @@ fn round_up(value: u64, align: u64) -> Option<u64> {
 impl Memblock {
     /// Free ranges in address order: each usable memory region minus the
     /// reserved ranges (`for_each_free_mem_range`).
-    pub fn free_ranges(&self, node: Option<u32>, mirror: bool) -> Vec<Span> {
+    pub fn free_ranges(&self, node: Option<u32>, mirror: bool, movable_node: bool) -> Vec<Span> {
         let mut free = Vec::new();
         for region in self.memory.regions() {
             let skip = (node.is_some() && region.node != node)
+                || (movable_node && region.flags & FLAG_HOTPLUG != 0)
                 || region.flags & (FLAG_NOMAP | FLAG_DRIVER_MANAGED) != 0
                 || (mirror && region.flags & FLAG_MIRROR == 0);
             if skip {
@@ -473,7 +482,7 @@ impl Memblock {
         };
         let start = start.max(parameters.page_size);
         let end = end.max(start);
-        let free = self.free_ranges(node, mirror);
+        let free = self.free_ranges(node, mirror, parameters.movable_node);
         let top_down = |start: u64| {
             free.iter().rev().find_map(|range| {
                 let (low, high) = (range.start.clamp(start, end), range.end.clamp(start, end));
@@ -502,7 +511,7 @@ impl Memblock {
 
     /// The free range (of any node) holding `address`, if it is free.
     pub fn free_range_at(&self, address: u64) -> Option<Span> {
-        self.free_ranges(None, false)
+        self.free_ranges(None, false, false)
             .into_iter()
             .find(|range| range.start <= address && address < range.end)
     }
@@ -750,6 +759,26 @@ mod tests {
             .place(&call(4096, 4096, None, 0, 0), &Parameters::default())
             .unwrap();
         assert_eq!((found.address, found.without_mirror), (0x3f_f000, true));
+    }
+
+    #[test]
+    fn hotplug_memory_is_skipped_only_with_movable_node() {
+        let mut memblock = Memblock::default();
+        memblock.memory.add(span(0x10_0000, 0x20_0000), None, 0);
+        memblock
+            .memory
+            .add(span(0x20_0000, 0x30_0000), None, FLAG_HOTPLUG);
+        let request = call(4096, 4096, None, 0, 0);
+        let plain = Parameters::default();
+        assert_eq!(memblock.place(&request, &plain).unwrap().address, 0x2f_f000);
+        let movable = Parameters {
+            movable_node: true,
+            ..plain
+        };
+        assert_eq!(
+            memblock.place(&request, &movable).unwrap().address,
+            0x1f_f000
+        );
     }
 
     #[test]

@@ -114,8 +114,16 @@ pub fn run(trace: &Trace, context: &Context) -> MemblockRun {
                 ));
             }
             None if !context.firmware_ram.is_empty() => {
+                // Whole pages only, as memblock_trim_memory leaves them.
+                let page = Parameters::default().page_size;
                 for span in &context.firmware_ram {
-                    start.memory.add(*span, None, 0);
+                    let trimmed = span
+                        .start()
+                        .checked_next_multiple_of(page)
+                        .and_then(|first| Span::new(first, span.end() / page * page));
+                    if let Some(trimmed) = trimmed {
+                        start.memory.add(trimmed, None, 0);
+                    }
                 }
                 notes.push(
                     "memory: no memblock_add line precedes the first request and the log \
@@ -132,7 +140,7 @@ pub fn run(trace: &Trace, context: &Context) -> MemblockRun {
     }
     // Pass one finds what the first dump holds reserved that no earlier
     // line explains; pass two starts with it reserved.
-    let mut replay = Replay::new(start.clone(), context);
+    let mut replay = Replay::new(start.clone(), context, trace.movable_node);
     let at_dump = replay.run(trace, true);
     if let (Some(dump), Some(state)) = (first_dump, at_dump) {
         let mut unexplained = Vec::new();
@@ -166,7 +174,7 @@ pub fn run(trace: &Trace, context: &Context) -> MemblockRun {
             }
         }
     }
-    let mut replay = Replay::new(start, context);
+    let mut replay = Replay::new(start, context, trace.movable_node);
     replay.run(trace, false);
     MemblockRun {
         placements: replay.placements,
@@ -204,10 +212,13 @@ fn call_of(request: &Request) -> Call {
 }
 
 impl<'context> Replay<'context> {
-    fn new(memblock: Memblock, context: &'context Context) -> Self {
+    fn new(memblock: Memblock, context: &'context Context, movable_node: bool) -> Self {
         let mut replay = Self {
             memblock,
-            parameters: Parameters::default(),
+            parameters: Parameters {
+                movable_node,
+                ..Parameters::default()
+            },
             context,
             placements: Vec::new(),
             inferences: Vec::new(),
@@ -243,8 +254,10 @@ impl<'context> Replay<'context> {
                 Event::Request(request) => self.request(request),
                 Event::Reserve { span, .. } => self.memblock.reserved.add(*span, None, 0),
                 Event::Free { span, .. } => self.memblock.reserved.remove(*span),
-                Event::Add { span, node, .. } => {
-                    self.memblock.memory.add(*span, *node, 0);
+                Event::Add {
+                    span, node, flags, ..
+                } => {
+                    self.memblock.memory.add(*span, *node, *flags);
                     self.name_nodes();
                 }
                 Event::Remove { span, .. } => self.memblock.memory.remove(*span),

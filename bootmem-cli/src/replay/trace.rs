@@ -90,6 +90,8 @@ pub enum TraceLine {
         size: u64,
         /// The node (`memblock_add_node`).
         node: Option<u32>,
+        /// The region flags (`memblock_add_node`'s `flags=`, else 0).
+        flags: u64,
     },
 }
 
@@ -260,7 +262,17 @@ pub fn parse_message(message: &str) -> Result<Option<TraceLine>, String> {
                             .map_err(|_| format!("{function}: nid={node} is not a node"))?,
                     ),
                 };
-            Ok(Some(TraceLine::Add { start, size, node }))
+            let flags = match field(&fields, "flags") {
+                Some(value) => parse_hex(value)
+                    .ok_or_else(|| format!("{function}: bad flags= value `{value}`"))?,
+                None => 0,
+            };
+            Ok(Some(TraceLine::Add {
+                start,
+                size,
+                node,
+                flags,
+            }))
         }
         _ => Ok(None),
     }
