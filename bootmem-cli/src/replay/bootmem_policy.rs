@@ -31,6 +31,7 @@ use bootmem::setup::set_up;
 use bootmem::{Configuration, PhysicalAddress, PhysicalRange};
 
 use super::events::{Event, Trace};
+use super::memblock_model::Span;
 use crate::parse::{CommandMemoryMap, NODE_CAPACITY, RANGE_CAPACITY};
 
 /// The most nodes a replay sets up.
@@ -111,20 +112,35 @@ fn set_up_nodes(
     Ok((Bootmem::from_allocator(allocator), lines))
 }
 
-/// The node spans `(node, first byte, end)` of the map's nodes with RAM.
-fn node_spans(map: &CommandMemoryMap) -> Vec<(u32, u64, u64)> {
-    let shift = map.page_size().shift();
+/// A node with RAM and the bytes its pages span.
+#[derive(Clone, Copy, Debug)]
+struct NodeBytes {
+    node: u32,
+    range: PhysicalRange,
+}
+
+/// The map's nodes with RAM, as byte ranges.
+fn node_ranges(map: &CommandMemoryMap) -> Vec<NodeBytes> {
+    let page = map.page_size();
     map.nodes()
         .iter()
         .filter(|span| span.ram_bytes > 0)
-        .map(|span| {
-            (
-                span.node.as_u32(),
-                span.start.as_u64() << shift,
-                span.end.as_u64() << shift,
-            )
+        .filter_map(|span| {
+            Some(NodeBytes {
+                node: span.node.as_u32(),
+                range: span.frames().to_physical(page)?,
+            })
         })
         .collect()
+}
+
+/// A block the log allocated, and where bootmem put the same request.
+#[derive(Clone, Copy, Debug)]
+struct LoggedBlock {
+    /// Where memblock put it.
+    logged: Span,
+    /// Where bootmem put it, if it could.
+    ours: Option<u64>,
 }
 
 /// The limit a `max_addr=` means: 0 (ACCESSIBLE), 1 (NOLEAKTRACE) and
@@ -140,20 +156,20 @@ fn limit_of(maximum: u64) -> u64 {
 /// One request through bootmem: its placement, and the figures updated.
 struct Replayer {
     bootmem: ReplayBootmem,
-    spans: Vec<(u32, u64, u64)>,
+    nodes: Vec<NodeBytes>,
     figures: BootmemFigures,
     allocation_time: Duration,
     slowest_call: Duration,
-    /// (memblock's address, size, bootmem's address) of every logged block.
-    blocks: Vec<(u64, u64, Option<u64>)>,
+    /// Every block the log allocated, in order.
+    blocks: Vec<LoggedBlock>,
 }
 
 impl Replayer {
     fn node_of(&self, address: u64) -> Option<u32> {
-        self.spans
+        self.nodes
             .iter()
-            .find(|&&(_, first, end)| first <= address && address < end)
-            .map(|&(node, _, _)| node)
+            .find(|known| known.range.contains(PhysicalAddress::new(address)))
+            .map(|known| known.node)
     }
 
     fn request(&mut self, request: &super::trace::Request, logged: Option<u64>) -> Option<u64> {
@@ -165,7 +181,7 @@ impl Replayer {
         let limit = limit_of(request.maximum);
         let node = u32::try_from(request.node)
             .ok()
-            .filter(|&node| self.spans.iter().any(|&(known, _, _)| known == node));
+            .filter(|&node| self.nodes.iter().any(|known| known.node == node));
         let free_before = self.bootmem.allocator().free_pages();
         let started = Instant::now();
         let result = match node {
@@ -195,20 +211,25 @@ impl Replayer {
         }
         self.figures.node_requests += u64::from(node.is_some());
         if let Some(address) = logged {
-            self.blocks.push((address, request.size, placed));
+            self.blocks.push(LoggedBlock {
+                logged: Span::from_start_and_size(address, request.size),
+                ours: placed,
+            });
         }
         placed
     }
 
-    fn reserve(&mut self, start: u64, size: u64) -> Result<(), String> {
-        if size == 0 {
+    fn reserve(&mut self, span: Span) -> Result<(), String> {
+        if span.is_empty() {
             self.figures.zero_length += 1;
             return Ok(());
         }
         self.figures.reservations += 1;
-        let end = start.saturating_add(size);
-        for &(_, first, last) in &self.spans {
-            let (from, to) = (start.max(first), end.min(last));
+        for known in &self.nodes {
+            let (from, to) = (
+                span.start().max(known.range.start().as_u64()),
+                span.end().min(known.range.end().as_u64()),
+            );
             if from < to {
                 self.bootmem
                     .reserve_bootmem(from, to - from, BOOTMEM_DEFAULT)
@@ -220,23 +241,23 @@ impl Replayer {
         Ok(())
     }
 
-    fn free(&mut self, start: u64, size: u64) {
-        if size == 0 {
+    fn free(&mut self, span: Span) {
+        if span.is_empty() {
             self.figures.zero_length += 1;
             return;
         }
-        let end = start.saturating_add(size);
         let block = self
             .blocks
             .iter()
             .rev()
-            .find(|&&(first, bytes, _)| first <= start && end <= first.saturating_add(bytes));
+            .find(|block| block.logged.contains_span(&span));
         let target = match block {
-            Some(&(first, _, Some(ours))) => Some(ours + (start - first)),
-            Some(&(_, _, None)) => None,
-            None => Some(start),
+            Some(block) => block
+                .ours
+                .map(|ours| ours + (span.start() - block.logged.start())),
+            None => Some(span.start()),
         };
-        match target.map(|address| self.bootmem.free_bootmem(address, size)) {
+        match target.map(|address| self.bootmem.free_bootmem(address, span.size())) {
             Some(Ok(())) => self.figures.frees += 1,
             _ => self.figures.frees_skipped += 1,
         }
@@ -256,7 +277,7 @@ pub fn run(map: &CommandMemoryMap, trace: &Trace) -> Result<BootmemRun, String> 
     let (bootmem, set_up_lines) = set_up_nodes(map, &trace.events)?;
     let mut replayer = Replayer {
         bootmem,
-        spans: node_spans(map),
+        nodes: node_ranges(map),
         figures: BootmemFigures::default(),
         allocation_time: Duration::ZERO,
         slowest_call: Duration::ZERO,
@@ -268,8 +289,8 @@ pub fn run(map: &CommandMemoryMap, trace: &Trace) -> Result<BootmemRun, String> 
             Event::Request(request) => {
                 placements.push(replayer.request(&request.request, request.logged));
             }
-            Event::Reserve { span, .. } => replayer.reserve(span.start(), span.size())?,
-            Event::Free { span, .. } => replayer.free(span.start(), span.size()),
+            Event::Reserve { span } => replayer.reserve(*span)?,
+            Event::Free { span } => replayer.free(*span),
             Event::Add { .. } | Event::Remove { .. } | Event::Dump(_) => {}
         }
     }

@@ -48,7 +48,10 @@ pub const FLAG_NOMAP: u64 = 0x4;
 /// `MEMBLOCK_DRIVER_MANAGED`: memory a driver added, never allocated from.
 pub const FLAG_DRIVER_MANAGED: u64 = 0x8;
 
-/// A half-open range of physical addresses `[start, end)`, never inverted.
+/// A half-open range of physical addresses `[start, end)`, never inverted,
+/// as memblock handles them: built by cutting at the top of the address
+/// space (`memblock_cap_size`) where `bootmem::PhysicalRange` refuses, and
+/// printed with inclusive ends as memblock prints them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Span {
     start: u64,
