@@ -473,3 +473,17 @@ fn only_the_first_boot_of_a_log_is_replayed() {
     assert_eq!(number(&value, "requests"), 1);
     assert_eq!(memblock_agreement(&value), (1, 1));
 }
+
+#[test]
+fn reservations_made_before_the_trace_come_from_the_first_dump() {
+    // The top page was reserved before memblock=debug took effect: only
+    // the dump shows it. Without it the first request would go there.
+    let value = json_with(
+        &Path::new(OURS).join("reserved-before-the-trace.txt"),
+        "memblock",
+    );
+    assert_eq!(memblock_agreement(&value), (2, 2));
+    let notes = value["memblock"]["notes"].to_string();
+    assert!(notes.contains("reserved before the trace"), "{notes}");
+    assert!(notes.contains("[0x3ffff000-0x3fffffff]"), "{notes}");
+}

@@ -150,7 +150,7 @@ impl RegionList {
     }
 
     /// The parts of `span` no region covers.
-    fn uncovered(&self, span: Span) -> Vec<Span> {
+    pub fn uncovered(&self, span: Span) -> Vec<Span> {
         let mut gaps = Vec::new();
         let mut cursor = span.start;
         for region in &self.regions {

@@ -29,7 +29,7 @@
 //! to bottom-up, a `bottom-up allocation failed` warning shows bottom-up
 //! was on. The miss that reveals a change still counts as a miss.
 
-use super::events::{Event, RequestEvent, Trace};
+use super::events::{Dump, Event, RequestEvent, Trace};
 use super::memblock_model::{
     Call, Direction, Entry, Memblock, Parameters, Span, ALLOC_ANYWHERE, FLAG_NOMAP,
 };
@@ -90,87 +90,33 @@ pub struct MemblockRun {
 /// Runs the model over the trace (see the module docs).
 pub fn run(trace: &Trace, context: &Context) -> MemblockRun {
     let mut notes = Vec::new();
-    let first_request = trace
-        .events
-        .iter()
-        .position(|event| matches!(event, Event::Request(_)))
-        .unwrap_or(trace.events.len());
-    let added_first = trace.events[..first_request]
-        .iter()
-        .any(|event| matches!(event, Event::Add { .. }));
     let first_dump = trace.events.iter().find_map(|event| match event {
         Event::Dump(dump) if !dump.memory.is_empty() => Some(dump),
         _ => None,
     });
-    let mut start = Memblock::default();
-    if !added_first {
-        match first_dump {
-            Some(dump) => {
-                start.memory.replace(&dump.memory);
-                notes.push(format!(
-                    "memory: no memblock_add line precedes the first request; \
-                     memory starts as the MEMBLOCK configuration dump at line {} lists it",
-                    dump.line
-                ));
-            }
-            None if !context.firmware_ram.is_empty() => {
-                // Whole pages only, as memblock_trim_memory leaves them.
-                let page = Parameters::default().page_size;
-                for span in &context.firmware_ram {
-                    let trimmed = span
-                        .start()
-                        .checked_next_multiple_of(page)
-                        .and_then(|first| Span::new(first, span.end() / page * page));
-                    if let Some(trimmed) = trimmed {
-                        start.memory.add(trimmed, None, 0);
-                    }
-                }
-                notes.push(
-                    "memory: no memblock_add line precedes the first request and the log \
-                     has no MEMBLOCK configuration dump; memory starts as the log's firmware map"
-                        .to_string(),
-                );
-            }
-            None => notes.push(
-                "memory: the log shows none before its first request; \
-                 the model cannot place anything until it does"
-                    .to_string(),
-            ),
-        }
-    }
+    let mut start = starting_memory(trace, context, first_dump, &mut notes);
     // Pass one finds what the first dump holds reserved that no earlier
     // line explains; pass two starts with it reserved.
-    let mut replay = Replay::new(start.clone(), context, trace.movable_node);
-    let at_dump = replay.run(trace, true);
-    if let (Some(dump), Some(state)) = (first_dump, at_dump) {
-        let mut unexplained = Vec::new();
-        for span in &dump.reserved {
-            let mut cursor = span.start();
-            for taken in state.reserved.regions() {
-                let taken = taken.span;
-                if taken.end() <= cursor || taken.start() >= span.end() {
-                    continue;
+    if let Some(dump) = first_dump {
+        let mut replay = Replay::new(start.clone(), context, trace.movable_node);
+        if let Some(state) = replay.run(trace, true) {
+            let unexplained: Vec<Span> = dump
+                .reserved
+                .iter()
+                .flat_map(|span| state.reserved.uncovered(*span))
+                .collect();
+            if !unexplained.is_empty() {
+                let list: Vec<String> = unexplained.iter().map(Span::to_string).collect();
+                notes.push(format!(
+                    "reserved before the trace: {} range(s) the dump at line {} lists that no \
+                     earlier line reserves, reserved from the start: {}",
+                    unexplained.len(),
+                    dump.line,
+                    list.join(" ")
+                ));
+                for span in unexplained {
+                    start.reserved.add(span, None, 0);
                 }
-                if taken.start() > cursor {
-                    unexplained.extend(Span::new(cursor, taken.start()));
-                }
-                cursor = cursor.max(taken.end());
-            }
-            if cursor < span.end() {
-                unexplained.extend(Span::new(cursor, span.end()));
-            }
-        }
-        if !unexplained.is_empty() {
-            let list: Vec<String> = unexplained.iter().map(Span::to_string).collect();
-            notes.push(format!(
-                "reserved before the trace: {} range(s) the dump at line {} lists that no \
-                 earlier line reserves, reserved from the start: {}",
-                unexplained.len(),
-                dump.line,
-                list.join(" ")
-            ));
-            for span in unexplained {
-                start.reserved.add(span, None, 0);
             }
         }
     }
@@ -181,6 +127,60 @@ pub fn run(trace: &Trace, context: &Context) -> MemblockRun {
         inferences: replay.inferences,
         notes,
     }
+}
+
+/// The memory the model starts with: none when `memblock_add` lines come
+/// before the first request (they are applied in order), else the first
+/// dump's, else the firmware map's RAM in whole pages (as
+/// `memblock_trim_memory` leaves it).
+fn starting_memory(
+    trace: &Trace,
+    context: &Context,
+    first_dump: Option<&Dump>,
+    notes: &mut Vec<String>,
+) -> Memblock {
+    let mut start = Memblock::default();
+    let added_first = trace
+        .events
+        .iter()
+        .take_while(|event| !matches!(event, Event::Request(_)))
+        .any(|event| matches!(event, Event::Add { .. }));
+    if added_first {
+        return start;
+    }
+    if let Some(dump) = first_dump {
+        start.memory.replace(&dump.memory);
+        notes.push(format!(
+            "memory: no memblock_add line precedes the first request; \
+             memory starts as the MEMBLOCK configuration dump at line {} lists it",
+            dump.line
+        ));
+        return start;
+    }
+    if context.firmware_ram.is_empty() {
+        notes.push(
+            "memory: the log shows none before its first request; \
+             the model cannot place anything until it does"
+                .to_string(),
+        );
+        return start;
+    }
+    let page = Parameters::default().page_size;
+    for span in &context.firmware_ram {
+        let trimmed = span
+            .start()
+            .checked_next_multiple_of(page)
+            .and_then(|first| Span::new(first, span.end() / page * page));
+        if let Some(trimmed) = trimmed {
+            start.memory.add(trimmed, None, 0);
+        }
+    }
+    notes.push(
+        "memory: no memblock_add line precedes the first request and the log has no \
+         MEMBLOCK configuration dump; memory starts as the log's firmware map"
+            .to_string(),
+    );
+    start
 }
 
 /// The model's state while it walks the events.
