@@ -339,82 +339,101 @@ impl<'context> Replay<'context> {
         model: Option<u64>,
     ) -> Miss {
         let differs = self.differs(logged, model);
-        if let Some(reason) = self.explain_direction(event, call, logged) {
-            return Miss { differs, reason };
+        let reason = self
+            .explain_direction(event, call, logged)
+            .or_else(|| self.explain_limit(event, call, logged))
+            .or_else(|| self.explain_alignment(event, call, logged))
+            .unwrap_or_else(|| self.diagnose(call, logged, model));
+        Miss { differs, reason }
+    }
+
+    /// Whether the model puts `call` at `logged` under `parameters`.
+    fn reproduces(&self, call: &Call, logged: u64, parameters: &Parameters) -> bool {
+        self.memblock
+            .place(call, parameters)
+            .is_some_and(|found| found.address == logged)
+    }
+
+    /// A current limit that reproduces the log's block: none at all, else
+    /// the block's end rounded up to a page, else the block's end.
+    fn explain_limit(&mut self, event: &RequestEvent, call: &Call, logged: u64) -> Option<String> {
+        if !Memblock::limit_applies(call) {
+            return None;
         }
         let current = self.parameters;
-        let reproduces = |parameters: &Parameters| {
-            self.memblock
-                .place(call, parameters)
-                .is_some_and(|found| found.address == logged)
-        };
-        if Memblock::limit_applies(call) {
-            let end = logged.saturating_add(call.size);
-            let page_end = end
-                .checked_next_multiple_of(current.page_size)
-                .unwrap_or(ALLOC_ANYWHERE);
-            let candidates = [ALLOC_ANYWHERE, page_end, end];
-            for limit in candidates
-                .into_iter()
-                .filter(|&limit| limit != current.current_limit)
-            {
+        let end = logged.saturating_add(call.size);
+        let page_end = end
+            .checked_next_multiple_of(current.page_size)
+            .unwrap_or(ALLOC_ANYWHERE);
+        let limit = [ALLOC_ANYWHERE, page_end, end]
+            .into_iter()
+            .filter(|&limit| limit != current.current_limit)
+            .find(|&limit| {
                 let changed = Parameters {
                     current_limit: limit,
                     ..current
                 };
-                if !reproduces(&changed) {
-                    continue;
-                }
-                self.parameters = changed;
-                let value = if limit == ALLOC_ANYWHERE {
-                    "MEMBLOCK_ALLOC_ANYWHERE".to_string()
-                } else {
-                    format!("{limit:#x}")
-                };
-                let reason = if limit > current.current_limit {
-                    format!(
-                        "the kernel had raised the current limit (memblock_set_current_limit) \
-                         above {:#x}: the log's block lies above it; limit now {value}",
-                        current.current_limit
-                    )
-                } else {
-                    format!(
-                        "memory above the log's block was free to the model but the machine \
-                         did not use it: the kernel's current limit was lower, or that memory \
-                         was unusable without the log saying so (NOMAP, hotplug); the model \
-                         now caps allocations at {value} (the block's end, rounded up to a page)"
-                    )
-                };
-                self.infer(event.line, "current_limit", value, reason.clone());
-                return Miss { differs, reason };
-            }
+                self.reproduces(call, logged, &changed)
+            })?;
+        self.parameters.current_limit = limit;
+        let value = if limit == ALLOC_ANYWHERE {
+            "MEMBLOCK_ALLOC_ANYWHERE".to_string()
+        } else {
+            format!("{limit:#x}")
+        };
+        let reason = if limit > current.current_limit {
+            format!(
+                "the kernel had raised the current limit (memblock_set_current_limit) \
+                 above {:#x}: the log's block lies above it; limit now {value}",
+                current.current_limit
+            )
+        } else {
+            let taken_as = if limit == end {
+                "the block's end"
+            } else {
+                "the block's end, rounded up to a page"
+            };
+            format!(
+                "memory above the log's block was free to the model but the machine did not \
+                 use it: the kernel's current limit was lower, or that memory was unusable \
+                 without the log saying so (NOMAP, hotplug); the model now caps allocations \
+                 at {value} ({taken_as})"
+            )
+        };
+        self.infer(event.line, "current_limit", value, reason.clone());
+        Some(reason)
+    }
+
+    /// An `SMP_CACHE_BYTES` that reproduces an `align=0` request's block.
+    fn explain_alignment(
+        &mut self,
+        event: &RequestEvent,
+        call: &Call,
+        logged: u64,
+    ) -> Option<String> {
+        if call.align != 0 {
+            return None;
         }
-        if call.align == 0 {
-            for cache in [16, 32, 128, 256, 8] {
-                let changed = Parameters {
-                    default_align: cache,
-                    ..current
-                };
-                if reproduces(&changed) {
-                    self.parameters = changed;
-                    let reason = format!(
-                        "align=0 means this architecture's SMP_CACHE_BYTES, {cache}, not {}",
-                        current.default_align
-                    );
-                    self.infer(
-                        event.line,
-                        "smp_cache_bytes",
-                        cache.to_string(),
-                        reason.clone(),
-                    );
-                    return Miss { differs, reason };
-                }
-            }
-        }
-        Miss {
-            differs,
-            reason: self.diagnose(call, logged, model),
-        }
+        let current = self.parameters;
+        let cache = [16, 32, 128, 256, 8].into_iter().find(|&cache| {
+            let changed = Parameters {
+                default_align: cache,
+                ..current
+            };
+            self.reproduces(call, logged, &changed)
+        })?;
+        self.parameters.default_align = cache;
+        let reason = format!(
+            "align=0 means this architecture's SMP_CACHE_BYTES, {cache}, not {}",
+            current.default_align
+        );
+        self.infer(
+            event.line,
+            "smp_cache_bytes",
+            cache.to_string(),
+            reason.clone(),
+        );
+        Some(reason)
     }
 
     /// A change of direction that reproduces the log's block: the other
@@ -427,11 +446,6 @@ impl<'context> Replay<'context> {
         logged: u64,
     ) -> Option<String> {
         let current = self.parameters;
-        let reproduces = |parameters: &Parameters| {
-            self.memblock
-                .place(call, parameters)
-                .is_some_and(|found| found.address == logged)
-        };
         let flipped = Parameters {
             direction: current.direction.flipped(),
             ..current
@@ -445,7 +459,7 @@ impl<'context> Replay<'context> {
         let changed = candidates
             .into_iter()
             .flatten()
-            .find(|candidate| reproduces(candidate))?;
+            .find(|candidate| self.reproduces(call, logged, candidate))?;
         self.parameters = changed;
         let floor_chosen = changed != flipped;
         let (value, reason) = match (changed.direction, changed.bottom_up_floor) {
