@@ -52,7 +52,8 @@ pub struct BootmemFigures {
     pub node_local: u64,
     /// Requests naming a node the map knows.
     pub node_requests: u64,
-    /// Free pages the successful requests took.
+    /// Pages the successful requests took: those each block touches, less
+    /// a first page shared with the node's previous block.
     pub pages_used: u64,
     /// Bytes of those pages.
     pub bytes_used: u64,
@@ -162,6 +163,10 @@ struct Replayer {
     slowest_call: Duration,
     /// Every block the log allocated, in order.
     blocks: Vec<LoggedBlock>,
+    /// Bytes per page.
+    page_bytes: u64,
+    /// Per node, the partly used page after its last block, if any.
+    partial_pages: Vec<(Option<u32>, u64)>,
 }
 
 impl Replayer {
@@ -182,7 +187,6 @@ impl Replayer {
         let node = u32::try_from(request.node)
             .ok()
             .filter(|&node| self.nodes.iter().any(|known| known.node == node));
-        let free_before = self.bootmem.allocator().free_pages();
         let started = Instant::now();
         let result = match node {
             Some(node) => self.bootmem.___alloc_bootmem_node_nopanic(
@@ -204,7 +208,7 @@ impl Replayer {
         // the log is what it is.
         let placed = result.ok().flatten().map(|address| address.as_u64());
         if let Some(address) = placed {
-            self.figures.pages_used += free_before - self.bootmem.allocator().free_pages();
+            self.figures.pages_used += self.new_pages(address, request.size);
             if node.is_some() && self.node_of(address) == node {
                 self.figures.node_local += 1;
             }
@@ -217,6 +221,26 @@ impl Replayer {
             });
         }
         placed
+    }
+
+    /// The pages a block at `address` took from the free ones: those it
+    /// touches, less its first when bootmem packed it into the partly used
+    /// last page of the node's previous block (Linux's `last_end_off`).
+    fn new_pages(&mut self, address: u64, size: u64) -> u64 {
+        let page = self.page_bytes;
+        let first = address / page;
+        let end = address.saturating_add(size.max(1));
+        let pages = end.div_ceil(page) - first;
+        let node = self.node_of(address);
+        let shared = self
+            .partial_pages
+            .iter()
+            .any(|&(known, partial)| known == node && partial == first);
+        self.partial_pages.retain(|&(known, _)| known != node);
+        if end % page != 0 {
+            self.partial_pages.push((node, end / page));
+        }
+        pages - u64::from(shared)
     }
 
     fn reserve(&mut self, span: Span) -> Result<(), String> {
@@ -282,6 +306,8 @@ pub fn run(map: &CommandMemoryMap, trace: &Trace) -> Result<BootmemRun, String> 
         allocation_time: Duration::ZERO,
         slowest_call: Duration::ZERO,
         blocks: Vec::new(),
+        page_bytes: map.page_size().bytes(),
+        partial_pages: Vec::new(),
     };
     let mut placements = Vec::new();
     for event in &trace.events {

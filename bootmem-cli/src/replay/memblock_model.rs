@@ -444,9 +444,13 @@ impl Memblock {
                 continue;
             }
             let mut cursor = region.span.start;
-            for taken in self.reserved.regions() {
-                if taken.span.end <= cursor || taken.span.start >= region.span.end {
-                    continue;
+            // Reserved regions are sorted and disjoint: start at the first
+            // one ending inside this memory region, stop past its end.
+            let reserved = self.reserved.regions();
+            let first = reserved.partition_point(|taken| taken.span.end <= cursor);
+            for taken in &reserved[first..] {
+                if taken.span.start >= region.span.end {
+                    break;
                 }
                 if taken.span.start > cursor {
                     free.push(Span {
