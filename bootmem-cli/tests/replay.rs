@@ -487,3 +487,16 @@ fn reservations_made_before_the_trace_come_from_the_first_dump() {
     assert!(notes.contains("reserved before the trace"), "{notes}");
     assert!(notes.contains("[0x3ffff000-0x3fffffff]"), "{notes}");
 }
+
+#[test]
+fn a_bottom_up_block_past_a_16k_first_page_reveals_the_page_size() {
+    let value = json_with(
+        &Path::new(OURS).join("page-size-16k-bottom-up.txt"),
+        "memblock",
+    );
+    assert_eq!(memblock_agreement(&value), (2, 1));
+    let inferred = value["memblock"]["inferred"].to_string();
+    assert!(inferred.contains("\"page_size\""), "{inferred}");
+    assert!(inferred.contains("\"16384\""), "{inferred}");
+    assert!(inferred.contains("\"bottom-up\""), "{inferred}");
+}

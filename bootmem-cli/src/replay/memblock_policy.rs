@@ -20,20 +20,27 @@
 //!   request (the report compares placement decisions one by one).
 //!
 //! What no log prints (`memblock.current_limit`, `memblock_bottom_up()`, the
-//! architecture's `SMP_CACHE_BYTES`) starts at memblock's defaults
-//! (`MEMBLOCK_ALLOC_ANYWHERE`, top-down, 64) and is revised from the log's
-//! placements only after a miss that a change explains: a block placed
-//! below free memory the limit would allow shows a lower limit (taken as the
-//! block's end rounded up to a page), a block above the limit a higher one
-//! (none when the unlimited search finds it), the lowest fit shows a switch
-//! to bottom-up, a `bottom-up allocation failed` warning shows bottom-up
-//! was on. The miss that reveals a change still counts as a miss.
+//! architecture's `SMP_CACHE_BYTES` and `PAGE_SIZE`) starts at memblock's
+//! defaults (`MEMBLOCK_ALLOC_ANYWHERE`, top-down, 64, 4096) and is revised
+//! from the log's placements only after a miss that a change explains, tried
+//! in this order: the lowest fit shows a switch to bottom-up (or the highest
+//! one back to top-down), a block opening the free range above a
+//! reservation shows bottom-up above the kernel's end (older kernels); a
+//! block placed below free memory the limit would allow shows a lower limit
+//! (taken as the block's end rounded up to a page), a block above the limit
+//! a higher one (none when the unlimited search finds it); an `align=0`
+//! block shows the cache line; a block just past a larger first page shows
+//! the page size. A `bottom-up allocation failed` warning shows bottom-up was
+//! on. The miss that reveals a change still counts as a miss.
 
 use super::events::{Dump, Event, RequestEvent, Trace};
 use super::memblock_model::{
     Call, Direction, Entry, Memblock, Parameters, Span, ALLOC_ANYWHERE, FLAG_NOMAP,
 };
 use super::trace::Request;
+
+/// Page sizes other than 4 KiB that kernels use (arm64, LoongArch, powerpc).
+const LARGER_PAGE_SIZES: [u64; 3] = [8192, 16384, 65536];
 
 /// What the log does not say about memory, taken from elsewhere in it.
 #[derive(Clone, Debug, Default)]
@@ -68,7 +75,7 @@ pub struct ModelPlacement {
 pub struct Inference {
     /// The request's log line.
     pub line: usize,
-    /// `current_limit`, `direction` or `smp_cache_bytes`.
+    /// `current_limit`, `direction`, `smp_cache_bytes` or `page_size`.
     pub parameter: &'static str,
     /// The new value.
     pub value: String,
@@ -343,6 +350,7 @@ impl<'context> Replay<'context> {
             .explain_direction(event, call, logged)
             .or_else(|| self.explain_limit(event, call, logged))
             .or_else(|| self.explain_alignment(event, call, logged))
+            .or_else(|| self.explain_page_size(event, call, logged, model))
             .unwrap_or_else(|| self.diagnose(call, logged, model));
         Miss { differs, reason }
     }
@@ -404,6 +412,41 @@ impl<'context> Replay<'context> {
         Some(reason)
     }
 
+    /// A larger `PAGE_SIZE` that reproduces a block the model put in what
+    /// would be the machine's first page (never handed out).
+    fn explain_page_size(
+        &mut self,
+        event: &RequestEvent,
+        call: &Call,
+        logged: u64,
+        model: Option<u64>,
+    ) -> Option<String> {
+        let model = model?;
+        let current = self.parameters;
+        let page_size = LARGER_PAGE_SIZES.into_iter().find(|&page_size| {
+            let changed = Parameters {
+                page_size,
+                ..current
+            };
+            page_size > current.page_size
+                && model < page_size
+                && self.reproduces(call, logged, &changed)
+        })?;
+        self.parameters.page_size = page_size;
+        let reason = format!(
+            "the machine's pages are {page_size} bytes, not {}: memblock never hands out the \
+             first page",
+            current.page_size
+        );
+        self.infer(
+            event.line,
+            "page_size",
+            page_size.to_string(),
+            reason.clone(),
+        );
+        Some(reason)
+    }
+
     /// An `SMP_CACHE_BYTES` that reproduces an `align=0` request's block.
     fn explain_alignment(
         &mut self,
@@ -455,14 +498,23 @@ impl<'context> Replay<'context> {
             bottom_up_floor: Some(range.start()),
             ..current
         });
-        let candidates = [Some(flipped), floored.filter(|floored| *floored != current)];
-        let changed = candidates
+        // A bottom-up search near address 0 also shows the page size: the
+        // first page is never handed out.
+        let larger_pages = LARGER_PAGE_SIZES
+            .into_iter()
+            .filter(|&page_size| page_size > current.page_size)
+            .map(|page_size| Parameters {
+                page_size,
+                ..flipped
+            });
+        let changed = [Some(flipped), floored.filter(|floored| *floored != current)]
             .into_iter()
             .flatten()
+            .chain(larger_pages)
             .find(|candidate| self.reproduces(call, logged, candidate))?;
         self.parameters = changed;
-        let floor_chosen = changed != flipped;
-        let (value, reason) = match (changed.direction, changed.bottom_up_floor) {
+        let floor_chosen = Some(changed) == floored && changed != flipped;
+        let (value, mut reason) = match (changed.direction, changed.bottom_up_floor) {
             (Direction::TopDown, _) => (
                 "top-down".to_string(),
                 "the kernel had switched memblock back to top-down \
@@ -473,8 +525,8 @@ impl<'context> Replay<'context> {
                 format!("bottom-up above {floor:#x}"),
                 format!(
                     "the kernel allocates bottom-up (memblock_set_bottom_up(true)) above its \
-                     own end, as older kernels (3.13 to early 5.x) did: the log's block opens the free range at \
-                     {floor:#x}, taken as the kernel's end"
+                     own end, as older kernels (3.13 to early 5.x) did: the log's block opens \
+                     the free range at {floor:#x}, taken as the kernel's end"
                 ),
             ),
             (Direction::BottomUp, _) => (
@@ -485,6 +537,19 @@ impl<'context> Replay<'context> {
             ),
         };
         self.infer(event.line, "direction", value, reason.clone());
+        if changed.page_size != current.page_size {
+            let pages = format!(
+                "the machine's pages are {} bytes, not {}: memblock never hands out the first page",
+                changed.page_size, current.page_size
+            );
+            self.infer(
+                event.line,
+                "page_size",
+                changed.page_size.to_string(),
+                pages.clone(),
+            );
+            reason = format!("{reason}; {pages}");
+        }
         Some(reason)
     }
 

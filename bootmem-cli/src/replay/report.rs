@@ -367,12 +367,12 @@ fn write_memblock(out: &mut impl Write, memblock: &MemblockSection) -> io::Resul
     }
     writeln!(
         out,
-        "memblock model: parameters the log does not print (current limit, direction, SMP_CACHE_BYTES)"
+        "memblock model: parameters the log does not print (current limit, direction, SMP_CACHE_BYTES, PAGE_SIZE)"
     )?;
     if memblock.inferred.is_empty() {
         writeln!(
             out,
-            "  memblock's defaults throughout (MEMBLOCK_ALLOC_ANYWHERE, top-down, 64): no placement contradicts them"
+            "  memblock's defaults throughout (MEMBLOCK_ALLOC_ANYWHERE, top-down, 64, 4096): no placement contradicts them"
         )?;
     }
     for inference in &memblock.inferred {
