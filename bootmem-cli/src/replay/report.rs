@@ -26,6 +26,8 @@ pub struct RequestRow {
     pub from: u64,
     /// `max_addr=`.
     pub max_addr: u64,
+    /// The calling function as printed, if any.
+    pub caller: Option<String>,
     /// Where memblock put it (`null`: the log shows no placement).
     pub log: Option<u64>,
     /// Where the memblock model puts it (absent when that policy did not run).
@@ -205,6 +207,7 @@ impl Report {
                 node: event.request.node,
                 from: event.request.minimum,
                 max_addr: event.request.maximum,
+                caller: event.request.caller.clone(),
                 log: event.logged,
                 memblock: None,
                 bootmem: None,

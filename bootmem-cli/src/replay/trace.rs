@@ -47,6 +47,8 @@ pub struct Request {
     pub minimum: u64,
     /// The upper bound (`max_addr=`, exclusive; 0, 1 and `~0` mean none).
     pub maximum: u64,
+    /// The calling function as printed (`sparse_init+0x3f8/0x490`), if any.
+    pub caller: Option<String>,
 }
 
 /// One recognised line of the trace.
@@ -198,6 +200,10 @@ fn parse_request(function: &str, rest: &str) -> Result<Request, String> {
         node: parse_node(&fields).map_err(wrap)?.unwrap_or(NO_NODE),
         minimum: required_hex(&fields, "from").map_err(wrap)?,
         maximum: required_hex(&fields, "max_addr").map_err(wrap)?,
+        caller: fields
+            .last()
+            .filter(|token| !token.contains('=') && fields.len() > 2)
+            .map(|token| token.to_string()),
     })
 }
 
