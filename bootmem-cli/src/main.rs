@@ -28,7 +28,7 @@ enum Action {
     Map(map::MapArguments),
     /// Simulate a Linux-like x86-64 boot on a memory map, with a picture.
     Boot(boot::BootArguments),
-    /// Replay a real memblock=debug boot log through bootmem.
+    /// Replay a real memblock=debug boot log: the machine's placements beside memblock's model and bootmem's.
     Replay(replay::ReplayArguments),
     /// Measure the word-at-a-time search against Linux's bit-by-bit scan, side by side.
     Bench(bench::BenchArguments),
