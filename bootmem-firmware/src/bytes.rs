@@ -11,10 +11,3 @@ pub(crate) fn le_u64(bytes: &[u8], offset: usize) -> Option<u64> {
     let field = bytes.get(offset..offset.checked_add(8)?)?;
     Some(u64::from_le_bytes(field.try_into().ok()?))
 }
-
-/// The little-endian `u16` at `offset`.
-#[cfg_attr(not(feature = "acpi"), allow(dead_code))]
-pub(crate) fn le_u16(bytes: &[u8], offset: usize) -> Option<u16> {
-    let field = bytes.get(offset..offset.checked_add(2)?)?;
-    Some(u16::from_le_bytes(field.try_into().ok()?))
-}

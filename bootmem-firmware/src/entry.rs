@@ -257,11 +257,7 @@ fn add_entry<const RANGES: usize, const NODES: usize>(
         EntryKind::Node(node) => builder.declare_node(node).map_err(located),
         _ if entry.size == 0 => Ok(()),
         EntryKind::Range(kind) => builder.add_range(start, end, kind).map_err(located),
-        EntryKind::RamOnNode(node) => builder
-            .add_ram_on_node(start, end, node)
-            .map_err(located),
-        EntryKind::Affinity(node) => builder
-            .add_node_affinity(start, end, node)
-            .map_err(located),
+        EntryKind::RamOnNode(node) => builder.add_ram_on_node(start, end, node).map_err(located),
+        EntryKind::Affinity(node) => builder.add_node_affinity(start, end, node).map_err(located),
     }
 }

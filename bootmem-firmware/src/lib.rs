@@ -71,11 +71,8 @@
 //!
 //! Each module's documentation has the same example for its protocol.
 
-#![no_std]
+#![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
-
-#[cfg(feature = "std")]
-extern crate std;
 
 mod bytes;
 pub mod e820;

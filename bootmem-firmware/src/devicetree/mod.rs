@@ -10,8 +10,9 @@
 //! kernel cannot do. `dtoolkit` (Google, MIT OR Apache-2.0) validates the
 //! whole blob in `Fdt::new` (header, reservation block, every token, every
 //! name) and returns an error, after which its accessors do not fail. This
-//! crate uses `dtoolkit`, after checking the header itself so that a
-//! truncated blob or a lying `totalsize` gets a precise message.
+//! crate uses `dtoolkit`, after a walk of its own over the header and the
+//! tokens so that a truncated blob, a lying `totalsize` or a bad token gets
+//! an error naming its offset (`dtoolkit`'s keeps the offset private).
 //!
 //! # The policy (the command's and the kernels')
 //!
@@ -69,6 +70,8 @@ use dtoolkit::error::FdtErrorKind;
 use dtoolkit::fdt::{Fdt, FdtNode};
 use dtoolkit::{Node, Property};
 
+mod structure;
+
 use crate::entry::{add_source, Entry, EntryKind, Group, Policy, Source, Summary};
 use crate::error::{FirmwareError, Location, Problem};
 
@@ -108,6 +111,7 @@ pub struct DeviceTreeSummary<'blob> {
 pub fn check(blob: &[u8]) -> Result<Fdt<'_>, FirmwareError> {
     let size = total_size(blob)?;
     let blob = &blob[..size];
+    structure::check(blob)?;
     Fdt::new(blob).map_err(|error| {
         let mut capture = OffsetCapture::default();
         let _ = write!(capture, "{error}");
@@ -215,7 +219,11 @@ pub fn add<'blob, const RANGES: usize, const NODES: usize>(
     source.visit(&mut |entry| {
         if let EntryKind::RamOnNode(_) | EntryKind::Range(RangeKind::Ram) = entry.kind {
             if entry.size > 0 {
-                summary.lowest_ram = Some(summary.lowest_ram.map_or(entry.start, |low| low.min(entry.start)));
+                summary.lowest_ram = Some(
+                    summary
+                        .lowest_ram
+                        .map_or(entry.start, |low| low.min(entry.start)),
+                );
             }
         }
         Ok(())
@@ -232,6 +240,21 @@ pub fn add<'blob, const RANGES: usize, const NODES: usize>(
     Ok(summary)
 }
 
+/// Walks the entries of `blob` (checked first) in the reader's order: the
+/// memory `reg` entries, node declarations, reservations.
+///
+/// # Errors
+///
+/// As [`add`], less the entry policy.
+#[cfg(feature = "std")]
+pub(crate) fn visit_blob(
+    blob: &[u8],
+    visit: &mut dyn FnMut(Entry) -> Result<(), FirmwareError>,
+) -> Result<(), FirmwareError> {
+    let tree = check(blob)?;
+    Tree { blob, tree }.visit(visit)
+}
+
 fn command_line<'blob>(blob: &'blob [u8], tree: Fdt<'blob>) -> &'blob str {
     let Some(bootargs) = tree
         .root()
@@ -243,7 +266,9 @@ fn command_line<'blob>(blob: &'blob [u8], tree: Fdt<'blob>) -> &'blob str {
     // The value lies inside the blob: take it from there, for the blob's lifetime.
     let value = bootargs.value();
     let start = (value.as_ptr() as usize).wrapping_sub(blob.as_ptr() as usize);
-    let bytes = blob.get(start..start.saturating_add(value.len())).unwrap_or(&[]);
+    let bytes = blob
+        .get(start..start.saturating_add(value.len()))
+        .unwrap_or(&[]);
     core::str::from_utf8(bytes).map_or("", |text| text.trim_end_matches('\0'))
 }
 
@@ -262,7 +287,10 @@ impl Source for Tree<'_> {
     ) -> Result<(), FirmwareError> {
         let root = self.tree.root();
         let root_cells = self.cells(root)?;
-        for node in root.children().filter(|node| is_memory(*node) && enabled(node)) {
+        for node in root
+            .children()
+            .filter(|node| is_memory(*node) && enabled(node))
+        {
             self.memory_node(node, root_cells, visit)?;
         }
         if let Some(cpus) = root.child("cpus") {
@@ -439,8 +467,9 @@ fn number(cells: &[u8]) -> u64 {
 }
 
 fn header_word(blob: &[u8], offset: usize) -> usize {
-    blob.get(offset..offset + 4)
-        .map_or(0, |bytes| u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize)
+    blob.get(offset..offset + 4).map_or(0, |bytes| {
+        u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize
+    })
 }
 
 fn is_memory(node: FdtNode<'_>) -> bool {
