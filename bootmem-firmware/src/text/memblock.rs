@@ -35,6 +35,8 @@ pub enum MemblockLine {
         start: u64,
         /// Exclusive end.
         end: u128,
+        /// The `nid=` of `memblock_add_node`, when not `-1`.
+        node: Option<u32>,
     },
     /// `memblock_remove:` of a range.
     Remove {
@@ -72,10 +74,15 @@ pub fn parse_line(text: &str) -> Result<Option<MemblockLine>, String> {
         ("memblock_remove:", false),
     ] {
         if let Some(index) = text.find(marker) {
-            let (start, end) = bracketed_range(&text[index + marker.len()..])
+            let rest = &text[index + marker.len()..];
+            let (start, end) = bracketed_range(rest)
                 .map_err(|problem| format!("malformed `{marker}` line: {problem}"))?;
             return Ok(Some(if add {
-                MemblockLine::Add { start, end }
+                MemblockLine::Add {
+                    start,
+                    end,
+                    node: node_after(rest, "nid="),
+                }
             } else {
                 MemblockLine::Remove { start, end }
             }));
@@ -99,6 +106,16 @@ pub fn parse_line(text: &str) -> Result<Option<MemblockLine>, String> {
         return Ok(Some(MemblockLine::Other));
     }
     Ok(None)
+}
+
+/// The number after `marker` in `text`, `None` without one (or for `-1`).
+fn node_after(text: &str, marker: &str) -> Option<u32> {
+    let index = text.find(marker)?;
+    let digits: String = text[index + marker.len()..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
 }
 
 /// `[0xA-0xB] ...`, inclusive: `(A, B + 1)`.
@@ -168,13 +185,13 @@ impl MemblockView {
     pub fn record(&mut self, parsed: MemblockLine, line: usize) {
         self.traced = true;
         match parsed {
-            MemblockLine::Add { start, end } => {
+            MemblockLine::Add { start, end, node } => {
                 self.added = true;
                 self.remove(u128::from(start), end);
                 self.replayed.push(ViewRange {
                     start: u128::from(start),
                     end,
-                    node: None,
+                    node,
                     line,
                 });
                 self.replayed.sort_by_key(|range| range.start);
@@ -247,9 +264,17 @@ impl MemblockView {
         }
     }
 
-    /// The node of each region of the last dump that names one.
+    /// The ranges whose node the log names: the replayed adds of
+    /// `memblock_add_node` with a `nid=`, else the regions of the last dump
+    /// (`on node N`).
     pub fn node_regions(&self) -> impl Iterator<Item = &ViewRange> + '_ {
-        self.dump.iter().filter(|range| range.node.is_some())
+        let replayed_nodes = self.replayed.iter().any(|range| range.node.is_some());
+        let list = if replayed_nodes {
+            &self.replayed
+        } else {
+            &self.dump
+        };
+        list.iter().filter(|range| range.node.is_some())
     }
 }
 
