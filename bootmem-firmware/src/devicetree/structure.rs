@@ -59,7 +59,7 @@ fn blocks(blob: &[u8]) -> Result<Blocks, FirmwareError> {
         .ok_or(fault(8, "the structure block lies outside the blob"))?;
     let strings_end = within(strings, strings_size)
         .ok_or(fault(12, "the strings block lies outside the blob"))?;
-    if reservations < HEADER_SIZE || reservations % 8 != 0 {
+    if reservations < HEADER_SIZE || reservations % 8 != 0 || reservations >= total {
         return Err(fault(16, "bad memory reservation block offset"));
     }
     Ok(Blocks {
