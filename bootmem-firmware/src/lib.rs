@@ -16,10 +16,10 @@
 //! | `std` | `text` | Linux boot logs (e820, EFI, SRAT, NUMA, `memblock=debug`), `/proc/iomem`, TOML |
 //!
 //! Every reader adds its entries to a
-//! [`MemoryMapBuilder`](bootmem::memory_map::MemoryMapBuilder) (sources
+//! [`MemoryMapBuilder`] (sources
 //! combine: an e820 table and an SRAT, a device tree and a UEFI map), and
 //! [`build`] normalises the result into a
-//! [`MemoryMap`](bootmem::memory_map::MemoryMap). Nothing allocates outside
+//! [`MemoryMap`]. Nothing allocates outside
 //! the `std` feature.
 //!
 //! # The entry policy

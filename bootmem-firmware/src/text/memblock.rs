@@ -13,8 +13,8 @@
 //! MEMBLOCK configuration:
 //!  memory size = 0x00000000fff7ec00 reserved size = 0x000000000267a000
 //!  memory.cnt  = 0x3
-//!  memory[0x0]	[0x0000000000001000-0x000000000009efff], 0x000000000009e000 bytes on node 0 flags: 0x0
-//!  reserved[0x0]	[0x0000000000000000-0x000000000000ffff], 0x0000000000010000 bytes flags: 0x0
+//!  memory[0x0]    [0x0000000000001000-0x000000000009efff], 0x000000000009e000 bytes on node 0 flags: 0x0
+//!  reserved[0x0]    [0x0000000000000000-0x000000000000ffff], 0x0000000000010000 bytes flags: 0x0
 //! ```
 //!
 //! [`MemblockView`] replays the adds and removes in order (an add may
