@@ -69,7 +69,8 @@
 //! # Ok::<(), bootmem_firmware::FirmwareError>(())
 //! ```
 //!
-//! Each module's documentation has the same example for its protocol.
+//! The [`booting`] page has one example per boot protocol (built with
+//! every feature on); each module's documentation has its own.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
@@ -94,6 +95,19 @@ pub mod srat;
 pub mod text;
 #[cfg(feature = "uefi")]
 pub mod uefi;
+
+/// # Booting your kernel with bootmem
+///
+#[doc = include_str!("../docs/booting.md")]
+#[cfg(all(
+    feature = "uefi",
+    feature = "devicetree",
+    feature = "acpi",
+    feature = "limine",
+    feature = "bootloader-api",
+    feature = "multiboot2"
+))]
+pub mod booting {}
 
 pub use entry::{add_source, Entry, EntryKind, Group, Policy, Source, Summary};
 pub use error::{FirmwareError, Location, Problem};
