@@ -447,6 +447,25 @@ fn bad_inputs_are_named_errors() {
         &["--format", "dtb"],
     );
     assert_fails("does-not-exist.log", ": ", "", &[]);
+    assert_fails(
+        "overlapping-e820.log",
+        ":3: ",
+        "overlaps the range at line 2",
+        &[],
+    );
+    assert_fails(
+        "duplicate-e820.log",
+        ":3: ",
+        "repeats the range at line 1",
+        &[],
+    );
+    assert_fails(
+        "overlapping.iomem",
+        ":3: ",
+        "overlaps the range at line 2",
+        &[],
+    );
+    assert_fails("empty-ram.toml", ":5: ", "zero-length", &[]);
 }
 
 /// The log without its firmware map and node ranges: only memblock's own lines say where memory is.

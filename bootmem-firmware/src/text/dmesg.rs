@@ -29,7 +29,7 @@
 use bootmem::memory_map::RangeKind;
 
 use super::memblock::{self, MemblockLine, MemblockView};
-use super::{parse_hex, FirmwareMap, Origin, ParseError};
+use super::{check_table, parse_hex, FirmwareMap, Origin, ParseError};
 
 /// The firmware tables a boot log can print.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -403,6 +403,11 @@ pub fn parse(text: &str) -> Result<FirmwareMap, ParseError> {
     .into_iter()
     .find(|(entries, _)| !entries.is_empty());
     if let Some((entries, source)) = chosen {
+        let spans: Vec<_> = entries
+            .iter()
+            .map(|&(start, end, _, line)| (start, end, line))
+            .collect();
+        check_table(&spans)?;
         map.source = source;
         let mut edited: Vec<Entry> = entries.clone();
         if !std::ptr::eq(entries, efi) {

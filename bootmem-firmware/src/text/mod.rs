@@ -379,6 +379,43 @@ pub fn detect_format(bytes: &[u8], toml_extension: bool) -> Format {
     }
 }
 
+/// Checks the ranges of one table of a text (`(start, exclusive end,
+/// line)`, in any order): a zero-length range, or two sharing addresses, is
+/// an error at the later line, naming the other.
+///
+/// # Errors
+///
+/// The first such range, by address.
+pub fn check_table(entries: &[(u64, u128, usize)]) -> Result<(), ParseError> {
+    let mut sorted: Vec<&(u64, u128, usize)> = entries.iter().collect();
+    sorted.sort_by_key(|&&(start, end, line)| (start, end, line));
+    let mut furthest: Option<&(u64, u128, usize)> = None;
+    for entry in sorted {
+        let &(start, end, line) = entry;
+        if end <= u128::from(start) {
+            return Err(ParseError::at_line(line, "zero-length range"));
+        }
+        if let Some(&(other_start, other_end, other_line)) = furthest {
+            if u128::from(start) < other_end {
+                let (later, earlier) = (line.max(other_line), line.min(other_line));
+                let what = if (start, end) == (other_start, other_end) {
+                    "repeats"
+                } else {
+                    "overlaps"
+                };
+                return Err(ParseError::at_line(
+                    later,
+                    format!("range {what} the range at line {earlier}"),
+                ));
+            }
+        }
+        if furthest.is_none_or(|&(_, other_end, _)| end > other_end) {
+            furthest = Some(entry);
+        }
+    }
+    Ok(())
+}
+
 /// Parses a hexadecimal number, with or without `0x`.
 pub fn parse_hex(text: &str) -> Option<u64> {
     let digits = text
