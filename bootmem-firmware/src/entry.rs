@@ -130,6 +130,8 @@ pub struct Summary {
     pub ram_bytes: u128,
     /// Zero-length entries skipped under [`Policy::Sanitise`].
     pub skipped: usize,
+    /// Node declarations (nodes that may have no memory).
+    pub nodes: usize,
 }
 
 /// Checks every entry of `source` under `policy`, then adds them all to
@@ -146,6 +148,17 @@ pub fn add_source<const RANGES: usize, const NODES: usize>(
 ) -> Result<Summary, FirmwareError> {
     let summary = check(source, policy)?;
     check_room(source, builder, summary)?;
+    if summary.nodes > 0 {
+        // The builder does not tell how many nodes it holds: declare them
+        // on a copy first, so that a full builder is refused untouched.
+        let mut trial = builder.clone();
+        source.visit(&mut |entry| match entry.kind {
+            EntryKind::Node(node) => trial
+                .declare_node(node)
+                .map_err(|error| FirmwareError::new(entry.location, Problem::Map(error))),
+            _ => Ok(()),
+        })?;
+    }
     source.visit(&mut |entry| add_entry(entry, builder))?;
     Ok(summary)
 }
@@ -167,6 +180,7 @@ fn check(source: &dyn Source, policy: Policy) -> Result<Summary, FirmwareError> 
         if policy == Policy::Strict {
             check_against_earlier(source, entry, index)?;
         }
+        summary.nodes += usize::from(matches!(entry.kind, EntryKind::Node(_)));
         summary.ranges += usize::from(entry.adds_range());
         summary.affinities += usize::from(entry.adds_affinity());
         if matches!(

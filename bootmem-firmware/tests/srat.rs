@@ -173,3 +173,11 @@ fn every_prefix_is_an_error_never_a_panic() {
         assert!(srat::add(&good[..length], &mut builder, Policy::Strict).is_err());
     }
 }
+
+#[test]
+fn a_builder_without_room_for_the_nodes_is_left_untouched() {
+    let mut builder = MemoryMapBuilder::<32, 1>::new();
+    let error = srat::add(&two_sockets(), &mut builder, Policy::Strict).unwrap_err();
+    assert!(matches!(error.problem, Problem::Map(_)), "{error}");
+    assert!(builder.added_affinities().is_empty());
+}
