@@ -293,3 +293,87 @@ pub fn has_debug_trace(text: &str) -> bool {
         matches!(parse_line(message), Ok(Some(_)) | Err(_))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_of_every_kernel_format() {
+        assert_eq!(
+            parse_line("memblock_add: [0x0000000000001000-0x000000000009fbff] e820__memblock_setup+0x6e/0xb0"),
+            Ok(Some(MemblockLine::Add { start: 0x1000, end: 0x9_fc00, node: None }))
+        );
+        assert_eq!(
+            parse_line("memblock_add_node: [0x0000000004000000-0x0000000007ffffff] nid=1 flags=0x0 numa_init+0x10/0x80"),
+            Ok(Some(MemblockLine::Add { start: 0x400_0000, end: 0x800_0000, node: Some(1) }))
+        );
+        assert_eq!(
+            parse_line("memblock_add_node: [0x0-0xfff] nid=-1 flags=0x0 x+0x1"),
+            Ok(Some(MemblockLine::Add {
+                start: 0,
+                end: 0x1000,
+                node: None
+            }))
+        );
+        assert_eq!(
+            parse_line("memory[0x1]\t[0x0000000000100000-0x000000007fffffff], 0x000000007ff00000 bytes on node 0 flags: 0x0"),
+            Ok(Some(MemblockLine::DumpRegion { start: 0x10_0000, end: 0x8000_0000, node: Some(0) }))
+        );
+        assert_eq!(
+            parse_line("memory size = 0x000000003fe00000 reserved size = 0x0000000005e222db"),
+            Ok(Some(MemblockLine::DumpMemorySize(0x3fe0_0000)))
+        );
+        assert_eq!(
+            parse_line("memblock_reserve: [0x0-0xfff] setup_arch+0x1"),
+            Ok(Some(MemblockLine::Other))
+        );
+        assert_eq!(parse_line("Zone ranges:"), Ok(None));
+        let error = parse_line("memblock_add: [0x2000-0x1000] x").unwrap_err();
+        assert!(
+            error.contains("memblock_add") && error.contains("below its start"),
+            "{error}"
+        );
+        assert!(parse_line("memblock_remove: 0x1000").is_err());
+    }
+
+    #[test]
+    fn adds_merge_and_removes_split() {
+        let mut view = MemblockView::default();
+        view.record(
+            MemblockLine::Add {
+                start: 0x1000,
+                end: 0x5000,
+                node: None,
+            },
+            1,
+        );
+        view.record(
+            MemblockLine::Add {
+                start: 0x3000,
+                end: 0x9000,
+                node: None,
+            },
+            2,
+        );
+        view.record(
+            MemblockLine::Remove {
+                start: 0x4000,
+                end: 0x6000,
+            },
+            3,
+        );
+        let ranges: Vec<_> = view
+            .memory()
+            .iter()
+            .map(|range| (range.start, range.end))
+            .collect();
+        assert_eq!(
+            ranges,
+            [(0x1000, 0x3000), (0x3000, 0x4000), (0x6000, 0x9000)]
+        );
+        assert_eq!(view.ram_bytes(), 0x2000 + 0x1000 + 0x3000);
+        assert!(view.is_traced());
+        assert!(!MemblockView::default().is_traced());
+    }
+}
