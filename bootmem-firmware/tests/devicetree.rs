@@ -316,3 +316,18 @@ fn every_prefix_of_a_blob_is_an_error_never_a_panic() {
         assert!(devicetree::add(&blob[..length], &mut builder, Policy::Strict).is_err());
     }
 }
+
+#[test]
+fn a_blob_found_in_memory_is_bounded_by_what_is_readable() {
+    let blob = numa_machine().to_dtb();
+    // SAFETY: the blob is `blob.len()` readable bytes that outlive the slice's use here.
+    let found = unsafe { devicetree::blob_at(blob.as_ptr() as usize, blob.len()) }.unwrap();
+    assert_eq!(found.len(), blob.len());
+    // SAFETY: as above; the reader refuses before reading past the limit.
+    let error = unsafe { devicetree::blob_at(blob.as_ptr() as usize, blob.len() - 1) }.unwrap_err();
+    assert!(matches!(error.problem, Problem::Truncated { .. }));
+    let not_a_blob = [0u8; 64];
+    // SAFETY: 64 readable bytes.
+    let error = unsafe { devicetree::blob_at(not_a_blob.as_ptr() as usize, 64) }.unwrap_err();
+    assert_eq!(error.problem, Problem::BadMagic);
+}

@@ -167,25 +167,44 @@ fn total_size(blob: &[u8]) -> Result<usize, FirmwareError> {
     Ok(total)
 }
 
-/// A blob's bytes from its physical (identity-mapped) address.
+/// A blob's bytes from its physical (identity-mapped) address, at most
+/// `limit` bytes of them (what the caller knows to be readable there).
 ///
 /// # Safety
 ///
-/// `address` must point to readable memory holding a blob's 40-byte header
-/// and, if its magic is right, its `totalsize` bytes, which stay unchanged
-/// for `'static`.
+/// `address` must point to `limit` readable bytes (at least the 40 of a
+/// header) that stay unchanged for `'static`.
 ///
 /// # Errors
 ///
-/// A wrong magic (nothing past the header is read then).
-pub unsafe fn blob_at(address: usize) -> Result<&'static [u8], FirmwareError> {
-    // SAFETY: the caller vouches for 40 readable bytes at `address`.
+/// A wrong magic, or a `totalsize` above `limit` (nothing past the header
+/// is read then).
+pub unsafe fn blob_at(address: usize, limit: usize) -> Result<&'static [u8], FirmwareError> {
+    if limit < HEADER_SIZE {
+        return Err(FirmwareError::new(
+            Location::Offset(limit),
+            Problem::Truncated {
+                needed: HEADER_SIZE,
+                available: limit,
+            },
+        ));
+    }
+    // SAFETY: the caller vouches for `limit` >= 40 readable bytes at `address`.
     let header = unsafe { core::slice::from_raw_parts(address as *const u8, HEADER_SIZE) };
     if header[..4] != MAGIC {
         return Err(FirmwareError::new(Location::Offset(0), Problem::BadMagic));
     }
     let size = u32::from_be_bytes([header[4], header[5], header[6], header[7]]) as usize;
-    // SAFETY: with a right magic, the caller vouches for `totalsize` bytes.
+    if size > limit {
+        return Err(FirmwareError::new(
+            Location::Offset(4),
+            Problem::Truncated {
+                needed: size,
+                available: limit,
+            },
+        ));
+    }
+    // SAFETY: `size` <= `limit`, which the caller vouches for.
     Ok(unsafe { core::slice::from_raw_parts(address as *const u8, size.max(HEADER_SIZE)) })
 }
 
