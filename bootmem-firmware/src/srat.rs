@@ -336,13 +336,14 @@ pub fn add_from_tables<H: acpi::AcpiHandler, const RANGES: usize, const NODES: u
     let Ok(mapping) = tables.find_table::<SratHeader>() else {
         return Ok(Summary::default());
     };
-    // SAFETY: the crate mapped the whole table (`mapped_length` bytes from
-    // `virtual_start`, its checksum verified over `length`), and the mapping
-    // lives until the end of this function.
+    // SAFETY: the crate mapped the table's `length` bytes from
+    // `virtual_start` (its `region_length`; `mapped_length` may count from
+    // the page below) and verified its checksum over them; the mapping lives
+    // until the end of this function.
     let bytes = unsafe {
         core::slice::from_raw_parts(
             mapping.virtual_start().as_ptr().cast::<u8>(),
-            mapping.mapped_length(),
+            mapping.region_length(),
         )
     };
     add(bytes, builder, policy)
