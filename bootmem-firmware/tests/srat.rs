@@ -181,3 +181,59 @@ fn a_builder_without_room_for_the_nodes_is_left_untouched() {
     assert!(matches!(error.problem, Problem::Map(_)), "{error}");
     assert!(builder.added_affinities().is_empty());
 }
+
+/// Physical memory is this process's memory: an identity mapping.
+#[derive(Clone, Copy)]
+struct Identity;
+
+impl acpi::AcpiHandler for Identity {
+    unsafe fn map_physical_region<T>(
+        &self,
+        physical_address: usize,
+        size: usize,
+    ) -> acpi::PhysicalMapping<Self, T> {
+        let pointer = core::ptr::NonNull::new(physical_address as *mut T).expect("a table");
+        // SAFETY: the tables of this test live in this process, identity-mapped.
+        unsafe { acpi::PhysicalMapping::new(physical_address, pointer, size, size, *self) }
+    }
+
+    fn unmap_physical_region<T>(_region: &acpi::PhysicalMapping<Self, T>) {}
+}
+
+/// An XSDT (36-byte header, then 64-bit pointers) listing `tables`.
+fn xsdt(tables: &[&[u8]]) -> Vec<u8> {
+    let mut bytes = vec![0u8; 36];
+    bytes[..4].copy_from_slice(b"XSDT");
+    bytes[8] = 1;
+    for table in tables {
+        bytes.extend_from_slice(&(table.as_ptr() as u64).to_le_bytes());
+    }
+    let length = bytes.len() as u32;
+    bytes[4..8].copy_from_slice(&length.to_le_bytes());
+    fix_checksum(&mut bytes);
+    bytes
+}
+
+#[test]
+fn the_acpi_crate_finds_the_srat() {
+    let srat_table = two_sockets();
+    let root = xsdt(&[&srat_table]);
+    // SAFETY: `root` is an XSDT in this process's memory, pointing to `srat_table`, both alive below.
+    let tables =
+        unsafe { acpi::AcpiTables::from_rsdt(Identity, 2, root.as_ptr() as usize) }.unwrap();
+    let mut builder = MemoryMapBuilder::<32, 4>::new();
+    let summary = srat::add_from_tables(&tables, &mut builder, Policy::Strict).unwrap();
+    assert_eq!(summary.affinities, 4);
+    // A machine without an SRAT adds nothing.
+    let empty = xsdt(&[]);
+    // SAFETY: as above.
+    let tables =
+        unsafe { acpi::AcpiTables::from_rsdt(Identity, 2, empty.as_ptr() as usize) }.unwrap();
+    let summary = srat::add_from_tables(
+        &tables,
+        &mut MemoryMapBuilder::<32, 4>::new(),
+        Policy::Strict,
+    )
+    .unwrap();
+    assert_eq!(summary.entries, 0);
+}
