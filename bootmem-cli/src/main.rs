@@ -29,7 +29,7 @@ enum Action {
     Map(map::MapArguments),
     /// Simulate an architecture's v4.19 early allocations on a memory map: report, JSON, SVG picture, interactive HTML page.
     Boot(boot::BootArguments),
-    /// Replay a real memblock=debug boot log through bootmem.
+    /// Replay a real memblock=debug boot log: the machine's placements beside memblock's model and bootmem's.
     Replay(replay::ReplayArguments),
     /// Measure the word-at-a-time search against Linux's bit-by-bit scan, side by side.
     Bench(bench::BenchArguments),
