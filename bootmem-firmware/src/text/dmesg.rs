@@ -664,15 +664,9 @@ fn efi_entry(text: &str) -> Result<MemoryLine, String> {
     })
 }
 
+/// The kind of a UEFI type number, by the one mapping the raw readers use.
 fn efi_kind_by_number(number: u32) -> RangeKind {
-    match number {
-        1..=4 | 7 | 15 => RangeKind::Ram,
-        8 => RangeKind::Unusable,
-        9 => RangeKind::AcpiData,
-        10 => RangeKind::AcpiNvs,
-        14 => RangeKind::Persistent,
-        _ => RangeKind::Reserved,
-    }
+    crate::efi::range_kind(number, 0)
 }
 
 fn efi_kind_by_name(name: &str) -> RangeKind {
