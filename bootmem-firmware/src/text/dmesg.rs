@@ -431,7 +431,7 @@ pub fn parse(text: &str) -> Result<FirmwareMap, ParseError> {
         map.ram_bytes = node_range_bytes;
     } else if !memblock_view.memory().is_empty() {
         map.source = "memblock's memory (memblock=debug lines)";
-        for range in memblock_view.memory() {
+        for range in &memblock_view.memory() {
             let start = clamp(range.start);
             map.push_range(
                 start,
@@ -451,6 +451,7 @@ pub fn parse(text: &str) -> Result<FirmwareMap, ParseError> {
     }
     let dump_nodes: Vec<(u32, u64, u128, usize)> = memblock_view
         .node_regions()
+        .iter()
         .map(|range| {
             let node = range.node.unwrap_or(0);
             (node, clamp(range.start), range.end, range.line)
