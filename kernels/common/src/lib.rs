@@ -21,6 +21,8 @@ mod ledger;
 mod pattern;
 mod selftest;
 pub mod setup;
+#[cfg(feature = "uefi")]
+pub mod uefi;
 #[cfg(target_arch = "x86_64")]
 pub mod x86_64;
 

@@ -8,7 +8,7 @@
 use core::arch::asm;
 use core::cell::UnsafeCell;
 
-use crate::LeftBootServices;
+use kernel_common::uefi::LeftBootServices;
 
 /// GiB identity-mapped with 2 MiB pages: every configuration the tests boot
 /// keeps its RAM below this (4 KiB of page directory per GiB).

@@ -7,9 +7,9 @@
 //! reserved, PAL code) is reserved: the mapping `bootmem map` applies to
 //! the EFI lines of a Linux boot log.
 
+use crate::{println, FirmwareMap};
 use bootmem::memory_map::RangeKind;
 use bootmem::PhysicalAddress;
-use kernel_common::{println, FirmwareMap};
 use uefi::mem::memory_map::{MemoryMap, MemoryType};
 
 /// UEFI pages are 4 KiB whatever the kernel's page size.
@@ -42,7 +42,7 @@ pub fn read(map: &impl MemoryMap, firmware: &mut FirmwareMap) {
             .checked_mul(UEFI_PAGE)
             .and_then(|bytes| start.checked_add(bytes))
         else {
-            kernel_common::exit::fail(format_args!(
+            crate::exit::fail(format_args!(
                 "UEFI descriptor {index}: {start:#x} + {} pages runs past 2^64",
                 descriptor.page_count
             ));
@@ -69,6 +69,6 @@ fn add(firmware: &mut FirmwareMap, (start, end, kind): (u64, u64, RangeKind)) {
     if let Err(error) =
         firmware.add_range(PhysicalAddress::new(start), PhysicalAddress::new(end), kind)
     {
-        kernel_common::exit::fail(format_args!("UEFI memory map {start:#x}-{end:#x}: {error}"));
+        crate::exit::fail(format_args!("UEFI memory map {start:#x}-{end:#x}: {error}"));
     }
 }
