@@ -10,6 +10,8 @@
 
 extern crate alloc;
 
+#[cfg(target_arch = "aarch64")]
+pub mod aarch64;
 pub mod console;
 mod description;
 #[cfg(feature = "devicetree")]
