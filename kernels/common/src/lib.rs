@@ -16,13 +16,13 @@ pub mod console;
 mod description;
 #[cfg(feature = "devicetree")]
 pub mod devicetree;
+pub mod early;
 pub mod exit;
 mod handoff;
 mod heap;
 mod ledger;
 mod pattern;
 mod selftest;
-pub mod setup;
 #[cfg(feature = "uefi")]
 pub mod uefi;
 #[cfg(target_arch = "x86_64")]
@@ -86,7 +86,7 @@ pub fn boot(description: BootDescription) -> ! {
 
     let mut ledger = Ledger::new(configuration.page_size.shift());
     let forget = requested_test(description.command_line) == Some("forget-reservation");
-    let mut early = setup::set_up(&description, &map, &mut ledger, forget);
+    let mut early = early::set_up_bootmem(&description, &map, &mut ledger, forget);
     let live = selftest::run(&description, &map, &mut early.bootmem, &mut ledger);
 
     let heap = match early.bootmem.alloc_bootmem_pages(HEAP_BYTES) {
