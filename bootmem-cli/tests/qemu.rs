@@ -944,3 +944,51 @@ fn pass_then_hang_is_no_pass() {
         outcome.description
     );
 }
+
+// --- The summary check itself: a log whose account does not add up fails ---
+
+/// Runs `check_summary` on `outcome` with `edit` applied to its log, and
+/// reports whether the check rejected it.
+fn summary_rejected(boot: &Boot, outcome: &Outcome, edit: impl Fn(&str) -> String) -> bool {
+    let edited = Outcome {
+        code: outcome.code,
+        timed_out: outcome.timed_out,
+        log: edit(&outcome.log),
+        description: String::from("(edited log)"),
+    };
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| boot.check_summary(&edited))).is_err()
+}
+
+#[test]
+fn summary_check_rejects_a_wrong_account() {
+    let boot = Boot::passing(Arch::X86_64, &args("-m 512M"), 1);
+    let outcome = boot.boot();
+    assert!(outcome.is_pass(), "{}", outcome.description);
+    assert!(
+        !summary_rejected(&boot, &outcome, str::to_string),
+        "the true log was rejected:\n{}",
+        outcome.description
+    );
+    // The hand-off total no longer equals the pages expected.
+    assert!(summary_rejected(&boot, &outcome, |log| {
+        log.replace(
+            " pages handed to the page allocator (expected ",
+            " pages handed to the page allocator (expected 1",
+        )
+    }));
+    // A node's pages no longer equal its RAM minus what was claimed.
+    assert!(summary_rejected(&boot, &outcome, |log| {
+        log.replace("= RAM ", "= RAM 9")
+    }));
+    // A self-test step is missing.
+    assert!(summary_rejected(&boot, &outcome, |log| {
+        log.lines()
+            .filter(|line| !line.starts_with("selftest: free_bootmem("))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }));
+    // The kernel found far less RAM than the machine has (q35 512M: 511 MiB).
+    assert!(summary_rejected(&boot, &outcome, |log| {
+        log.replace("| 511 MiB RAM |", "| 100 MiB RAM |")
+    }));
+}
