@@ -743,6 +743,12 @@ fn x86_64_uefi_6g() {
     Boot::passing(Arch::X86_64Uefi, &args("-m 6G"), 1).run();
 }
 
+#[test]
+fn x86_64_uefi_6g_two_numa_nodes() {
+    // NUMA from the SRAT the firmware's configuration table leads to.
+    Boot::passing(Arch::X86_64Uefi, &args(TWO_NODES_6G), 2).run();
+}
+
 // --- riscv64: virt behind OpenSBI ---
 
 #[test]
@@ -780,6 +786,11 @@ fn aarch64_uefi_512m() {
 #[test]
 fn aarch64_uefi_6g() {
     Boot::passing(Arch::Aarch64Uefi, &args("-m 6G"), 1).run();
+}
+
+#[test]
+fn aarch64_uefi_6g_two_numa_nodes() {
+    Boot::passing(Arch::Aarch64Uefi, &args(TWO_NODES_6G), 2).run();
 }
 
 #[test]

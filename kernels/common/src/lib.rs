@@ -23,6 +23,8 @@ mod heap;
 mod ledger;
 mod pattern;
 mod selftest;
+#[cfg(feature = "acpi")]
+pub mod srat;
 #[cfg(feature = "uefi")]
 pub mod uefi;
 #[cfg(target_arch = "x86_64")]

@@ -12,6 +12,7 @@ use bootmem::Configuration;
 use uefi::boot;
 use uefi::mem::memory_map::{MemoryMap, MemoryMapOwned};
 use uefi::proto::loaded_image::LoadedImage;
+use uefi::table::cfg::ConfigTableEntry;
 
 use crate::description::{BootDescription, FirmwareMap, KernelRegions, Region};
 use crate::println;
@@ -25,6 +26,8 @@ pub struct LeftBootServices {
     /// The kernel command line (the file `\EFI\BOOT\CMDLINE.TXT`, else the
     /// load options when they are text).
     command_line: &'static str,
+    /// The ACPI RSDP from the configuration table (0 if none).
+    rsdp: u64,
 }
 
 /// Asks the firmware where the image lies and for the command line, then
@@ -40,6 +43,7 @@ pub unsafe fn leave_boot_services() -> LeftBootServices {
         Err(error) => crate::exit::fail(format_args!("the loaded image protocol: {error}")),
     };
     let command_line = command_line::read();
+    let rsdp = acpi_root();
     println!(
         "image @ {:#x}-{:#x}, command line {command_line:?}; exiting boot services",
         image.start, image.end
@@ -51,7 +55,19 @@ pub unsafe fn leave_boot_services() -> LeftBootServices {
         memory_map,
         image,
         command_line,
+        rsdp,
     }
+}
+
+/// The RSDP's address from the configuration table (ACPI 2.0 first), 0 if
+/// the firmware publishes none.
+fn acpi_root() -> u64 {
+    uefi::system::with_config_table(|entries| {
+        [ConfigTableEntry::ACPI2_GUID, ConfigTableEntry::ACPI_GUID]
+            .iter()
+            .find_map(|guid| entries.iter().find(|entry| entry.guid == *guid))
+            .map_or(0, |entry| entry.address as u64)
+    })
 }
 
 /// Where the firmware loaded this image, from the loaded image protocol.
@@ -78,6 +94,7 @@ pub fn boot(
         memory_map,
         image,
         command_line,
+        rsdp,
     } = state;
     let mut firmware = FirmwareMap::new();
     let mut kernel_regions = KernelRegions::new();
@@ -94,6 +111,9 @@ pub fn boot(
         buffer_start + buffer.len() as u64,
     ));
     firmware_map::read(&memory_map, &mut firmware);
+    // SAFETY: the RSDP comes from the firmware's configuration table; the
+    // ACPI tables lie in ACPI memory, which the kernel's identity map covers.
+    unsafe { crate::srat::read(rsdp, &mut firmware) };
     // The map's buffer stays reserved and is never freed: boot services,
     // which would free it, are gone.
     core::mem::forget(memory_map);

@@ -1,11 +1,11 @@
-//! NUMA from the ACPI SRAT: the `acpi` crate finds and checks the table, this file reads its affinity entries.
+//! NUMA from the ACPI SRAT (PVH and UEFI kernels): the `acpi` crate finds and checks the table, this file reads its affinity entries.
 
 use core::ptr::NonNull;
 
+use crate::{println, FirmwareMap};
 use acpi::sdt::{SdtHeader, Signature};
 use acpi::{AcpiHandler, AcpiTable, AcpiTables, PhysicalMapping};
 use bootmem::{NodeId, PhysicalAddress};
-use kernel_common::{println, FirmwareMap};
 
 /// Physical memory is identity-mapped (boot.rs), so mapping a table is taking its address.
 #[derive(Clone, Copy, Debug)]
@@ -18,10 +18,12 @@ impl AcpiHandler for IdentityMapping {
         size: usize,
     ) -> PhysicalMapping<Self, T> {
         let Some(virtual_start) = NonNull::new(physical_address as *mut T) else {
-            kernel_common::exit::fail(format_args!("ACPI asked to map address 0"));
+            crate::exit::fail(format_args!("ACPI asked to map address 0"));
         };
-        // SAFETY: the low 128 GiB are identity-mapped, so the virtual address
-        // is the physical one; the acpi crate vouches for the table's extent.
+        // SAFETY: every kernel identity-maps the memory the firmware's
+        // tables lie in (the caller of `read` promises it), so the virtual
+        // address is the physical one; the acpi crate vouches for the
+        // table's extent.
         unsafe { PhysicalMapping::new(physical_address, virtual_start, size, size, *self) }
     }
 
@@ -60,18 +62,20 @@ fn read_u64_halves(bytes: &[u8], offset: usize) -> u64 {
 /// Adds the SRAT's memory affinities to `firmware`, and declares the nodes
 /// its processor affinities name. Returns the number of memory affinities,
 /// 0 when the machine has no SRAT (one node).
-pub fn read(rsdp: u64, firmware: &mut FirmwareMap) -> usize {
+///
+/// # Safety
+///
+/// `rsdp` is 0 or the physical address of the firmware's RSDP, and it and
+/// every table it leads to are identity-mapped.
+pub unsafe fn read(rsdp: u64, firmware: &mut FirmwareMap) -> usize {
     if rsdp == 0 {
         println!("ACPI: no RSDP, one node");
         return 0;
     }
-    // SAFETY: the PVH boot information gives the RSDP's physical address,
-    // and every table it leads to is identity-mapped.
+    // SAFETY: the caller vouches for the RSDP and the identity map.
     let tables = match unsafe { AcpiTables::from_rsdp(IdentityMapping, rsdp as usize) } {
         Ok(tables) => tables,
-        Err(error) => {
-            kernel_common::exit::fail(format_args!("ACPI tables at {rsdp:#x}: {error:?}"))
-        }
+        Err(error) => crate::exit::fail(format_args!("ACPI tables at {rsdp:#x}: {error:?}")),
     };
     let srat = match tables.find_table::<Srat>() {
         Ok(srat) => srat,
@@ -95,7 +99,7 @@ pub fn read(rsdp: u64, firmware: &mut FirmwareMap) -> usize {
         let kind = bytes[offset];
         let entry_length = usize::from(bytes[offset + 1]);
         if entry_length < 2 || offset + entry_length > length {
-            kernel_common::exit::fail(format_args!(
+            crate::exit::fail(format_args!(
                 "SRAT entry at offset {offset} has length {entry_length}"
             ));
         }
@@ -122,7 +126,7 @@ pub fn read(rsdp: u64, firmware: &mut FirmwareMap) -> usize {
                     PhysicalAddress::new(end),
                     NodeId::new(domain),
                 ) {
-                    kernel_common::exit::fail(format_args!("SRAT memory affinity: {error}"));
+                    crate::exit::fail(format_args!("SRAT memory affinity: {error}"));
                 }
                 memory_affinities += 1;
             }
@@ -141,6 +145,6 @@ pub fn read(rsdp: u64, firmware: &mut FirmwareMap) -> usize {
 
 fn declare(firmware: &mut FirmwareMap, domain: u32) {
     if let Err(error) = firmware.declare_node(NodeId::new(domain)) {
-        kernel_common::exit::fail(format_args!("SRAT node {domain}: {error}"));
+        crate::exit::fail(format_args!("SRAT node {domain}: {error}"));
     }
 }
