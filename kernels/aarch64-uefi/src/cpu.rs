@@ -19,6 +19,10 @@ use core::cell::UnsafeCell;
 
 use kernel_common::uefi::LeftBootServices;
 
+/// The first physical address the identity map (512 blocks of 1 GiB) does
+/// not cover.
+pub const IDENTITY_MAPPED_END: u64 = 512 << 30;
+
 /// Bytes of the kernel's stack.
 const STACK_BYTES: usize = 256 * 1024;
 

@@ -38,5 +38,6 @@ pub fn after_boot_services(state: LeftBootServices) -> ! {
         "aarch64 UEFI",
         kernel_common::aarch64::CONFIGURATION,
         RAM_START + 0x100_0000,
+        cpu::IDENTITY_MAPPED_END,
     )
 }

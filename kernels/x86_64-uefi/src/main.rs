@@ -36,5 +36,11 @@ fn main() -> Status {
 /// interrupts off.
 pub fn after_boot_services(state: LeftBootServices) -> ! {
     // ISA DMA memory: the first 16 MiB.
-    kernel_common::uefi::boot(state, "x86_64 UEFI", Configuration::X86_64, 0x100_0000)
+    kernel_common::uefi::boot(
+        state,
+        "x86_64 UEFI",
+        Configuration::X86_64,
+        0x100_0000,
+        cpu::IDENTITY_MAPPED_END,
+    )
 }

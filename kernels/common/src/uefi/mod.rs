@@ -83,12 +83,14 @@ fn image_region() -> uefi::Result<Region> {
 }
 
 /// Builds the boot description from the memory map and boots (see
-/// [`crate::boot`]). Call it on the kernel's own stack and page tables.
+/// [`crate::boot`]). Call it on the kernel's own stack and page tables,
+/// which map the physical addresses below `identity_mapped_end` 1:1.
 pub fn boot(
     state: LeftBootServices,
     machine: &'static str,
     configuration: Configuration,
     low_test_limit: u64,
+    identity_mapped_end: u64,
 ) -> ! {
     let LeftBootServices {
         memory_map,
@@ -111,6 +113,18 @@ pub fn boot(
         buffer_start + buffer.len() as u64,
     ));
     firmware_map::read(&memory_map, &mut firmware);
+    let end_of_ram = firmware
+        .added_ranges()
+        .iter()
+        .filter(|range| range.kind.is_ram())
+        .map(|range| range.end.as_u64())
+        .max()
+        .unwrap_or(0);
+    if end_of_ram > identity_mapped_end {
+        crate::exit::fail(format_args!(
+            "RAM reaches {end_of_ram:#x}, past the kernel's identity map ({identity_mapped_end:#x})"
+        ));
+    }
     // SAFETY: the RSDP comes from the firmware's configuration table; the
     // ACPI tables lie in ACPI memory, which the kernel's identity map covers.
     unsafe { crate::srat::read(rsdp, &mut firmware) };
