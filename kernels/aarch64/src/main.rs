@@ -31,7 +31,11 @@ extern "C" fn rust_start(device_tree: usize) -> ! {
     // SAFETY: QEMU virt places the device tree blob at the start of RAM for
     // an ELF kernel; the identity map covers it.
     let tree = unsafe {
-        kernel_common::devicetree::read(device_tree as u64, &mut firmware, &mut kernel_regions)
+        kernel_common::firmware::read_device_tree(
+            device_tree as u64,
+            &mut firmware,
+            &mut kernel_regions,
+        )
     };
 
     kernel_common::boot(BootDescription {

@@ -14,17 +14,14 @@ extern crate alloc;
 pub mod aarch64;
 pub mod console;
 mod description;
-#[cfg(feature = "devicetree")]
-pub mod devicetree;
 pub mod early;
 pub mod exit;
+pub mod firmware;
 mod handoff;
 mod heap;
 mod ledger;
 mod pattern;
 mod selftest;
-#[cfg(feature = "acpi")]
-pub mod srat;
 #[cfg(feature = "uefi")]
 pub mod uefi;
 #[cfg(target_arch = "x86_64")]

@@ -38,7 +38,7 @@ extern "C" fn rust_start(start_info: u32) -> ! {
     let info = pvh::read(u64::from(start_info), &mut firmware, &mut kernel_regions);
     // SAFETY: the RSDP comes from the PVH boot information, and boot.rs
     // identity-maps the low 128 GiB, where QEMU's ACPI tables lie.
-    unsafe { kernel_common::srat::read(info.rsdp, &mut firmware) };
+    unsafe { kernel_common::firmware::read_srat(info.rsdp, &mut firmware) };
 
     kernel_common::boot(BootDescription {
         machine: "x86_64 PVH",

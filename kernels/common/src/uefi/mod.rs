@@ -6,9 +6,9 @@
 //! about to hand out) and calls [`boot`] from there.
 
 mod command_line;
-mod firmware_map;
 
 use bootmem::Configuration;
+use bootmem_firmware::Policy;
 use uefi::boot;
 use uefi::mem::memory_map::{MemoryMap, MemoryMapOwned};
 use uefi::proto::loaded_image::LoadedImage;
@@ -112,7 +112,10 @@ pub fn boot(
         buffer_start,
         buffer_start + buffer.len() as u64,
     ));
-    firmware_map::read(&memory_map, &mut firmware);
+    crate::firmware::added(
+        "UEFI memory map",
+        bootmem_firmware::uefi::add(&memory_map, &mut firmware, Policy::Strict),
+    );
     let end_of_ram = firmware
         .added_ranges()
         .iter()
@@ -127,7 +130,7 @@ pub fn boot(
     }
     // SAFETY: the RSDP comes from the firmware's configuration table; the
     // ACPI tables lie in ACPI memory, which the kernel's identity map covers.
-    unsafe { crate::srat::read(rsdp, &mut firmware) };
+    unsafe { crate::firmware::read_srat(rsdp, &mut firmware) };
     // The map's buffer stays reserved and is never freed: boot services,
     // which would free it, are gone.
     core::mem::forget(memory_map);
