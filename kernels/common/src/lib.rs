@@ -1,4 +1,4 @@
-//! Shared by the three bare-metal kernels: console, exit, early memory set-up on bootmem, self-test and hand-off.
+//! Shared by the bare-metal kernels (PVH, UEFI, device tree): consoles, exit, firmware readers' glue, early memory set-up on bootmem, self-test and hand-off.
 //!
 //! Each architecture's kernel registers its serial port and exit device
 //! ([`register`]), reads its firmware's description into a
