@@ -10,6 +10,7 @@ mod map;
 mod parse;
 mod replay;
 mod script;
+mod soak;
 
 /// Linux's boot-time memory allocator, run on scripts and real machines' memory maps.
 #[derive(Parser)]
@@ -32,6 +33,8 @@ enum Action {
     Replay(replay::ReplayArguments),
     /// Measure the word-at-a-time search against Linux's bit-by-bit scan, side by side.
     Bench(bench::BenchArguments),
+    /// Drive millions of random calls over several nodes with every invariant checked after each.
+    Soak(soak::SoakArguments),
 }
 
 fn main() -> ExitCode {
@@ -42,5 +45,6 @@ fn main() -> ExitCode {
         Action::Boot(arguments) => boot::run(&arguments),
         Action::Replay(arguments) => replay::run(&arguments),
         Action::Bench(arguments) => bench::run(&arguments),
+        Action::Soak(arguments) => soak::run(&arguments),
     }
 }
