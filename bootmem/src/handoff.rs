@@ -52,10 +52,10 @@ struct PendingPages {
 /// [`BootAllocator::free_all`](crate::BootAllocator::free_all).
 ///
 /// ```
-/// use bootmem::{BlockKind, BootAllocator, Configuration, NodeId, PageFrameNumber, PhysicalAddress};
+/// use bootmem::{BlockKind, BootAllocator, Configuration, FrameRange, NodeId, PageFrameNumber, PhysicalAddress};
 /// use bootmem::memory::NoZeroing;
 /// let mut allocator: BootAllocator<Vec<u64>, NoZeroing, 1> = BootAllocator::new(Configuration::X86_64, NoZeroing);
-/// allocator.register_node(NodeId::new(0), PageFrameNumber::new(0)..PageFrameNumber::new(200), vec![0; 4], Some(PageFrameNumber::new(0))).unwrap();
+/// allocator.register_node(NodeId::new(0), PageFrameNumber::new(0)..PageFrameNumber::new(200), vec![0; 4], FrameRange::new(PageFrameNumber::new(0), PageFrameNumber::new(1))).unwrap();
 /// allocator.free(PhysicalAddress::new(0), 200 * 4096).unwrap();
 /// let blocks: Vec<_> = allocator.free_all().collect();
 /// // Frame 0 holds the bitmap; frames 1..64 go one by one, 64..192 as two blocks of 64.
@@ -121,15 +121,15 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize> HandOff<Stora
                 self.pending = None;
             }
             let frame = *self.frame.get_or_insert_with(|| {
-                trace::released(node.id, node.start_frame, node.end_frame);
-                node.start_frame
+                trace::released(node.id, node.start_frame(), node.end_frame());
+                node.start_frame()
             });
-            if frame >= node.end_frame {
+            if frame >= node.end_frame() {
                 self.position += 1;
                 self.frame = None;
                 continue;
             }
-            let flags = node.bitmap.free_flags_at(frame - node.start_frame);
+            let flags = node.bitmap.free_flags_at(frame - node.start_frame());
             if frame % BITS_PER_WORD == 0 && flags == u64::MAX {
                 self.frame = Some(frame + BITS_PER_WORD);
                 return Some(FreeBlock {
@@ -159,8 +159,8 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize> HandOff<Stora
         loop {
             let node = self.nodes.get(self.position)?.as_ref()?;
             if let Some(frames) = node.bitmap_frames {
-                let frame = *self.bitmap_frame.get_or_insert(frames.start);
-                if frame < frames.end {
+                let frame = *self.bitmap_frame.get_or_insert(frames.start().as_u64());
+                if frame < frames.end().as_u64() {
                     self.bitmap_frame = Some(frame + 1);
                     return Some(FreeBlock {
                         node: node.id,

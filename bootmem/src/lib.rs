@@ -12,8 +12,13 @@
 //!   `__alloc_bootmem_node_nopanic`, `free_bootmem`, `reserve_bootmem`,
 //!   `free_all_bootmem`, ...), for porting and for following Linux texts;
 //! - [`BootAllocator`]: the same allocator with typed addresses
-//!   ([`PhysicalAddress`], [`PageFrameNumber`]), one [`AllocationRequest`]
-//!   type and errors that say which constraint failed.
+//!   ([`PhysicalAddress`], [`PageFrameNumber`], [`PhysicalRange`],
+//!   [`FrameRange`]), one [`AllocationRequest`] type and errors that say
+//!   which constraint failed.
+//!
+//! [`setup::set_up`] builds either from a normalised
+//! [`memory_map::MemoryMap`] in one call: each node's bitmap placed in its
+//! own RAM, the nodes registered, their RAM freed, the rest reserved.
 //!
 //! ```
 //! use bootmem::{AllocationRequest, BootAllocator, Configuration, NodeId, PageFrameNumber, PhysicalAddress};
@@ -21,7 +26,7 @@
 //!
 //! let mut allocator: BootAllocator<Vec<u64>, NoZeroing, 2> = BootAllocator::new(Configuration::X86_64, NoZeroing);
 //! for (node, start, end) in [(0, 0, 0x8000), (1, 0x8000, 0x10000)] {
-//!     let storage = vec![0; bootmem::bitmap_words(end - start) as usize];
+//!     let storage = vec![0; bootmem::node_storage_words(end - start) as usize];
 //!     allocator.register_node(NodeId::new(node), PageFrameNumber::new(start)..PageFrameNumber::new(end), storage, None)?;
 //! }
 //! allocator.free(PhysicalAddress::new(0x1000), 0x1000_0000 - 0x1000)?;
@@ -38,6 +43,7 @@
 //! lines through the `log` crate), `reference` (the bit-by-bit search, for
 //! benchmarks and differential tests).
 #![no_std]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
@@ -51,6 +57,7 @@ mod bitmap;
 mod config;
 mod error;
 mod handoff;
+mod list;
 mod node;
 mod node_id;
 mod node_walk;
@@ -59,11 +66,15 @@ mod registry;
 mod search;
 mod trace;
 
+pub mod adapters;
 pub mod linux;
 pub mod memory;
 pub mod memory_map;
+pub mod setup;
 
-pub use address::{PageFrameNumber, PageSize, PageSizeNotPowerOfTwo, PhysicalAddress};
+pub use address::{
+    FrameRange, PageFrameNumber, PageSize, PageSizeNotPowerOfTwo, PhysicalAddress, PhysicalRange,
+};
 pub use allocator::{AllocationRequest, BootAllocator, NodePreference, NodeSummary, ReserveMode};
 pub use bitmap::{bitmap_bytes, bitmap_words, node_storage_bytes, node_storage_words};
 pub use config::Configuration;

@@ -1,0 +1,54 @@
+//! A C ABI for bootmem: Linux's bootmem functions over one global allocator, for kernels written in C.
+//!
+//! Build the static library (`cargo build -p bootmem-capi --release` gives
+//! `target/release/libbootmem_capi.a`), include `include/bootmem.h` and
+//! call the functions as a v4.19 kernel would. The differences from Linux:
+//!
+//! - node arguments are node numbers (`int nid`), not `pg_data_t *`;
+//! - the `alloc_bootmem*` macros of Linux's header are functions;
+//! - physical memory is reached at a fixed offset set by
+//!   [`bootmem_set_direct_map`] (identity until then): that is where the
+//!   bitmaps of [`init_bootmem_node`] live and where blocks are zeroed, and
+//!   allocations return `physical + offset` as Linux returns `phys_to_virt`;
+//! - frees return `int`: 0, or `-EINVAL` for a call Linux would `BUG()` on;
+//! - every call Linux would `BUG()` on changes nothing and returns `-EINVAL`,
+//!   0 or `NULL` (see each function); the panicking allocations call the
+//!   handler set with [`bootmem_set_panic_handler`] and then abort.
+//!
+//! Placement is the `bootmem` crate's: v4.19's, with its documented
+//! deviations. All calls take a spin lock, so several CPUs may call them.
+//!
+//! ```c
+//! #include "bootmem.h"
+//! bootmem_set_direct_map(0);                          /* RAM identity-mapped */
+//! init_bootmem_node(0, 0x100, 0, 0x10000);            /* 256 MiB, bitmap at 1 MiB */
+//! free_bootmem(0, 256ul << 20);
+//! reserve_bootmem(0, 4096, BOOTMEM_EXCLUSIVE);
+//! void *table = alloc_bootmem(100);                   /* at 16 MiB, zeroed */
+//! unsigned long pages = free_all_bootmem();
+//! ```
+#![deny(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![allow(clippy::missing_safety_doc)]
+// every unsafe function has a "# Safety" section below
+// `c_ulong` is `u64` on LP64 targets but `u32` on others: the `as u64` casts are needed there.
+#![allow(clippy::unnecessary_cast)]
+
+mod allocate;
+mod ranges;
+mod state;
+
+pub use allocate::*;
+pub use ranges::*;
+pub use state::{bootmem_set_direct_map, bootmem_set_panic_handler, BootmemPanicHandler};
+
+/// `BOOTMEM_DEFAULT`: a reservation may overlap pages already reserved.
+pub const BOOTMEM_DEFAULT: i32 = 0;
+/// `BOOTMEM_EXCLUSIVE`: a reservation fails with `-EBUSY` on a reserved page.
+pub const BOOTMEM_EXCLUSIVE: i32 = 1;
+/// Linux's `EBUSY`: [`reserve_bootmem`] returns its negative.
+pub const BOOTMEM_EBUSY: i32 = 16;
+/// Linux's `EINVAL`: calls Linux would `BUG()` on return its negative.
+pub const BOOTMEM_EINVAL: i32 = 22;
+/// The most NUMA nodes the global allocator holds.
+pub const BOOTMEM_MAX_NODES: usize = 64;

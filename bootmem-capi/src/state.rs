@@ -1,0 +1,89 @@
+//! The one global allocator behind a spin lock, the direct-map offset and the panic handler.
+
+use core::ffi::c_char;
+use core::sync::atomic::{AtomicUsize, Ordering};
+use std::ffi::CString;
+
+use bootmem::linux::Bootmem;
+use bootmem::memory::OffsetMapped;
+use bootmem::Configuration;
+
+use crate::BOOTMEM_MAX_NODES;
+
+/// The Linux-named allocator the C functions drive.
+pub(crate) type Allocator = Bootmem<&'static mut [u64], OffsetMapped, BOOTMEM_MAX_NODES>;
+
+/// The global state: the allocator (`None` after teardown) and the offset.
+pub(crate) struct State {
+    pub(crate) allocator: Option<Allocator>,
+    pub(crate) offset: u64,
+}
+
+impl State {
+    const fn with_offset(offset: u64) -> Self {
+        // SAFETY: the C side promises, through `bootmem_set_direct_map`'s
+        // contract, that every node page is mapped at `offset`.
+        let memory = unsafe { OffsetMapped::with_offset(offset) };
+        Self {
+            allocator: Some(Bootmem::new(Configuration::X86_64, memory)),
+            offset,
+        }
+    }
+
+    /// The pointer at which physical `address` is reachable.
+    pub(crate) fn pointer(&self, address: u64) -> *mut core::ffi::c_void {
+        address.wrapping_add(self.offset) as usize as *mut core::ffi::c_void
+    }
+}
+
+pub(crate) static STATE: spin::Mutex<State> = spin::Mutex::new(State::with_offset(0));
+
+/// A function the C side sets to hear of a fatal failure; it receives a
+/// NUL-terminated message such as `bootmem alloc of 4096 bytes failed!`.
+/// If it returns, the process (or kernel) is aborted.
+pub type BootmemPanicHandler = Option<unsafe extern "C" fn(message: *const c_char)>;
+
+static PANIC_HANDLER: AtomicUsize = AtomicUsize::new(0);
+
+/// Sets the function the panicking allocations call before aborting, as
+/// Linux's `panic()` would run; `NULL` restores a plain abort.
+///
+/// # Safety
+///
+/// `handler` must be a valid function (or `NULL`) for as long as it is set.
+#[no_mangle]
+pub unsafe extern "C" fn bootmem_set_panic_handler(handler: BootmemPanicHandler) {
+    PANIC_HANDLER.store(
+        handler.map_or(0, |function| function as usize),
+        Ordering::Release,
+    );
+}
+
+/// Starts over with no nodes, physical memory reached at `offset` above
+/// its physical address (wrapping; 0 for an identity map). Returns 0.
+///
+/// # Safety
+///
+/// From now on, every physical page of every node registered, and every
+/// bitmap frame given to `init_bootmem_node`, must be mapped writable at
+/// `physical + offset`, and nothing else may use a free page's contents.
+#[no_mangle]
+pub unsafe extern "C" fn bootmem_set_direct_map(offset: u64) -> i32 {
+    *STATE.lock() = State::with_offset(offset);
+    0
+}
+
+/// Calls the C handler with `message`, then aborts: Linux's `panic()`.
+pub(crate) fn fatal(message: &str) -> ! {
+    let handler = PANIC_HANDLER.load(Ordering::Acquire);
+    if handler != 0 {
+        let text = CString::new(message).unwrap_or_default();
+        // SAFETY: a non-zero value was stored from a valid function pointer
+        // of this type by `bootmem_set_panic_handler`.
+        let function: unsafe extern "C" fn(*const c_char) =
+            unsafe { core::mem::transmute::<usize, unsafe extern "C" fn(*const c_char)>(handler) };
+        // SAFETY: the handler's contract; `text` outlives the call.
+        unsafe { function(text.as_ptr()) };
+    }
+    std::process::abort()
+}
