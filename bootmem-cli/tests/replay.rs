@@ -500,3 +500,40 @@ fn a_bottom_up_block_past_a_16k_first_page_reveals_the_page_size() {
     assert!(inferred.contains("\"16384\""), "{inferred}");
     assert!(inferred.contains("\"bottom-up\""), "{inferred}");
 }
+
+#[test]
+fn a_real_armv7m_log_of_linux_3_15_reveals_its_cache_line() {
+    // A real boot log posted to linux-mm in 2014: memblock_virt_alloc_*
+    // with align=0 everywhere, one dump, no memblock_add line.
+    let value = json_with(
+        &Path::new(OURS).join("linux-3.15-armv7m-efm32-lkml.txt"),
+        "memblock",
+    );
+    assert_eq!(memblock_agreement(&value), (29, 28));
+    let inferred = &value["memblock"]["inferred"][0];
+    assert_eq!(inferred["parameter"], "smp_cache_bytes");
+    assert_eq!(inferred["value"], "32");
+    // from=0xffffffff is above all memory: memblock drops it and so does
+    // the model.
+    let per_cpu = value["placements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["from"] == 0xffff_ffff_u64)
+        .unwrap()
+        .clone();
+    assert_eq!(per_cpu["memblock"], per_cpu["log"], "{per_cpu}");
+}
+
+#[test]
+fn a_real_x86_log_of_linux_5_10_is_reproduced() {
+    // The memblock=debug lines a QEMU guest printed, posted to
+    // linux-kernel in 2020: sparse, per-cpu with partial frees, hashes.
+    let value = json_with(
+        &Path::new(OURS).join("linux-5.10-x86_64-qemu-lkml.txt"),
+        "memblock",
+    );
+    let (compared, identical) = memblock_agreement(&value);
+    assert_eq!(compared, 47);
+    assert!(identical * 10 >= compared * 9, "{identical} of {compared}");
+}
