@@ -537,3 +537,22 @@ fn a_real_x86_log_of_linux_5_10_is_reproduced() {
     assert_eq!(compared, 47);
     assert!(identical * 10 >= compared * 9, "{identical} of {compared}");
 }
+
+#[test]
+fn a_real_mips_log_wrapped_by_a_mail_is_read_and_reproduced() {
+    // A real Linux 5.11 MIPS log pasted into a mail: every long line is
+    // wrapped, the dump's lines too; MIPS allocates bottom-up.
+    let path = Path::new(OURS).join("linux-5.11-mips-bmips-wrapped-lkml.txt");
+    let value = json_with(&path, "memblock");
+    assert_eq!(number(&value, "requests"), 28);
+    assert_eq!(number(&value, "dumps"), 1);
+    assert_eq!(number(&value, "zero_length"), 5);
+    assert_eq!(memblock_agreement(&value), (28, 27));
+    assert_eq!(value["memblock"]["inferred"][0]["value"], "bottom-up");
+    // A wrapped request keeps the number of the line it starts on.
+    assert_eq!(value["placements"][0]["line"], 23);
+    assert_eq!(
+        value["placements"][0]["caller"],
+        "early_init_dt_alloc_memory_arch+0x40/0x84"
+    );
+}
