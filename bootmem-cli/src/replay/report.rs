@@ -272,6 +272,13 @@ impl Report {
             "also in the log:  {} reservations, {} frees, {} memory additions/removals, {} dumps, {} zero-length ranges",
             log.reservations, log.frees, log.memory_changes, log.dumps, log.zero_length
         )?;
+        if log.requests > 0 && log.log_satisfied == 0 {
+            writeln!(
+                out,
+                "note:             no reservation line echoes any request, so the log shows no \
+                 placement to compare with"
+            )?;
+        }
         for (name, agreement) in self.agreements() {
             writeln!(
                 out,
