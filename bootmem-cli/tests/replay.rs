@@ -253,6 +253,13 @@ fn the_memblock_model_reproduces_the_shared_traces() {
         );
         let mismatches = value["memblock"]["mismatches"].as_array().unwrap();
         assert_eq!(mismatches.len() as u64, compared - identical, "{name}");
+        // Also on its own placements, the log's used only for what it
+        // reveals: no drift.
+        let free_running = number(&value["memblock"], "placements_identical_free_running");
+        assert!(
+            free_running * 10 >= compared * 9,
+            "{name}: {free_running} of {compared}"
+        );
         // Each row carries the log's and the model's address side by side.
         for row in value["placements"].as_array().unwrap() {
             assert!(row["log"].is_u64(), "{name}: {row}");
