@@ -12,7 +12,7 @@ use core::ptr::null_mut;
 
 use bootmem::linux::NoPanicResult;
 
-use crate::state::{fatal, Allocator, STATE};
+use crate::state::{fatal, with_state, Allocator};
 
 /// What one allocation attempt came to.
 enum Outcome {
@@ -23,15 +23,16 @@ enum Outcome {
 
 /// Runs `call` on the global allocator under the lock.
 fn attempt(call: impl FnOnce(&mut Allocator) -> NoPanicResult) -> Outcome {
-    let mut state = STATE.lock();
-    let Some(allocator) = state.allocator.as_mut() else {
-        return Outcome::Misuse("BUG: bootmem called after free_all_bootmem".into());
-    };
-    match call(allocator) {
-        Ok(Some(address)) => Outcome::Block(state.pointer(address.as_u64())),
-        Ok(None) => Outcome::Shortage,
-        Err(error) => Outcome::Misuse(format!("BUG: {error}")),
-    }
+    with_state(|state| {
+        let Some(allocator) = state.allocator.as_mut() else {
+            return Outcome::Misuse("BUG: bootmem called after free_all_bootmem".into());
+        };
+        match call(allocator) {
+            Ok(Some(address)) => Outcome::Block(state.pointer(address.as_u64())),
+            Ok(None) => Outcome::Shortage,
+            Err(error) => Outcome::Misuse(format!("BUG: {error}")),
+        }
+    })
 }
 
 /// As [`attempt`], for a call on node `nid`; a negative node is a misuse.

@@ -29,7 +29,8 @@
 //! ```
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
-#![allow(clippy::missing_safety_doc)] // every unsafe function has a "# Safety" section below
+#![allow(clippy::missing_safety_doc)]
+// every unsafe function has a "# Safety" section below
 // `c_ulong` is `u64` on LP64 targets but `u32` on others: the `as u64` casts are needed there.
 #![allow(clippy::unnecessary_cast)]
 

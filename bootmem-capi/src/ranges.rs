@@ -5,12 +5,12 @@ use core::ffi::{c_int, c_ulong, c_void};
 use bootmem::linux::{BOOTMEM_EXCLUSIVE as EXCLUSIVE_FLAG, EBUSY};
 use bootmem::{NodeId, PageFrameNumber};
 
-use crate::state::{Allocator, STATE};
+use crate::state::{with_state, Allocator};
 use crate::BOOTMEM_EINVAL;
 
 /// Runs `call` on the global allocator; `None` after teardown.
 fn with_allocator<T>(call: impl FnOnce(&mut Allocator) -> T) -> Option<T> {
-    STATE.lock().allocator.as_mut().map(call)
+    with_state(|state| state.allocator.as_mut().map(call))
 }
 
 /// 0 on success, `-EINVAL` for a misuse or after teardown.
@@ -50,31 +50,28 @@ pub unsafe extern "C" fn init_bootmem_node(
     else {
         return 0;
     };
-    let mut state = STATE.lock();
     let Some(bitmap_address) = (freepfn as u64).checked_mul(4096) else {
         return 0;
     };
     let words = bootmem::node_storage_words(pages);
-    let pointer = state.pointer(bitmap_address).cast::<u64>();
-    if pages == 0 || pointer.is_null() || !pointer.is_aligned() {
-        return 0;
-    }
-    let Some(allocator) = state.allocator.as_mut() else {
-        return 0;
-    };
-    // SAFETY: the caller maps the bitmap's pages at `pointer`, writable and
-    // used by nothing else for the allocator's life; the pointer is non-null
-    // and aligned, and `words` is what a node of `pages` pages needs.
-    let storage = unsafe { core::slice::from_raw_parts_mut(pointer, words as usize) };
-    allocator
-        .init_bootmem_node(
-            node,
-            freepfn as u64,
-            startpfn as u64,
-            endpfn as u64,
-            storage,
-        )
-        .map_or(0, |bytes| bytes as c_ulong)
+    with_state(|state| {
+        let pointer = state.pointer(bitmap_address).cast::<u64>();
+        if pages == 0 || pointer.is_null() || !pointer.is_aligned() {
+            return 0;
+        }
+        let Some(allocator) = state.allocator.as_mut() else {
+            return 0;
+        };
+        // SAFETY: the caller maps the bitmap's pages at `pointer`, writable
+        // and used by nothing else for the allocator's life; the pointer is
+        // non-null and aligned, and `words` is what a node of `pages` pages
+        // needs.
+        let storage = unsafe { core::slice::from_raw_parts_mut(pointer, words as usize) };
+        let (start, end) = (startpfn as u64, endpfn as u64);
+        allocator
+            .init_bootmem_node(node, freepfn as u64, start, end, storage)
+            .map_or(0, |bytes| bytes as c_ulong)
+    })
 }
 
 /// `init_bootmem(start, pages)`: node 0 over frames `[0, pages)`, bitmap at frame `start`.
@@ -214,7 +211,7 @@ pub unsafe extern "C" fn bootmem_free_all_with(
     context: *mut c_void,
 ) -> c_ulong {
     // Out of the lock first, so `release` may call back into the library.
-    let Some(bootmem) = STATE.lock().allocator.take() else {
+    let Some(bootmem) = with_state(|state| state.allocator.take()) else {
         return 0;
     };
     bootmem.free_all_bootmem(|block| {

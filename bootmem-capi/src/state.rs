@@ -20,7 +20,7 @@ pub(crate) struct State {
 }
 
 impl State {
-    const fn with_offset(offset: u64) -> Self {
+    fn with_offset(offset: u64) -> Self {
         // SAFETY: the C side promises, through `bootmem_set_direct_map`'s
         // contract, that every node page is mapped at `offset`.
         let memory = unsafe { OffsetMapped::with_offset(offset) };
@@ -36,7 +36,14 @@ impl State {
     }
 }
 
-pub(crate) static STATE: spin::Mutex<State> = spin::Mutex::new(State::with_offset(0));
+/// The state, made on first use with an identity map.
+static STATE: spin::Mutex<Option<State>> = spin::Mutex::new(None);
+
+/// Runs `call` on the global state under the lock.
+pub(crate) fn with_state<T>(call: impl FnOnce(&mut State) -> T) -> T {
+    let mut state = STATE.lock();
+    call(state.get_or_insert_with(|| State::with_offset(0)))
+}
 
 /// A function the C side sets to hear of a fatal failure; it receives a
 /// NUL-terminated message such as `bootmem alloc of 4096 bytes failed!`.
@@ -69,7 +76,7 @@ pub unsafe extern "C" fn bootmem_set_panic_handler(handler: BootmemPanicHandler)
 /// `physical + offset`, and nothing else may use a free page's contents.
 #[no_mangle]
 pub unsafe extern "C" fn bootmem_set_direct_map(offset: u64) -> i32 {
-    *STATE.lock() = State::with_offset(offset);
+    *STATE.lock() = Some(State::with_offset(offset));
     0
 }
 
