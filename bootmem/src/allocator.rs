@@ -6,8 +6,8 @@
 
 use core::ops::Range;
 
-use crate::address::{PageFrameNumber, PhysicalAddress};
-use crate::bitmap::bitmap_words;
+use crate::address::{FrameRange, PageFrameNumber, PhysicalAddress};
+use crate::bitmap::{bitmap_bytes, bitmap_words, node_storage_words};
 use crate::config::Configuration;
 use crate::error::{AllocationError, RangeError, RegistrationError};
 use crate::handoff::HandOff;
@@ -132,7 +132,7 @@ pub struct NodeSummary {
 /// Linux's boot-time allocator over up to `MAX_NODES` NUMA nodes.
 ///
 /// - `Storage` holds one node's bitmap words (`&'static mut [u64]` in a
-///   kernel, `Vec<u64>` on a host); see [`bitmap_words`].
+///   kernel, `Vec<u64>` on a host); see [`node_storage_words`].
 /// - `Memory` zeroes handed-out blocks ([`PhysicalMemory`]).
 /// - `MAX_NODES` is the registry's capacity; nothing is allocated on a heap.
 ///
@@ -144,7 +144,7 @@ pub struct NodeSummary {
 /// use bootmem::memory::NoZeroing;
 ///
 /// // One node of 64 MiB; its bitmap lives outside the managed memory.
-/// let mut storage = [0u64; 256];
+/// let mut storage = vec![0u64; bootmem::node_storage_words(0x4000) as usize];
 /// let mut allocator: BootAllocator<&mut [u64], NoZeroing, 4> =
 ///     BootAllocator::new(Configuration::X86_64, NoZeroing);
 /// allocator
@@ -198,24 +198,27 @@ where
     /// Registers node `node` over `frames` (Linux's `init_bootmem_node`),
     /// with every page reserved, and returns the bitmap's size in bytes.
     ///
-    /// `bitmap` must hold at least [`bitmap_words`]`(pages)` words. When
-    /// the bitmap lives in physical memory, `bitmap_location` is its first
-    /// frame: its pages then stay reserved for as long as the allocator
+    /// `bitmap` must hold at least
+    /// [`node_storage_words`](crate::node_storage_words)`(pages)` words. When
+    /// the storage lives in physical memory, `bitmap_location` is the frames
+    /// it occupies: they then stay reserved for as long as the allocator
     /// lives, in whichever node they lie (deviation 7), and the hand-off
     /// releases them last, as [`BlockKind::Bitmap`](crate::BlockKind::Bitmap)
-    /// blocks.
+    /// blocks. The allocator reserves them itself: callers need not (and
+    /// [`setup::set_up`](crate::setup::set_up) does not) reserve them again.
+    /// The value returned is Linux's bitmap size, [`bitmap_bytes`](crate::bitmap_bytes)`(pages)`.
     ///
     /// # Errors
     ///
     /// An empty range, an end address past 2^64, an overlap with a
     /// registered node, a number already registered, a full registry, or too
-    /// small a bitmap.
+    /// small a storage.
     pub fn register_node(
         &mut self,
         node: NodeId,
         frames: Range<PageFrameNumber>,
         bitmap: Storage,
-        bitmap_location: Option<PageFrameNumber>,
+        bitmap_location: Option<FrameRange>,
     ) -> Result<u64, RegistrationError> {
         let (start, end) = (frames.start.as_u64(), frames.end.as_u64());
         if start >= end {
@@ -229,7 +232,7 @@ where
         }
         self.registry.check_new(node, start, end)?;
         let pages = end - start;
-        let needed_words = bitmap_words(pages);
+        let needed_words = node_storage_words(pages);
         let given_words = bitmap.as_ref().len() as u64;
         if given_words < needed_words {
             return Err(RegistrationError::BitmapTooSmall {
@@ -238,8 +241,8 @@ where
             });
         }
         let bitmap_frames = bitmap_location.map(|location| BitmapFrames {
-            start: location.as_u64(),
-            end: location.as_u64().saturating_add(self.bitmap_pages(pages)),
+            start: location.start().as_u64(),
+            end: location.end().as_u64(),
         });
         let mut allocator = NodeAllocator::new(node, start, end, bitmap, bitmap_frames);
         allocator.bit_by_bit = self.bit_by_bit;
@@ -251,11 +254,11 @@ where
                 other.reserve_frames(low, high);
             }
         }
-        let bytes = needed_words * 8;
+        let bytes = bitmap_bytes(pages);
         trace::registered(
             node,
             start,
-            bitmap_location.map_or(0, PageFrameNumber::as_u64),
+            bitmap_location.map_or(0, |location| location.start().as_u64()),
             end,
             bytes,
         );

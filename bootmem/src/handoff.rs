@@ -52,10 +52,10 @@ struct PendingPages {
 /// [`BootAllocator::free_all`](crate::BootAllocator::free_all).
 ///
 /// ```
-/// use bootmem::{BlockKind, BootAllocator, Configuration, NodeId, PageFrameNumber, PhysicalAddress};
+/// use bootmem::{BlockKind, BootAllocator, Configuration, FrameRange, NodeId, PageFrameNumber, PhysicalAddress};
 /// use bootmem::memory::NoZeroing;
 /// let mut allocator: BootAllocator<Vec<u64>, NoZeroing, 1> = BootAllocator::new(Configuration::X86_64, NoZeroing);
-/// allocator.register_node(NodeId::new(0), PageFrameNumber::new(0)..PageFrameNumber::new(200), vec![0; 4], Some(PageFrameNumber::new(0))).unwrap();
+/// allocator.register_node(NodeId::new(0), PageFrameNumber::new(0)..PageFrameNumber::new(200), vec![0; 4], FrameRange::new(PageFrameNumber::new(0), PageFrameNumber::new(1))).unwrap();
 /// allocator.free(PhysicalAddress::new(0), 200 * 4096).unwrap();
 /// let blocks: Vec<_> = allocator.free_all().collect();
 /// // Frame 0 holds the bitmap; frames 1..64 go one by one, 64..192 as two blocks of 64.

@@ -21,7 +21,7 @@
 //!
 //! let mut allocator: BootAllocator<Vec<u64>, NoZeroing, 2> = BootAllocator::new(Configuration::X86_64, NoZeroing);
 //! for (node, start, end) in [(0, 0, 0x8000), (1, 0x8000, 0x10000)] {
-//!     let storage = vec![0; bootmem::bitmap_words(end - start) as usize];
+//!     let storage = vec![0; bootmem::node_storage_words(end - start) as usize];
 //!     allocator.register_node(NodeId::new(node), PageFrameNumber::new(start)..PageFrameNumber::new(end), storage, None)?;
 //! }
 //! allocator.free(PhysicalAddress::new(0x1000), 0x1000_0000 - 0x1000)?;
@@ -83,6 +83,7 @@ mod bitmap;
 mod config;
 mod error;
 mod handoff;
+mod list;
 mod node;
 mod node_id;
 mod node_walk;
@@ -99,8 +100,11 @@ pub mod guide {}
 pub mod linux;
 pub mod memory;
 pub mod memory_map;
+pub mod setup;
 
-pub use address::{PageFrameNumber, PageSize, PageSizeNotPowerOfTwo, PhysicalAddress};
+pub use address::{
+    FrameRange, PageFrameNumber, PageSize, PageSizeNotPowerOfTwo, PhysicalAddress, PhysicalRange,
+};
 pub use allocator::{AllocationRequest, BootAllocator, NodePreference, NodeSummary, ReserveMode};
 pub use bitmap::{bitmap_bytes, bitmap_words, node_storage_bytes, node_storage_words};
 pub use config::Configuration;

@@ -25,7 +25,7 @@
 //! let mut bootmem: Bootmem<Vec<u64>, NoZeroing, 4> = Bootmem::new(Configuration::X86_64, NoZeroing);
 //! // 256 MiB on node 0, bitmap at frame 0x100 (1 MiB).
 //! let pages = 0x10000;
-//! let storage = vec![0; bootmem::bitmap_words(pages) as usize];
+//! let storage = vec![0; bootmem::node_storage_words(pages) as usize];
 //! assert_eq!(bootmem.init_bootmem_node(0, 0x100, 0, pages, storage), Ok(8192));
 //! bootmem.free_bootmem(0, 256 << 20).unwrap();
 //! assert_eq!(bootmem.reserve_bootmem(0, 4096, 0), Ok(0));
@@ -46,7 +46,7 @@
 //! assert_eq!(released, pages - 3);
 //! ```
 
-use crate::address::{PageFrameNumber, PageSize, PhysicalAddress};
+use crate::address::{FrameRange, PageFrameNumber, PageSize, PhysicalAddress};
 use crate::allocator::{AllocationRequest, BootAllocator, NodePreference, ReserveMode};
 use crate::config::Configuration;
 use crate::error::{AllocationError, RangeError, RegistrationError};
@@ -141,6 +141,17 @@ pub fn free_bootmem_late(
     Ok(frames.end.as_u64() - frames.start.as_u64())
 }
 
+impl<Storage, Memory, const MAX_NODES: usize> From<BootAllocator<Storage, Memory, MAX_NODES>>
+    for Bootmem<Storage, Memory, MAX_NODES>
+where
+    Storage: AsRef<[u64]> + AsMut<[u64]>,
+    Memory: PhysicalMemory,
+{
+    fn from(allocator: BootAllocator<Storage, Memory, MAX_NODES>) -> Self {
+        Self::from_allocator(allocator)
+    }
+}
+
 #[allow(clippy::used_underscore_items)]
 impl<Storage, Memory, const MAX_NODES: usize> Bootmem<Storage, Memory, MAX_NODES>
 where
@@ -152,6 +163,22 @@ where
         Self {
             allocator: BootAllocator::new(configuration, memory),
         }
+    }
+
+    /// Wraps an allocator already set up (for example by
+    /// [`setup::set_up`](crate::setup::set_up)) in the Linux names.
+    ///
+    /// ```
+    /// use bootmem::linux::Bootmem;
+    /// use bootmem::{memory::NoZeroing, BootAllocator, Configuration};
+    /// let allocator: BootAllocator<Vec<u64>, NoZeroing, 1> = BootAllocator::new(Configuration::X86_64, NoZeroing);
+    /// let bootmem = Bootmem::from_allocator(allocator);
+    /// assert_eq!(bootmem.allocator().free_pages(), 0);
+    /// let again: Bootmem<_, _, 1> = bootmem.into_allocator().into();
+    /// assert_eq!(again.allocator().nodes().count(), 0);
+    /// ```
+    pub const fn from_allocator(allocator: BootAllocator<Storage, Memory, MAX_NODES>) -> Self {
+        Self { allocator }
     }
 
     /// The idiomatic allocator underneath.
@@ -180,6 +207,11 @@ where
     /// `mapstart`, stored in `storage`, every page reserved. Returns the
     /// bitmap's size in bytes.
     ///
+    /// The bitmap occupies Linux's count of pages from `mapstart`,
+    /// [`bootmem_bootmap_pages`](Self::bootmem_bootmap_pages)`(end - start)`:
+    /// those pages stay reserved (deviation 7). `storage` must still hold
+    /// [`node_storage_words`](crate::node_storage_words)`(end - start)` words.
+    ///
     /// # Errors
     ///
     /// See [`BootAllocator::register_node`].
@@ -191,11 +223,14 @@ where
         end: u64,
         storage: Storage,
     ) -> Result<u64, RegistrationError> {
+        let map_pages = self.bootmem_bootmap_pages(end.saturating_sub(start));
+        let map_start = PageFrameNumber::new(mapstart);
+        let map_end = PageFrameNumber::new(mapstart.saturating_add(map_pages));
         self.allocator.register_node(
             NodeId::new(nid),
             PageFrameNumber::new(start)..PageFrameNumber::new(end),
             storage,
-            Some(PageFrameNumber::new(mapstart)),
+            Some(FrameRange::new(map_start, map_end).unwrap_or(FrameRange::empty_at(map_start))),
         )
     }
 

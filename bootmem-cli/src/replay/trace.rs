@@ -11,13 +11,23 @@
 //!   `__memblock_reserve: [A-B] nid=N flags=F ...`;
 //! - frees: `memblock_free: [A-B] ...` and `memblock_phys_free: [A-B] ...`;
 //! - additions: `memblock_add: [A-B] ...` and
-//!   `memblock_add_node: [A-B] nid=N ...`.
+//!   `memblock_add_node: [A-B] nid=N ...`; removals: `memblock_remove: [A-B]`;
+//! - the `MEMBLOCK configuration:` dump (`memblock_dump_all`): its
+//!   ` memory[0xI]\t[A-B], S bytes[ on node N][ flags: 0xF]` and
+//!   ` reserved[0xI]...` lines, in every version's spacing;
+//! - `memblock: bottom-up allocation failed, ...` (3.13 to 5.2): the kernel
+//!   was allocating bottom-up.
+//!
+//! Addresses may be printed with any number of digits (`%#016llx` in 3.x and
+//! 4.x, `%pa` later, 8 digits on 32-bit). The debug line that
+//! `memblock_double_array` prints has no newline, so the next message may
+//! follow on the same line: it is read from there.
 //!
 //! Ends are inclusive as printed; `B = A - 1` is a zero-length range (real
 //! logs hold them). A recognised line that does not parse is an error; any
 //! other line is ignored.
 
-use crate::parse::parse_hex;
+use crate::parse::{dmesg, parse_hex};
 
 /// `NUMA_NO_NODE`: the request names no node.
 pub const NO_NODE: i64 = -1;
@@ -58,6 +68,20 @@ pub enum TraceLine {
         /// Bytes (0 for a zero-length range).
         size: u64,
     },
+    /// Memory removed from memblock (`memblock_remove`).
+    Remove {
+        /// First byte.
+        start: u64,
+        /// Bytes.
+        size: u64,
+    },
+    /// `MEMBLOCK configuration:`: a dump of both lists follows.
+    DumpStart,
+    /// One region line of a dump.
+    DumpRegion(DumpRegion),
+    /// memblock warned that a bottom-up search failed (and fell back to
+    /// top-down).
+    BottomUpFailed,
     /// Memory added to memblock, on a node when printed.
     Add {
         /// First byte.
@@ -69,12 +93,39 @@ pub enum TraceLine {
     },
 }
 
+/// Which list a dump line describes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DumpList {
+    /// `memory[...]`.
+    Memory,
+    /// `reserved[...]`.
+    Reserved,
+    /// `physmem[...]` (the firmware's view; never allocated from).
+    Physical,
+}
+
+/// One region line of a `MEMBLOCK configuration:` dump.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DumpRegion {
+    /// The list.
+    pub list: DumpList,
+    /// First byte.
+    pub start: u64,
+    /// Bytes.
+    pub size: u64,
+    /// ` on node N`, when printed.
+    pub node: Option<u32>,
+    /// ` flags: 0xF`, when printed.
+    pub flags: u64,
+}
+
 /// Whether `function` names an allocation request.
 fn is_request(function: &str) -> bool {
     [
         "memblock_alloc",
         "memblock_virt_alloc",
         "memblock_phys_alloc",
+        "memblock_early_alloc",
     ]
     .iter()
     .any(|prefix| function.starts_with(prefix))
@@ -154,6 +205,16 @@ fn parse_request(function: &str, rest: &str) -> Result<Request, String> {
 ///
 /// A recognised line that does not parse, with what is wrong.
 pub fn parse_message(message: &str) -> Result<Option<TraceLine>, String> {
+    let message = message.trim();
+    if message.starts_with("MEMBLOCK configuration:") {
+        return Ok(Some(TraceLine::DumpStart));
+    }
+    if message.contains("bottom-up allocation failed") {
+        return Ok(Some(TraceLine::BottomUpFailed));
+    }
+    if let Some(region) = parse_dump_region(message)? {
+        return Ok(Some(TraceLine::DumpRegion(region)));
+    }
     let Some((function, rest)) = message.split_once(':') else {
         return Ok(None);
     };
@@ -181,6 +242,10 @@ pub fn parse_message(message: &str) -> Result<Option<TraceLine>, String> {
             let (start, size, _) = range_line(rest)?;
             Ok(Some(TraceLine::Free { start, size }))
         }
+        "memblock_remove" => {
+            let (start, size, _) = range_line(rest)?;
+            Ok(Some(TraceLine::Remove { start, size }))
+        }
         "memblock_add" | "memblock_add_node" => {
             let (start, size, tokens) = range_line(rest)?;
             let fields: Vec<&str> = tokens.iter().map(String::as_str).collect();
@@ -199,6 +264,105 @@ pub fn parse_message(message: &str) -> Result<Option<TraceLine>, String> {
         }
         _ => Ok(None),
     }
+}
+
+/// Parses a dump line ` memory[0x1]\t[A-B], 0xS bytes on node N flags: 0xF`
+/// (`None` for any other line).
+fn parse_dump_region(message: &str) -> Result<Option<DumpRegion>, String> {
+    let list = [
+        ("memory[", DumpList::Memory),
+        ("reserved[", DumpList::Reserved),
+        ("physmem[", DumpList::Physical),
+    ]
+    .into_iter()
+    .find_map(|(prefix, list)| message.strip_prefix(prefix).map(|rest| (rest, list)));
+    let Some((rest, list)) = list else {
+        return Ok(None);
+    };
+    let Some((index, rest)) = rest.split_once(']') else {
+        return Ok(None);
+    };
+    if parse_hex(index).is_none() || !rest.trim_start().starts_with('[') {
+        return Ok(None);
+    }
+    let rest = rest.trim_start();
+    let close = rest
+        .find(']')
+        .ok_or_else(|| format!("dump line: expected [START-END], found `{rest}`"))?;
+    let (start, size) =
+        parse_range(&rest[..=close]).map_err(|problem| format!("dump line: {problem}"))?;
+    let fields: Vec<&str> = rest[close + 1..]
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|token| !token.is_empty())
+        .collect();
+    let after = |word: &str| {
+        fields
+            .iter()
+            .position(|token| *token == word)
+            .and_then(|position| fields.get(position + 1))
+    };
+    let node = match after("node") {
+        Some(value) => Some(
+            value
+                .parse::<u32>()
+                .map_err(|_| format!("dump line: bad node `{value}`"))?,
+        ),
+        None => None,
+    };
+    let flags = match after("flags:") {
+        Some(value) => parse_hex(value).ok_or_else(|| format!("dump line: bad flags `{value}`"))?,
+        None => 0,
+    };
+    Ok(Some(DumpRegion {
+        list,
+        start,
+        size,
+        node,
+        flags,
+    }))
+}
+
+/// The messages of one log line: usually one; two when the line carries
+/// the newline-less `memblock: ... is doubled to ...` message first.
+pub fn messages(line: &str) -> Vec<&str> {
+    let message = dmesg::message(line).trim();
+    let known = [
+        "memblock",
+        "__memblock",
+        "MEMBLOCK",
+        "memory[",
+        "reserved[",
+        "physmem[",
+    ];
+    let message = if known.iter().any(|start| message.starts_with(start)) {
+        message
+    } else {
+        // A prefix the stripper does not know: start at the first memblock
+        // function name, if any.
+        match message.find("memblock_") {
+            Some(index) => {
+                let start = if message[..index].ends_with("__") {
+                    index - 2
+                } else {
+                    index
+                };
+                &message[start..]
+            }
+            None => message,
+        }
+    };
+    if message.contains(" is doubled to ") {
+        if let Some(at) = message.find(" at [") {
+            if let Some(close) = message[at..].find(']') {
+                let (first, second) = message.split_at(at + close + 1);
+                return [first, second.trim()]
+                    .into_iter()
+                    .filter(|text| !text.is_empty())
+                    .collect();
+            }
+        }
+    }
+    vec![message]
 }
 
 #[cfg(test)]

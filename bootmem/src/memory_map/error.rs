@@ -94,3 +94,5 @@ impl fmt::Display for MemoryMapError {
         }
     }
 }
+
+impl core::error::Error for MemoryMapError {}

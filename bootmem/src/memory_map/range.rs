@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use crate::address::PhysicalAddress;
+use crate::address::{PhysicalAddress, PhysicalRange};
 use crate::node_id::NodeId;
 
 /// What a range of physical addresses holds, in the vocabulary of the
@@ -137,6 +137,17 @@ impl MemoryRange {
     /// Whether `address` lies in the range.
     pub const fn contains(&self, address: PhysicalAddress) -> bool {
         self.start.as_u64() <= address.as_u64() && address.as_u64() < self.end.as_u64()
+    }
+
+    /// The bytes of the range (empty at `start` when `end` lies below it).
+    pub const fn as_physical_range(&self) -> PhysicalRange {
+        match PhysicalRange::new(self.start, self.end) {
+            Some(range) => range,
+            None => match PhysicalRange::new(self.start, self.start) {
+                Some(empty) => empty,
+                None => PhysicalRange::EMPTY,
+            },
+        }
     }
 
     pub(crate) const EMPTY: Self =

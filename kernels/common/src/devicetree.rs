@@ -54,7 +54,11 @@ pub unsafe fn read(
     };
     let size = tree.total_size() as u64;
     println!("device tree @ {address:#x}, {size:#x} bytes");
-    regions.push(Region::new("device tree", address, address + size));
+    regions.push(Region::boot_information(
+        "device tree",
+        address,
+        address + size,
+    ));
 
     let mut lowest_ram = u64::MAX;
     for node in tree.find_all_nodes("/memory") {

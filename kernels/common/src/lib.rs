@@ -21,6 +21,8 @@ mod ledger;
 mod pattern;
 mod selftest;
 pub mod setup;
+#[cfg(target_arch = "x86_64")]
+pub mod x86_64;
 
 use ledger::Ledger;
 
@@ -79,20 +81,22 @@ pub fn boot(description: BootDescription) -> ! {
     }
 
     let mut ledger = Ledger::new(configuration.page_size.shift());
-    let mut early = setup::set_up(&description, &map, &mut ledger);
+    let forget = requested_test(description.command_line) == Some("forget-reservation");
+    let mut early = setup::set_up(&description, &map, &mut ledger, forget);
     let live = selftest::run(&description, &map, &mut early.bootmem, &mut ledger);
 
     let heap = match early.bootmem.alloc_bootmem_pages(HEAP_BYTES) {
         Ok(address) => address.as_u64(),
         Err(error) => exit::fail(format_args!("alloc_bootmem_pages(heap): {error}")),
     };
-    ledger.claim_bytes("kernel heap", heap, heap + HEAP_BYTES);
+    ledger.allocate("kernel heap", heap, heap + HEAP_BYTES);
     // SAFETY: bootmem just allocated the heap; it is identity-mapped RAM,
     // never freed, and only the global allocator uses it.
     unsafe { heap::init(heap, HEAP_BYTES) };
     println!("kernel heap: {HEAP_BYTES:#x} bytes at {heap:#x}, from alloc_bootmem_pages");
 
-    let report = handoff::hand_off(early, &map, &mut ledger);
+    let duplicate = requested_test(description.command_line) == Some("double-hand-off");
+    let report = handoff::hand_off(early, &map, &mut ledger, duplicate);
     // The hand-off must not have touched what is still allocated.
     live.verify_all();
 
@@ -114,7 +118,7 @@ pub fn boot(description: BootDescription) -> ! {
 }
 
 /// The value of `bootmem.test=` on the command line, if given.
-fn requested_test(command_line: &str) -> Option<&str> {
+pub(crate) fn requested_test(command_line: &str) -> Option<&str> {
     command_line
         .split_whitespace()
         .find_map(|word| word.strip_prefix("bootmem.test="))

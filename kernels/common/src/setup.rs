@@ -93,11 +93,14 @@ fn place_bitmap(
 }
 
 /// Registers every node, frees the RAM and reserves the kernel's regions,
-/// writing each reservation into `ledger`.
+/// writing each reservation into `ledger`. With `forget_boot_information`
+/// (`bootmem.test=forget-reservation`) the boot information goes into the
+/// ledger but not into bootmem, as a set-up that missed it would.
 pub fn set_up(
     description: &BootDescription,
     map: &NormalisedMap,
     ledger: &mut Ledger,
+    forget_boot_information: bool,
 ) -> EarlyMemory {
     let configuration = description.configuration;
     let page = configuration.page_size.bytes();
@@ -185,6 +188,14 @@ pub fn set_up(
             if start >= end {
                 continue;
             }
+            ledger.reserve(region.label, start, end);
+            if forget_boot_information && region.boot_information {
+                println!(
+                    "bootmem.test=forget-reservation: {start:#x}-{end:#x} {} left free in bootmem",
+                    region.label
+                );
+                continue;
+            }
             match bootmem.reserve_bootmem(start, end - start, BOOTMEM_DEFAULT) {
                 Ok(0) => {}
                 Ok(code) => fail(format_args!("reserve_bootmem({start:#x}) returned {code}")),
@@ -194,7 +205,6 @@ pub fn set_up(
                 )),
             }
             println!("reserved {start:#x}-{end:#x} {}", region.label);
-            ledger.claim_bytes(region.label, start, end);
         }
     }
     EarlyMemory { bootmem, bitmaps }

@@ -9,13 +9,11 @@
 #![no_main]
 
 mod boot;
-mod exceptions;
 mod pvh;
-mod serial;
 mod srat;
 
 use bootmem::{Configuration, PhysicalAddress};
-use kernel_common::{println, BootDescription, FirmwareMap, KernelRegions, Platform, Region};
+use kernel_common::{println, BootDescription, FirmwareMap, KernelRegions, Region};
 
 extern "C" {
     static __kernel_start: u8;
@@ -25,12 +23,8 @@ extern "C" {
 /// Entered from `boot.rs` in long mode with the low 128 GiB identity-mapped.
 #[no_mangle]
 extern "C" fn rust_start(start_info: u32) -> ! {
-    serial::init();
-    kernel_common::register(Platform {
-        write: serial::write,
-        exit: serial::exit,
-    });
-    exceptions::init();
+    kernel_common::x86_64::init_console();
+    kernel_common::x86_64::init_cpu();
     println!();
     println!("bootmem x86_64 kernel (PVH)");
 

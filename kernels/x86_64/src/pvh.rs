@@ -93,7 +93,8 @@ pub fn read(start_info: u64, firmware: &mut FirmwareMap, regions: &mut KernelReg
         "hvm_start_info @ {start_info:#x}: version {} memmap @ {:#x} ({} entries) cmdline @ {:#x} rsdp @ {:#x}",
         info.version, info.memory_map, info.memory_map_entries, info.command_line, info.rsdp
     );
-    regions.push(Region::new(
+    // Read (copied into `info`) before the set-up: boot information.
+    regions.push(Region::boot_information(
         "hvm_start_info",
         start_info,
         start_info + core::mem::size_of::<StartInfo>() as u64,

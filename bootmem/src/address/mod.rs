@@ -1,4 +1,4 @@
-//! Physical addresses, page frame numbers and page sizes, with arithmetic that cannot wrap.
+//! Physical addresses, page frame numbers, page sizes and ranges of each, with arithmetic that cannot wrap.
 //!
 //! Every address computation of the allocator goes through these types. Where
 //! Linux would silently wrap an unsigned long, these return `None` (or
@@ -6,6 +6,12 @@
 //! ever lies past 2^64.
 
 use core::fmt;
+
+mod frame_range;
+mod physical_range;
+
+pub use frame_range::FrameRange;
+pub use physical_range::PhysicalRange;
 
 /// A physical byte address.
 ///
@@ -160,6 +166,12 @@ impl fmt::Debug for PageFrameNumber {
 impl fmt::Display for PageFrameNumber {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(formatter, "{:#x}", self.0)
+    }
+}
+
+impl fmt::LowerHex for PageFrameNumber {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::LowerHex::fmt(&self.0, formatter)
     }
 }
 

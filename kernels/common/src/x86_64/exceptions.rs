@@ -6,30 +6,30 @@
 use core::arch::{asm, global_asm};
 use core::mem::size_of;
 
-use kernel_common::spin::Once;
+use spin::Once;
 
 /// Exceptions the CPU defines (vectors 0 to 31).
 const EXCEPTIONS: usize = 32;
+/// Bytes between two stubs: each is at most 9 bytes (two pushes and a
+/// jump), padded, so that stub `v` lies at `v * STUB_SIZE` from the first
+/// and no table of addresses (and no relocation) is needed: the same code
+/// works linked at 1 MiB (PVH) and loaded anywhere (UEFI).
+const STUB_SIZE: usize = 16;
 
 global_asm!(
     r#"
     .macro exception_stub vector, has_error_code
-    .section .text.exception_stubs, "ax"
-exception_stub_\vector:
+    .balign {stub_size}
     .if \has_error_code == 0
     push $0
     .endif
     push $\vector
     jmp exception_common
-    .section .rodata.exception_stubs, "a"
-    .quad exception_stub_\vector
     .endm
 
-    .section .rodata.exception_stubs, "a"
-    .balign 8
-    .global exception_stub_table
-exception_stub_table:
-
+    .balign {stub_size}
+    .global bootmem_exception_stubs
+bootmem_exception_stubs:
     exception_stub 0, 0
     exception_stub 1, 0
     exception_stub 2, 0
@@ -63,22 +63,22 @@ exception_stub_table:
     exception_stub 30, 1
     exception_stub 31, 0
 
-    .section .text.exception_stubs, "ax"
 exception_common:
     mov (%rsp), %rdi            /* vector */
     mov 8(%rsp), %rsi           /* error code (0 when the CPU pushes none) */
     mov 16(%rsp), %rdx          /* faulting rip */
     and $-16, %rsp
-    call x86_exception
+    call bootmem_x86_exception
 1:  hlt
     jmp 1b
     "#,
+    stub_size = const STUB_SIZE,
     options(att_syntax)
 );
 
 extern "C" {
-    /// The 32 stub addresses, in vector order, built by the macro above.
-    static exception_stub_table: [u64; EXCEPTIONS];
+    /// The first of the 32 stubs, each [`STUB_SIZE`] bytes apart.
+    static bootmem_exception_stubs: u8;
 }
 
 /// One 64-bit interrupt gate.
@@ -98,7 +98,7 @@ impl Gate {
     fn interrupt(handler: u64) -> Self {
         Self {
             offset_low: handler as u16,
-            selector: 0x08,
+            selector: super::descriptors::CODE_SELECTOR,
             interrupt_stack: 0,
             attributes: 0x8e, // present, ring 0, 64-bit interrupt gate
             offset_middle: (handler >> 16) as u16,
@@ -119,11 +119,10 @@ static TABLE: Once<[Gate; EXCEPTIONS]> = Once::new();
 /// Loads the exception table.
 pub fn init() {
     let table = TABLE.call_once(|| {
-        // SAFETY: the table is 32 addresses in .rodata, written by the assembler above.
-        let stubs = unsafe { &exception_stub_table };
+        let first = (&raw const bootmem_exception_stubs) as u64;
         let mut gates = [Gate::default(); EXCEPTIONS];
-        for (gate, &stub) in gates.iter_mut().zip(stubs) {
-            *gate = Gate::interrupt(stub);
+        for (vector, gate) in gates.iter_mut().enumerate() {
+            *gate = Gate::interrupt(first + (vector * STUB_SIZE) as u64);
         }
         gates
     });
@@ -159,15 +158,17 @@ const NAMES: [&str; 21] = [
     "virtualization",
 ];
 
+/// Called by `exception_common` with the System V convention on both
+/// targets (the UEFI target's own "C" convention is Microsoft's).
 #[no_mangle]
-extern "C" fn x86_exception(vector: u64, error_code: u64, instruction: u64) -> ! {
+extern "sysv64" fn bootmem_x86_exception(vector: u64, error_code: u64, instruction: u64) -> ! {
     let fault_address: u64;
     // SAFETY: reading CR2 has no side effect.
     unsafe {
         asm!("mov {}, cr2", out(reg) fault_address, options(nomem, nostack, preserves_flags))
     };
     let name = NAMES.get(vector as usize).copied().unwrap_or("reserved");
-    kernel_common::exit::fail(format_args!(
+    crate::exit::fail(format_args!(
         "exception {vector} ({name}) error_code={error_code:#x} rip={instruction:#x} cr2={fault_address:#x}"
     ))
 }

@@ -52,7 +52,7 @@ pub fn write(text: &str) {
 
 /// Stops QEMU through `isa-debug-exit` at port 0xf4: writing `v` makes QEMU
 /// exit with `(v << 1) | 1`, so 0x10 gives 33 (pass) and 0x11 gives 35 (fail).
-pub fn exit(status: kernel_common::Status) -> ! {
+pub fn exit(status: crate::Status) -> ! {
     let value = (status.code() >> 1) as u8;
     outb(0xf4, value);
     // Without the device the write does nothing: stop here, and the harness
