@@ -151,7 +151,8 @@ void *alloc_bootmem_low_pages_node(int nid, unsigned long size);
 //
 // # Safety
 //
-// `bootmem_bootmap_pages(endpfn - startpfn)` pages from `freepfn` must be
+// `bootmem_bootmap_pages(endpfn - startpfn)` pages from `freepfn` (the
+// bitmap and its search summary; they stay reserved) must be
 // mapped writable at `physical + offset`, used by nothing else (no other
 // node's bitmap) for as long as the allocator lives.
 unsigned long init_bootmem_node(int nid,

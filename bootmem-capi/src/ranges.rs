@@ -3,7 +3,7 @@
 use core::ffi::{c_int, c_ulong, c_void};
 
 use bootmem::linux::{BOOTMEM_EXCLUSIVE as EXCLUSIVE_FLAG, EBUSY};
-use bootmem::{NodeId, PageFrameNumber};
+use bootmem::{FrameRange, NodeId, PageFrameNumber};
 
 use crate::state::{with_state, Allocator};
 use crate::BOOTMEM_EINVAL;
@@ -36,7 +36,8 @@ fn node(nid: c_int) -> Option<u32> {
 ///
 /// # Safety
 ///
-/// `bootmem_bootmap_pages(endpfn - startpfn)` pages from `freepfn` must be
+/// `bootmem_bootmap_pages(endpfn - startpfn)` pages from `freepfn` (the
+/// bitmap and its search summary; they stay reserved) must be
 /// mapped writable at `physical + offset`, used by nothing else (no other
 /// node's bitmap) for as long as the allocator lives.
 #[no_mangle]
@@ -67,9 +68,18 @@ pub unsafe extern "C" fn init_bootmem_node(
         // non-null and aligned, and `words` is what a node of `pages` pages
         // needs.
         let storage = unsafe { core::slice::from_raw_parts_mut(pointer, words as usize) };
-        let (start, end) = (startpfn as u64, endpfn as u64);
+        // The whole storage stays reserved (not only Linux's leaf bitmap
+        // pages), wherever it lies in the nodes.
+        let storage_pages = bootmem_bootmap_pages(pages as c_ulong) as u64;
+        let Some(location) =
+            FrameRange::from_start_and_len(PageFrameNumber::new(freepfn as u64), storage_pages)
+        else {
+            return 0;
+        };
+        let frames = PageFrameNumber::new(startpfn as u64)..PageFrameNumber::new(endpfn as u64);
         allocator
-            .init_bootmem_node(node, freepfn as u64, start, end, storage)
+            .allocator_mut()
+            .register_node(NodeId::new(node), frames, storage, Some(location))
             .map_or(0, |bytes| bytes as c_ulong)
     })
 }
