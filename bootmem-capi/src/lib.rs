@@ -27,6 +27,27 @@
 //! void *table = alloc_bootmem(100);                   /* at 16 MiB, zeroed */
 //! unsigned long pages = free_all_bootmem();
 //! ```
+//!
+//! The same from Rust, over 32 MiB of simulated RAM:
+//!
+//! ```
+//! use bootmem_capi::*;
+//! use std::alloc::{alloc_zeroed, Layout};
+//!
+//! let ram = unsafe { alloc_zeroed(Layout::from_size_align(32 << 20, 4096).unwrap()) };
+//! // SAFETY: physical [0, 32 MiB) is `ram`, never freed, used by nothing else.
+//! unsafe { bootmem_set_direct_map(ram as u64) };
+//! // SAFETY: the bitmap's page, frame 1, is inside `ram`.
+//! assert!(unsafe { init_bootmem_node(0, 1, 0, 0x2000) } > 0);
+//! assert_eq!(free_bootmem(0, 32 << 20), 0);
+//! assert_eq!(reserve_bootmem(0, 4096, BOOTMEM_EXCLUSIVE), 0);
+//! assert_eq!(reserve_bootmem(0x1000, 1, BOOTMEM_EXCLUSIVE), -BOOTMEM_EBUSY); // the bitmap
+//! let table = alloc_bootmem(100);
+//! assert_eq!(table as usize - ram as usize, 16 << 20); // the default goal
+//! assert!(alloc_bootmem_nopanic(64 << 20).is_null());
+//! assert_eq!(free_bootmem(1 << 40, 4096), -BOOTMEM_EINVAL);
+//! assert_eq!(free_all_bootmem(), 0x2000 - 2); // all but page 0 and the table's page
+//! ```
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![allow(clippy::missing_safety_doc)]

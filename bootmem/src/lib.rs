@@ -44,6 +44,7 @@
 //!   the node walk, frees, reservations, teardown and the deviations.
 //! - [`memory_map`]: normalising firmware maps (e820, UEFI, device tree,
 //!   SRAT) into per-node RAM.
+//! - [`setup`]: from a normalised map to a ready allocator in one call.
 //! - [`adapters`]: the `x86_64` crate's frame allocator, a `lock_api` lock
 //!   for SMP bring-up, an early `GlobalAlloc` heap.
 //!

@@ -115,6 +115,30 @@ where
 {
     /// Allocates a block for `layout` and returns its pointer, or `None`
     /// (no memory, a zero size, or a torn-down allocator).
+    ///
+    /// ```
+    /// use core::alloc::Layout;
+    /// use bootmem::adapters::lock::LockedBootAllocator;
+    /// use bootmem::memory::OffsetMapped;
+    /// use bootmem::{Configuration, NodeId, PageFrameNumber, PhysicalAddress};
+    ///
+    /// #[repr(C, align(4096))]
+    /// struct Ram([u8; 8 * 4096]);
+    /// let ram: &'static mut Ram = Box::leak(Box::new(Ram([0xff; 8 * 4096])));
+    /// // SAFETY: physical [0, 32 KiB) is the leaked `ram`, used by nothing else.
+    /// let memory = unsafe { OffsetMapped::with_offset(ram as *mut Ram as u64) };
+    /// let heap: LockedBootAllocator<spin::Mutex<()>, Vec<u64>, OffsetMapped, 1> =
+    ///     LockedBootAllocator::new(Configuration::X86_64, memory);
+    /// heap.with(|allocator| {
+    ///     allocator.register_node(NodeId::new(0), PageFrameNumber::new(0)..PageFrameNumber::new(8), vec![0; 1], None).unwrap();
+    ///     allocator.free(PhysicalAddress::new(0), 8 * 4096).unwrap();
+    /// })?;
+    /// let block = heap.allocate_layout(Layout::new::<[u64; 4]>()).unwrap();
+    /// // SAFETY: 32 bytes, aligned for u64, zeroed by the allocator.
+    /// assert_eq!(unsafe { block.cast::<[u64; 4]>().read() }, [0; 4]);
+    /// assert!(heap.allocate_layout(Layout::from_size_align(9 * 4096, 8)?).is_none()); // no room
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn allocate_layout(&self, layout: Layout) -> Option<NonNull<u8>> {
         if layout.size() == 0 {
             return None;
