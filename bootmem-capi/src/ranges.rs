@@ -51,10 +51,20 @@ pub unsafe extern "C" fn init_bootmem_node(
     else {
         return 0;
     };
+    // Refuse what the library would refuse before making a slice of it: a
+    // node or a bitmap whose end lies past 2^64, or a bitmap larger than a
+    // slice can be.
+    let words = bootmem::node_storage_words(pages);
+    let bytes = bootmem::node_storage_bytes(pages);
     let Some(bitmap_address) = (freepfn as u64).checked_mul(4096) else {
         return 0;
     };
-    let words = bootmem::node_storage_words(pages);
+    let fits = (endpfn as u64).checked_mul(4096).is_some()
+        && bitmap_address.checked_add(bytes).is_some()
+        && bytes <= isize::MAX as u64;
+    if !fits {
+        return 0;
+    }
     with_state(|state| {
         let pointer = state.pointer(bitmap_address).cast::<u64>();
         if pages == 0 || pointer.is_null() || !pointer.is_aligned() {
