@@ -8,6 +8,7 @@ mod bench;
 mod boot;
 mod map;
 mod parse;
+mod render;
 mod replay;
 mod script;
 
@@ -26,9 +27,9 @@ enum Action {
     Script(script::ScriptArguments),
     /// Read a firmware memory map (dmesg, /proc/iomem, device tree, TOML) and print it normalised.
     Map(map::MapArguments),
-    /// Simulate a Linux-like x86-64 boot on a memory map, with a picture.
+    /// Simulate an architecture's v4.19 early allocations on a memory map: report, JSON, SVG picture, interactive HTML page.
     Boot(boot::BootArguments),
-    /// Replay a real memblock=debug boot log through bootmem.
+    /// Replay a real memblock=debug boot log: the machine's placements beside memblock's model and bootmem's.
     Replay(replay::ReplayArguments),
     /// Measure the word-at-a-time search against Linux's bit-by-bit scan, side by side.
     Bench(bench::BenchArguments),

@@ -103,7 +103,10 @@ fn map_from_trace(trace: &Trace) -> Option<FirmwareMap> {
         ..FirmwareMap::default()
     };
     for event in &trace.events {
-        if let Event::Add { line, span, node } = event {
+        if let Event::Add {
+            line, span, node, ..
+        } = event
+        {
             push(&mut map, *span, *node, *line);
         }
     }
@@ -165,7 +168,9 @@ fn no_trace(trace: &Trace) -> String {
 /// # Errors
 ///
 /// `FILE:LINE: message` for a malformed line; `FILE: message` for a log
-/// with no trace, or (for bootmem) no memory map or nodes it cannot set up.
+/// with no trace, or (for `--policy bootmem`) no memory map or nodes it
+/// cannot set up. With `--policy both` bootmem's failure is reported beside
+/// the memblock model's results instead.
 pub fn replay_log(text: &str, file: &str, policy: Policy) -> Result<Report, String> {
     let trace = events::read(text).map_err(|(line, problem)| {
         ParseError::at_line(line, problem)
@@ -178,13 +183,23 @@ pub fn replay_log(text: &str, file: &str, policy: Policy) -> Result<Report, Stri
     let memblock = policy
         .memblock()
         .then(|| memblock_policy::run(&trace, &memblock_context(text)));
-    let bootmem = if policy.bootmem() {
+    let bootmem = policy.bootmem().then(|| {
         let map = read_map(text, &trace, file)?;
-        Some(bootmem_policy::run(&map, &trace).map_err(|problem| format!("{file}: {problem}"))?)
-    } else {
-        None
+        bootmem_policy::run(&map, &trace).map_err(|problem| format!("{file}: {problem}"))
+    });
+    let mut report_error = None;
+    let bootmem = match bootmem {
+        Some(Err(problem)) if policy == Policy::Both => {
+            // The memblock model's results stand on their own.
+            report_error = Some(problem);
+            None
+        }
+        Some(result) => Some(result?),
+        None => None,
     };
-    Ok(Report::new(file, &trace, memblock, bootmem))
+    let mut report = Report::new(file, &trace, memblock, bootmem);
+    report.bootmem_error = report_error;
+    Ok(report)
 }
 
 /// Runs `bootmem replay`.

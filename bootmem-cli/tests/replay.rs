@@ -225,3 +225,278 @@ fn a_log_without_memory_is_an_error() {
     assert!(!missing.success);
     assert!(missing.stderr.contains("cannot read"), "{}", missing.stderr);
 }
+
+/// The memblock model's `(placements_compared, placements_identical)`.
+fn memblock_agreement(value: &Value) -> (u64, u64) {
+    let memblock = &value["memblock"];
+    (
+        number(memblock, "placements_compared"),
+        number(memblock, "placements_identical"),
+    )
+}
+
+#[test]
+fn the_memblock_model_reproduces_the_shared_traces() {
+    for name in [
+        "memblock-trace-x86_64-qemu-virtme-2node.txt",
+        "memblock-trace-riscv64-board-1g.txt",
+    ] {
+        let path = Path::new(SHARED).join(name);
+        let value = json_with(&path, "memblock");
+        let (compared, identical) = memblock_agreement(&value);
+        let (_, machine_satisfied) = header_counts(&path);
+        assert_eq!(compared, machine_satisfied, "{name}");
+        // The target: at least 90 % of the placements exactly.
+        assert!(
+            identical * 10 >= compared * 9,
+            "{name}: {identical} of {compared}"
+        );
+        let mismatches = value["memblock"]["mismatches"].as_array().unwrap();
+        assert_eq!(mismatches.len() as u64, compared - identical, "{name}");
+        // Each row carries the log's and the model's address side by side.
+        for row in value["placements"].as_array().unwrap() {
+            assert!(row["log"].is_u64(), "{name}: {row}");
+            let same = row["memblock"] == row["log"];
+            assert_eq!(same, row.get("memblock_miss").is_none(), "{name}: {row}");
+        }
+        assert!(
+            value.get("bootmem").is_none(),
+            "{name}: bootmem did not run"
+        );
+    }
+}
+
+#[test]
+fn an_old_32_bit_log_behind_syslog_prefixes_reveals_its_current_limit() {
+    let path = Path::new(OURS).join("linux-3.16-x86-pae-syslog.txt");
+    let value = json(&path);
+    assert_eq!(number(&value, "requests"), 6);
+    assert_eq!(number(&value, "zero_length"), 1);
+    // memblock_virt_alloc_* with align=0, %#016llx ranges with "flags 0x0",
+    // no memblock_add line and no dump: memory from the e820 map. The
+    // first request shows the 32-bit lowmem limit; every later one follows.
+    assert_eq!(memblock_agreement(&value), (6, 5));
+    let inferred = value["memblock"]["inferred"].as_array().unwrap();
+    assert_eq!(inferred.len(), 1, "{inferred:?}");
+    assert_eq!(inferred[0]["parameter"], "current_limit");
+    assert_eq!(inferred[0]["value"], "0x377fc000");
+    assert_eq!(inferred[0]["line"], 17);
+    let mismatch = &value["memblock"]["mismatches"][0];
+    assert_eq!(mismatch["line"], 17);
+    assert!(
+        mismatch["reason"]
+            .as_str()
+            .unwrap()
+            .contains("current limit was lower"),
+        "{mismatch}"
+    );
+    let notes = value["memblock"]["notes"].to_string();
+    assert!(notes.contains("firmware map"), "{notes}");
+}
+
+#[test]
+fn an_arm64_numa_log_places_node_requests_on_their_nodes_and_shows_unprinted_nomap() {
+    let path = Path::new(OURS).join("linux-5.15-arm64-numa-efi.txt");
+    let value = json(&path);
+    assert_eq!(number(&value, "requests"), 15);
+    assert_eq!(number(&value, "node_requests"), 10);
+    assert_eq!(number(&value, "memory_changes"), 3);
+    // Only the first request misses: EFI marked the top 4 MiB NOMAP without
+    // a debug line, which the model learns as a lower ceiling, and the dump
+    // later confirms (flags: 0x4).
+    assert_eq!(memblock_agreement(&value), (15, 14));
+    let mismatch = &value["memblock"]["mismatches"][0];
+    assert_eq!(mismatch["line"], 18);
+    assert!(mismatch["reason"].as_str().unwrap().contains("NOMAP"));
+    // exact_nid requests land on their own node in the log and the model.
+    for row in value["placements"].as_array().unwrap() {
+        if row["function"] == "memblock_alloc_exact_nid_raw" {
+            let address = row["log"].as_u64().unwrap();
+            let node_of = if address < 0x8000_0000 { 0 } else { 1 };
+            assert_eq!(row["node"].as_i64(), Some(node_of), "{row}");
+            assert_eq!(row["memblock"], row["log"], "{row}");
+        }
+    }
+}
+
+#[test]
+fn a_riscv_log_without_timestamps_in_the_newest_format() {
+    let path = Path::new(OURS).join("linux-6.17-riscv64-virt-no-timestamps.txt");
+    let value = json(&path);
+    // __memblock_reserve with nid= and flags=, memblock_phys_free, a dump
+    // with nodes and flags, memory known only from that dump, and a last
+    // request below all memory that neither the machine nor the model
+    // satisfies.
+    assert_eq!(number(&value, "requests"), 15);
+    assert_eq!(number(&value, "log_satisfied"), 14);
+    assert_eq!(memblock_agreement(&value), (14, 14));
+    assert_eq!(number(&value["memblock"], "failed"), 1);
+    let last = value["placements"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert!(
+        last["log"].is_null() && last["memblock"].is_null(),
+        "{last}"
+    );
+    let notes = value["memblock"]["notes"].to_string();
+    assert!(notes.contains("dump at line 37"), "{notes}");
+}
+
+#[test]
+fn logs_without_a_trace_say_so() {
+    for (name, words) in [
+        ("no-trace.txt", "no memblock=debug trace"),
+        (
+            "reservations-only.txt",
+            "no memblock=debug allocation requests",
+        ),
+    ] {
+        let path = Path::new(OURS).join(name);
+        for policy in ["memblock", "bootmem", "both"] {
+            let outcome = bootmem(&["--policy", policy, path.to_str().unwrap()]);
+            assert!(!outcome.success, "{name}");
+            assert!(outcome.stderr.contains(words), "{name}: {}", outcome.stderr);
+            assert!(outcome.stdout.is_empty(), "{name}: {}", outcome.stdout);
+        }
+    }
+}
+
+#[test]
+fn policies_choose_the_sections_and_bootmem_is_the_default() {
+    let path = Path::new(OURS).join("two-nodes.txt");
+    let path = path.to_str().unwrap();
+    let default = bootmem(&["--json", path]);
+    let value: Value = serde_json::from_str(&default.stdout).unwrap();
+    assert!(value.get("bootmem").is_some() && value.get("memblock").is_none());
+    let value = json_with(Path::new(path), "memblock");
+    assert!(value.get("memblock").is_some() && value.get("bootmem").is_none());
+    // The memblock model needs no memory map: a log whose memory bootmem
+    // cannot set up still runs under --policy memblock.
+    let no_map = Path::new(OURS).join("no-map.txt");
+    let value = json_with(&no_map, "memblock");
+    assert_eq!(memblock_agreement(&value), (0, 0));
+    // With both, bootmem's failure is reported beside the model's results.
+    let value = json_with(&no_map, "both");
+    assert!(value.get("bootmem").is_none());
+    let problem = value["bootmem_error"].as_str().unwrap();
+    assert!(problem.contains("no memory map"), "{problem}");
+    // One key for a node everywhere, and both policies side by side.
+    let both = bootmem(&["--json", "--policy", "both", path]);
+    assert!(!both.stdout.contains("\"nid\""), "{}", both.stdout);
+    let value: Value = serde_json::from_str(&both.stdout).unwrap();
+    for row in value["placements"].as_array().unwrap() {
+        assert!(row["node"].is_i64(), "{row}");
+        assert!(row.get("memblock").is_some() && row.get("bootmem").is_some());
+    }
+}
+
+#[test]
+fn the_text_report_lists_every_request_and_every_figure_of_the_json() {
+    let path = Path::new(SHARED).join("memblock-trace-riscv64-board-1g.txt");
+    let path = path.to_str().unwrap();
+    let report = bootmem(&["--policy", "both", path]);
+    assert!(report.success, "{}", report.stderr);
+    let value: Value =
+        serde_json::from_str(&bootmem(&["--json", "--policy", "both", path]).stdout).unwrap();
+    for row in value["placements"].as_array().unwrap() {
+        let log = format!("{:#x}", row["log"].as_u64().unwrap());
+        let line = row["line"].as_u64().unwrap().to_string();
+        assert!(
+            report
+                .stdout
+                .lines()
+                .any(|text| text.trim_start().starts_with(&line) && text.contains(&log)),
+            "line {line} ({log}) missing:\n{}",
+            report.stdout
+        );
+    }
+    // Every number of the JSON's summary figures appears in the text
+    // (timings differ from run to run: their labels must be there).
+    assert!(report.stdout.contains("ns per call on average"));
+    for section in [&value, &value["memblock"], &value["bootmem"]] {
+        for (key, figure) in section.as_object().unwrap() {
+            if key.ends_with("nanoseconds") {
+                continue;
+            }
+            if let Some(figure) = figure.as_u64() {
+                assert!(
+                    report.stdout.contains(&figure.to_string()),
+                    "{key} = {figure} not in the text report"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_loongarch_log_switching_to_bottom_up_and_back() {
+    let path = Path::new(OURS).join("linux-6.1-loongarch64-bottom-up.txt");
+    let value = json_with(&path, "memblock");
+    // Three switches (bottom-up, top-down for sparse_init, bottom-up again),
+    // each costing the one request that reveals it.
+    assert_eq!(memblock_agreement(&value), (8, 5));
+    let inferred: Vec<(u64, String)> = value["memblock"]["inferred"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| {
+            (
+                entry["line"].as_u64().unwrap(),
+                entry["value"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        inferred,
+        [
+            (7, "bottom-up".to_string()),
+            (15, "top-down".to_string()),
+            (19, "bottom-up".to_string()),
+        ]
+    );
+    // After a free, bottom-up reuses the lowest hole.
+    let last = value["placements"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["memblock"], last["log"], "{last}");
+}
+
+#[test]
+fn only_the_first_boot_of_a_log_is_replayed() {
+    let value = json(&Path::new(OURS).join("two-boots.txt"));
+    assert_eq!(number(&value, "requests"), 1);
+    assert_eq!(memblock_agreement(&value), (1, 1));
+}
+
+#[test]
+fn reservations_made_before_the_trace_come_from_the_first_dump() {
+    // The top page was reserved before memblock=debug took effect: only
+    // the dump shows it. Without it the first request would go there.
+    let value = json_with(
+        &Path::new(OURS).join("reserved-before-the-trace.txt"),
+        "memblock",
+    );
+    assert_eq!(memblock_agreement(&value), (2, 2));
+    let notes = value["memblock"]["notes"].to_string();
+    assert!(notes.contains("reserved before the trace"), "{notes}");
+    assert!(notes.contains("[0x3ffff000-0x3fffffff]"), "{notes}");
+}
+
+#[test]
+fn a_bottom_up_block_past_a_16k_first_page_reveals_the_page_size() {
+    let value = json_with(
+        &Path::new(OURS).join("page-size-16k-bottom-up.txt"),
+        "memblock",
+    );
+    assert_eq!(memblock_agreement(&value), (2, 1));
+    let inferred = value["memblock"]["inferred"].to_string();
+    assert!(inferred.contains("\"page_size\""), "{inferred}");
+    assert!(inferred.contains("\"16384\""), "{inferred}");
+    assert!(inferred.contains("\"bottom-up\""), "{inferred}");
+}

@@ -121,15 +121,15 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize> HandOff<Stora
                 self.pending = None;
             }
             let frame = *self.frame.get_or_insert_with(|| {
-                trace::released(node.id, node.start_frame, node.end_frame);
-                node.start_frame
+                trace::released(node.id, node.start_frame(), node.end_frame());
+                node.start_frame()
             });
-            if frame >= node.end_frame {
+            if frame >= node.end_frame() {
                 self.position += 1;
                 self.frame = None;
                 continue;
             }
-            let flags = node.bitmap.free_flags_at(frame - node.start_frame);
+            let flags = node.bitmap.free_flags_at(frame - node.start_frame());
             if frame % BITS_PER_WORD == 0 && flags == u64::MAX {
                 self.frame = Some(frame + BITS_PER_WORD);
                 return Some(FreeBlock {
@@ -159,8 +159,8 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize> HandOff<Stora
         loop {
             let node = self.nodes.get(self.position)?.as_ref()?;
             if let Some(frames) = node.bitmap_frames {
-                let frame = *self.bitmap_frame.get_or_insert(frames.start);
-                if frame < frames.end {
+                let frame = *self.bitmap_frame.get_or_insert(frames.start().as_u64());
+                if frame < frames.end().as_u64() {
                     self.bitmap_frame = Some(frame + 1);
                     return Some(FreeBlock {
                         node: node.id,

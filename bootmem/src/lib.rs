@@ -12,8 +12,13 @@
 //!   `__alloc_bootmem_node_nopanic`, `free_bootmem`, `reserve_bootmem`,
 //!   `free_all_bootmem`, ...), for porting and for following Linux texts;
 //! - [`BootAllocator`]: the same allocator with typed addresses
-//!   ([`PhysicalAddress`], [`PageFrameNumber`]), one [`AllocationRequest`]
-//!   type and errors that say which constraint failed.
+//!   ([`PhysicalAddress`], [`PageFrameNumber`], [`PhysicalRange`],
+//!   [`FrameRange`]), one [`AllocationRequest`] type and errors that say
+//!   which constraint failed.
+//!
+//! [`setup::set_up`] builds either from a normalised
+//! [`memory_map::MemoryMap`] in one call: each node's bitmap placed in its
+//! own RAM, the nodes registered, their RAM freed, the rest reserved.
 //!
 //! ```
 //! use bootmem::{AllocationRequest, BootAllocator, Configuration, NodeId, PageFrameNumber, PhysicalAddress};

@@ -46,7 +46,7 @@
 //! assert_eq!(released, pages - 3);
 //! ```
 
-use crate::address::{FrameRange, PageFrameNumber, PageSize, PhysicalAddress};
+use crate::address::{FrameRange, PageFrameNumber, PageSize, PhysicalAddress, PhysicalRange};
 use crate::allocator::{AllocationRequest, BootAllocator, NodePreference, ReserveMode};
 use crate::config::Configuration;
 use crate::error::{AllocationError, RangeError, RegistrationError};
@@ -107,12 +107,9 @@ pub fn late_free_frames(
     size: u64,
 ) -> Result<core::ops::Range<PageFrameNumber>, RangeError> {
     let start = PhysicalAddress::new(address);
-    let end = start
-        .end_of_range(size)
+    let range = PhysicalRange::from_start_and_size(start, size)
         .ok_or(RangeError::AddressOverflow { start, size })?;
-    let first = page_size.frame_at_or_above(start);
-    let last = page_size.frame_containing(end);
-    Ok(first..last.max(first))
+    Ok(range.frames_inside(page_size).into())
 }
 
 /// `free_bootmem_late`: after teardown, hands each whole page of
@@ -134,11 +131,12 @@ pub fn free_bootmem_late(
     size: u64,
     mut release: impl FnMut(PageFrameNumber),
 ) -> Result<u64, RangeError> {
-    let frames = late_free_frames(page_size, address, size)?;
-    for frame in frames.start.as_u64()..frames.end.as_u64() {
-        release(PageFrameNumber::new(frame));
-    }
-    Ok(frames.end.as_u64() - frames.start.as_u64())
+    let start = PhysicalAddress::new(address);
+    let frames = PhysicalRange::from_start_and_size(start, size)
+        .ok_or(RangeError::AddressOverflow { start, size })?
+        .frames_inside(page_size);
+    frames.iter().for_each(&mut release);
+    Ok(frames.len())
 }
 
 impl<Storage, Memory, const MAX_NODES: usize> From<BootAllocator<Storage, Memory, MAX_NODES>>

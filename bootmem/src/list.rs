@@ -3,11 +3,7 @@
 //! The crate keeps every collection (registered nodes, memory ranges, NUMA
 //! affinities, the set-up's plan and summary) in one of these. The array
 //! always holds `N` values; the slots past the length hold the filler the
-//! list was made with (or whatever was last moved out of them) and are never
-//! shown.
-
-// Not every operation has a user in every build yet.
-#![allow(dead_code)]
+//! list was made with and are never shown.
 
 use core::fmt;
 
@@ -27,16 +23,11 @@ impl<T: Copy, const N: usize> FixedList<T, N> {
         }
     }
 
-    /// Removes and returns the item at `index`, shifting the later items
-    /// down, or `None` when `index` is past the end.
-    pub(crate) fn remove(&mut self, index: usize) -> Option<T> {
-        if index >= self.len {
-            return None;
-        }
-        let item = self.items[index];
-        self.items.copy_within(index + 1..self.len, index);
+    /// Removes and returns the last item.
+    pub(crate) fn pop(&mut self) -> Option<T> {
+        let last = self.as_slice().last().copied()?;
         self.len -= 1;
-        Some(item)
+        Some(last)
     }
 }
 
@@ -50,19 +41,9 @@ impl<T, const N: usize> FixedList<T, N> {
         }
     }
 
-    /// How many items the list can hold.
-    pub(crate) const fn capacity(&self) -> usize {
-        N
-    }
-
     /// How many items it holds.
     pub(crate) const fn len(&self) -> usize {
         self.len
-    }
-
-    /// Whether it holds none.
-    pub(crate) const fn is_empty(&self) -> bool {
-        self.len == 0
     }
 
     /// Whether it holds `N`.
@@ -144,17 +125,19 @@ mod tests {
     #[test]
     fn push_until_full_then_give_the_item_back() {
         let mut list = FixedList::<u32, 2>::new(0);
-        assert!(list.is_empty());
+        assert_eq!(list.len(), 0);
         assert_eq!(list.push(1), Ok(()));
         assert_eq!(list.push(2), Ok(()));
         assert!(list.is_full());
         assert_eq!(list.push(3), Err(3));
         assert_eq!(list.as_slice(), [1, 2]);
-        assert_eq!(list.capacity(), 2);
+        assert_eq!(list.pop(), Some(2));
+        assert_eq!(list.push(4), Ok(()));
+        assert_eq!(list.as_slice(), [1, 4]);
     }
 
     #[test]
-    fn insert_and_remove_keep_the_order() {
+    fn insert_keeps_the_order() {
         let mut list = FixedList::<u32, 4>::new(0);
         for item in [10, 30] {
             list.push(item).unwrap();
@@ -163,12 +146,14 @@ mod tests {
         list.insert(0, 5).unwrap();
         assert_eq!(list.as_slice(), [5, 10, 20, 30]);
         assert_eq!(list.insert(0, 1), Err(1));
-        assert_eq!(list.remove(1), Some(10));
-        assert_eq!(list.as_slice(), [5, 20, 30]);
-        assert_eq!(list.remove(3), None);
-        assert_eq!(list.insert(4, 99), Err(99));
         *list.last_mut().unwrap() = 31;
-        assert_eq!(list.iter().copied().sum::<u32>(), 56);
+        assert_eq!(list.iter().copied().sum::<u32>(), 66);
+        let mut shorter = FixedList::<u32, 4>::new(0);
+        assert_eq!(shorter.insert(1, 99), Err(99));
+        shorter.push(1).unwrap();
+        *shorter.get_mut(0).unwrap() += 1;
+        assert_eq!(shorter.get(0), Some(&2));
+        assert_eq!(shorter.get(1), None);
     }
 
     #[test]

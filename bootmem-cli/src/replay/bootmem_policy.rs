@@ -1,9 +1,10 @@
 //! The bootmem policy: a log's requests replayed through bootmem, its reservations and frees applied.
 //!
-//! 1. The nodes come from the log's memory map (see `super::read_map`).
-//!    Each node is set up as the kernels do: its bitmap in the highest pages
-//!    of its own RAM clear of the log's standalone reservations, every RAM
-//!    range freed, the bitmap reserved.
+//! 1. The nodes come from the log's memory map (see `super::read_map`) and
+//!    are set up by the library's `bootmem::setup::set_up`, as a kernel
+//!    does: each bitmap in the highest pages of its node's own RAM, clear of
+//!    the ranges the log reserves before its first request (they count as
+//!    in use), every RAM range freed, the rest reserved.
 //! 2. Every request becomes one `_nopanic` call with the same size,
 //!    alignment (0, the old kernels' default, is `SMP_CACHE_BYTES`, 64),
 //!    goal (`from=`) and limit (`max_addr=`; 0 = ACCESSIBLE, 1 = NOLEAKTRACE
@@ -26,10 +27,12 @@ use std::time::{Duration, Instant};
 
 use bootmem::linux::{Bootmem, BOOTMEM_DEFAULT};
 use bootmem::memory::NoZeroing;
-use bootmem::{Configuration, NodeId};
+use bootmem::setup::set_up;
+use bootmem::{Configuration, PhysicalAddress, PhysicalRange};
 
 use super::events::{Event, Trace};
-use crate::parse::CommandMemoryMap;
+use super::memblock_model::Span;
+use crate::parse::{CommandMemoryMap, NODE_CAPACITY, RANGE_CAPACITY};
 
 /// The most nodes a replay sets up.
 const MAX_NODES: usize = 64;
@@ -43,11 +46,14 @@ const SMP_CACHE_BYTES: u64 = 64;
 /// The figures of bootmem's replay.
 #[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct BootmemFigures {
+    /// What the set-up did, one line per node.
+    pub set_up: Vec<String>,
     /// Requests naming a node that bootmem served from that node.
     pub node_local: u64,
     /// Requests naming a node the map knows.
     pub node_requests: u64,
-    /// Free pages the successful requests took.
+    /// Pages the successful requests took: those each block touches, less
+    /// a first page shared with the node's previous block.
     pub pages_used: u64,
     /// Bytes of those pages.
     pub bytes_used: u64,
@@ -76,93 +82,66 @@ pub struct BootmemRun {
     pub figures: BootmemFigures,
 }
 
-/// The highest page-aligned `bytes` of `node`'s RAM clear of `avoid`.
-fn place_bitmap(
+/// Sets the nodes up with the library's [`set_up`]: the ranges the log
+/// reserves before its first request count as in use (what the kernel knew
+/// was taken when allocations began), so no bitmap lands on them; the
+/// set-up summary comes back one line per node.
+fn set_up_nodes(
     map: &CommandMemoryMap,
-    node: NodeId,
-    bytes: u64,
-    avoid: &[(u64, u64)],
-) -> Option<u64> {
-    let page = map.page_size().bytes();
-    let mut ranges: Vec<(u64, u64)> = map
-        .ram_ranges_of(node)
-        .map(|range| (range.start.as_u64(), range.end.as_u64()))
-        .collect();
-    ranges.reverse();
-    for (low, mut high) in ranges {
-        while high >= low.saturating_add(bytes) {
-            let start = (high - bytes) & !(page - 1);
-            if start < low {
-                break;
-            }
-            let blocker = avoid
-                .iter()
-                .filter(|&&(first, end)| first < start + bytes && start < end)
-                .map(|&(first, _)| first)
-                .min();
-            match blocker {
-                None => return Some(start),
-                Some(first) => high = first & !(page - 1),
-            }
-        }
-    }
-    None
-}
-
-/// Registers the nodes, frees their RAM and reserves their bitmaps.
-fn set_up(map: &CommandMemoryMap, events: &[Event]) -> Result<ReplayBootmem, String> {
-    let configuration = Configuration::X86_64;
-    let shift = configuration.page_size.shift();
-    let mut bootmem = ReplayBootmem::new(configuration, NoZeroing);
-    let avoid: Vec<(u64, u64)> = events
+    events: &[Event],
+) -> Result<(ReplayBootmem, Vec<String>), String> {
+    let in_use: Vec<PhysicalRange> = events
         .iter()
-        .filter_map(|event| match *event {
-            Event::Reserve { span, .. } => Some((span.start(), span.end())),
+        .take_while(|event| !matches!(event, Event::Request(_)))
+        .filter_map(|event| match event {
+            Event::Reserve { span, .. } if !span.is_empty() => PhysicalRange::new(
+                PhysicalAddress::new(span.start()),
+                PhysicalAddress::new(span.end()),
+            ),
             _ => None,
         })
         .collect();
-    let mut bitmaps = Vec::new();
-    for span in map.nodes().iter().filter(|span| span.ram_bytes > 0) {
-        let (start, end) = (span.start.as_u64(), span.end.as_u64());
-        let pages = end - start;
-        let bytes = bootmem.bootmem_bootmap_pages(pages) << shift;
-        let node = span.node.as_u32();
-        let address = place_bitmap(map, span.node, bytes, &avoid)
-            .ok_or_else(|| format!("node {node}: no room for a bitmap of {bytes} bytes"))?;
-        let storage = vec![0; bootmem::bitmap_words(pages) as usize];
-        bootmem
-            .init_bootmem_node(node, address >> shift, start, end, storage)
-            .map_err(|error| format!("init_bootmem_node({node}): {error}"))?;
-        bitmaps.push((address, bytes));
-    }
-    for range in map.ram_ranges() {
-        let (start, size) = (range.start.as_u64(), range.size());
-        bootmem
-            .free_bootmem(start, size)
-            .map_err(|error| format!("free_bootmem({start:#x}, {size:#x}): {error}"))?;
-    }
-    for (start, size) in bitmaps {
-        bootmem
-            .reserve_bootmem(start, size, BOOTMEM_DEFAULT)
-            .map_err(|error| format!("reserve_bootmem(bitmap {start:#x}): {error}"))?;
-    }
-    Ok(bootmem)
+    let (allocator, summary) = set_up::<_, _, MAX_NODES, RANGE_CAPACITY, NODE_CAPACITY>(
+        map,
+        Configuration::X86_64,
+        NoZeroing,
+        &in_use,
+        |_node, range| vec![0_u64; usize::try_from(range.size() / 8).unwrap_or(0)],
+    )
+    .map_err(|error| format!("cannot set bootmem up on the log's map: {error}"))?;
+    let lines = summary.nodes().iter().map(ToString::to_string).collect();
+    Ok((Bootmem::from_allocator(allocator), lines))
 }
 
-/// The node spans `(node, first byte, end)` of the map's nodes with RAM.
-fn node_spans(map: &CommandMemoryMap) -> Vec<(u32, u64, u64)> {
-    let shift = map.page_size().shift();
+/// A node with RAM and the bytes its pages span.
+#[derive(Clone, Copy, Debug)]
+struct NodeBytes {
+    node: u32,
+    range: PhysicalRange,
+}
+
+/// The map's nodes with RAM, as byte ranges.
+fn node_ranges(map: &CommandMemoryMap) -> Vec<NodeBytes> {
+    let page = map.page_size();
     map.nodes()
         .iter()
         .filter(|span| span.ram_bytes > 0)
-        .map(|span| {
-            (
-                span.node.as_u32(),
-                span.start.as_u64() << shift,
-                span.end.as_u64() << shift,
-            )
+        .filter_map(|span| {
+            Some(NodeBytes {
+                node: span.node.as_u32(),
+                range: span.frames().to_physical(page)?,
+            })
         })
         .collect()
+}
+
+/// A block the log allocated, and where bootmem put the same request.
+#[derive(Clone, Copy, Debug)]
+struct LoggedBlock {
+    /// Where memblock put it.
+    logged: Span,
+    /// Where bootmem put it, if it could.
+    ours: Option<u64>,
 }
 
 /// The limit a `max_addr=` means: 0 (ACCESSIBLE), 1 (NOLEAKTRACE) and
@@ -178,20 +157,24 @@ fn limit_of(maximum: u64) -> u64 {
 /// One request through bootmem: its placement, and the figures updated.
 struct Replayer {
     bootmem: ReplayBootmem,
-    spans: Vec<(u32, u64, u64)>,
+    nodes: Vec<NodeBytes>,
     figures: BootmemFigures,
     allocation_time: Duration,
     slowest_call: Duration,
-    /// (memblock's address, size, bootmem's address) of every logged block.
-    blocks: Vec<(u64, u64, Option<u64>)>,
+    /// Every block the log allocated, in order.
+    blocks: Vec<LoggedBlock>,
+    /// Bytes per page.
+    page_bytes: u64,
+    /// Per node, the partly used page after its last block, if any.
+    partial_pages: Vec<(Option<u32>, u64)>,
 }
 
 impl Replayer {
     fn node_of(&self, address: u64) -> Option<u32> {
-        self.spans
+        self.nodes
             .iter()
-            .find(|&&(_, first, end)| first <= address && address < end)
-            .map(|&(node, _, _)| node)
+            .find(|known| known.range.contains(PhysicalAddress::new(address)))
+            .map(|known| known.node)
     }
 
     fn request(&mut self, request: &super::trace::Request, logged: Option<u64>) -> Option<u64> {
@@ -203,8 +186,7 @@ impl Replayer {
         let limit = limit_of(request.maximum);
         let node = u32::try_from(request.node)
             .ok()
-            .filter(|&node| self.spans.iter().any(|&(known, _, _)| known == node));
-        let free_before = self.bootmem.allocator().free_pages();
+            .filter(|&node| self.nodes.iter().any(|known| known.node == node));
         let started = Instant::now();
         let result = match node {
             Some(node) => self.bootmem.___alloc_bootmem_node_nopanic(
@@ -226,27 +208,52 @@ impl Replayer {
         // the log is what it is.
         let placed = result.ok().flatten().map(|address| address.as_u64());
         if let Some(address) = placed {
-            self.figures.pages_used += free_before - self.bootmem.allocator().free_pages();
+            self.figures.pages_used += self.new_pages(address, request.size);
             if node.is_some() && self.node_of(address) == node {
                 self.figures.node_local += 1;
             }
         }
         self.figures.node_requests += u64::from(node.is_some());
         if let Some(address) = logged {
-            self.blocks.push((address, request.size, placed));
+            self.blocks.push(LoggedBlock {
+                logged: Span::from_start_and_size(address, request.size),
+                ours: placed,
+            });
         }
         placed
     }
 
-    fn reserve(&mut self, start: u64, size: u64) -> Result<(), String> {
-        if size == 0 {
+    /// The pages a block at `address` took from the free ones: those it
+    /// touches, less its first when bootmem packed it into the partly used
+    /// last page of the node's previous block (Linux's `last_end_off`).
+    fn new_pages(&mut self, address: u64, size: u64) -> u64 {
+        let page = self.page_bytes;
+        let first = address / page;
+        let end = address.saturating_add(size.max(1));
+        let pages = end.div_ceil(page) - first;
+        let node = self.node_of(address);
+        let shared = self
+            .partial_pages
+            .iter()
+            .any(|&(known, partial)| known == node && partial == first);
+        self.partial_pages.retain(|&(known, _)| known != node);
+        if end % page != 0 {
+            self.partial_pages.push((node, end / page));
+        }
+        pages - u64::from(shared)
+    }
+
+    fn reserve(&mut self, span: Span) -> Result<(), String> {
+        if span.is_empty() {
             self.figures.zero_length += 1;
             return Ok(());
         }
         self.figures.reservations += 1;
-        let end = start.saturating_add(size);
-        for &(_, first, last) in &self.spans {
-            let (from, to) = (start.max(first), end.min(last));
+        for known in &self.nodes {
+            let (from, to) = (
+                span.start().max(known.range.start().as_u64()),
+                span.end().min(known.range.end().as_u64()),
+            );
             if from < to {
                 self.bootmem
                     .reserve_bootmem(from, to - from, BOOTMEM_DEFAULT)
@@ -258,23 +265,23 @@ impl Replayer {
         Ok(())
     }
 
-    fn free(&mut self, start: u64, size: u64) {
-        if size == 0 {
+    fn free(&mut self, span: Span) {
+        if span.is_empty() {
             self.figures.zero_length += 1;
             return;
         }
-        let end = start.saturating_add(size);
         let block = self
             .blocks
             .iter()
             .rev()
-            .find(|&&(first, bytes, _)| first <= start && end <= first.saturating_add(bytes));
+            .find(|block| block.logged.contains_span(&span));
         let target = match block {
-            Some(&(first, _, Some(ours))) => Some(ours + (start - first)),
-            Some(&(_, _, None)) => None,
-            None => Some(start),
+            Some(block) => block
+                .ours
+                .map(|ours| ours + (span.start() - block.logged.start())),
+            None => Some(span.start()),
         };
-        match target.map(|address| self.bootmem.free_bootmem(address, size)) {
+        match target.map(|address| self.bootmem.free_bootmem(address, span.size())) {
             Some(Ok(())) => self.figures.frees += 1,
             _ => self.figures.frees_skipped += 1,
         }
@@ -291,13 +298,16 @@ fn nanoseconds(duration: Duration) -> u64 {
 ///
 /// Nodes bootmem cannot set up, or a reservation it refuses.
 pub fn run(map: &CommandMemoryMap, trace: &Trace) -> Result<BootmemRun, String> {
+    let (bootmem, set_up_lines) = set_up_nodes(map, &trace.events)?;
     let mut replayer = Replayer {
-        bootmem: set_up(map, &trace.events)?,
-        spans: node_spans(map),
+        bootmem,
+        nodes: node_ranges(map),
         figures: BootmemFigures::default(),
         allocation_time: Duration::ZERO,
         slowest_call: Duration::ZERO,
         blocks: Vec::new(),
+        page_bytes: map.page_size().bytes(),
+        partial_pages: Vec::new(),
     };
     let mut placements = Vec::new();
     for event in &trace.events {
@@ -305,13 +315,14 @@ pub fn run(map: &CommandMemoryMap, trace: &Trace) -> Result<BootmemRun, String> 
             Event::Request(request) => {
                 placements.push(replayer.request(&request.request, request.logged));
             }
-            Event::Reserve { span, .. } => replayer.reserve(span.start(), span.size())?,
-            Event::Free { span, .. } => replayer.free(span.start(), span.size()),
+            Event::Reserve { span } => replayer.reserve(*span)?,
+            Event::Free { span } => replayer.free(*span),
             Event::Add { .. } | Event::Remove { .. } | Event::Dump(_) => {}
         }
     }
     let calls = u32::try_from(placements.len().max(1)).unwrap_or(u32::MAX);
     let mut figures = replayer.figures;
+    figures.set_up = set_up_lines;
     figures.bytes_used = figures.pages_used.saturating_mul(map.page_size().bytes());
     figures.allocation_nanoseconds = nanoseconds(replayer.allocation_time);
     figures.mean_call_nanoseconds = nanoseconds(replayer.allocation_time / calls);

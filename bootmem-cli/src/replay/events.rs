@@ -8,6 +8,8 @@
 //!   slab allocator, and a failed `_nopanic` request prints nothing more).
 //! - A `MEMBLOCK configuration:` dump becomes one event holding both lists.
 //! - `memblock: bottom-up allocation failed` marks the request it follows.
+//! - Only the first boot of a log holding several (`Linux version` seen
+//!   again) is read.
 
 use super::memblock_model::{Region, Span};
 use super::trace::{self, DumpList, Request, TraceLine};
@@ -59,6 +61,8 @@ pub enum Event {
         span: Span,
         /// `nid=`.
         node: Option<u32>,
+        /// `flags=`.
+        flags: u64,
     },
     /// Memory removed.
     Remove {
@@ -76,6 +80,8 @@ pub struct Trace {
     pub events: Vec<Event>,
     /// Lines of the trace recognised (requests, reservations, frees, ...).
     pub trace_lines: u64,
+    /// The kernel command line holds `movable_node`.
+    pub movable_node: bool,
 }
 
 impl Trace {
@@ -101,9 +107,25 @@ pub fn read(text: &str) -> Result<Trace, (usize, String)> {
     let mut trace = Trace::default();
     let mut pending: Option<usize> = None;
     let mut in_dump = false;
+    let mut boots = 0;
     for (index, line) in text.lines().enumerate() {
         let number = index + 1;
+        let message = crate::parse::dmesg::message(line);
+        if message.contains("ommand line:")
+            && message
+                .split_whitespace()
+                .any(|word| word == "movable_node")
+        {
+            trace.movable_node = true;
+        }
         for message in trace::messages(line) {
+            // Only the first boot of a log holding several is read.
+            if message.starts_with("Linux version ") {
+                boots += 1;
+                if boots > 1 {
+                    return Ok(trace);
+                }
+            }
             let Some(parsed) =
                 trace::parse_message(message).map_err(|problem| (number, problem))?
             else {
@@ -161,12 +183,18 @@ fn apply(
                 span: Span::from_start_and_size(start, size),
             });
         }
-        TraceLine::Add { start, size, node } => {
+        TraceLine::Add {
+            start,
+            size,
+            node,
+            flags,
+        } => {
             *pending = None;
             events.push(Event::Add {
                 line: number,
                 span: Span::from_start_and_size(start, size),
                 node,
+                flags,
             });
         }
         TraceLine::Remove { start, size } => {

@@ -16,21 +16,28 @@
 //!   `for_each_free_mem_range[_reverse]`): each memory region intersected
 //!   with the gaps of `reserved`, region by region, so a block never
 //!   straddles two memory regions. A region is skipped when the search names
-//!   a node and the region is on another one, when it is `NOMAP`, or when
-//!   mirrored memory is required and it is not `MIRROR`
-//!   (`should_skip_region`).
+//!   a node and the region is on another one, when it is `NOMAP` or
+//!   `DRIVER_MANAGED`, when it is `HOTPLUG` and the kernel runs with
+//!   `movable_node`, or when mirrored memory is required and it is not
+//!   `MIRROR` (`should_skip_region`).
 //! - **The search** (`memblock_find_in_range_node`): an `end` of
 //!   `MEMBLOCK_ALLOC_ACCESSIBLE` (0) or `MEMBLOCK_ALLOC_NOLEAKTRACE` (1) means
 //!   the current limit; the first page is never handed out
 //!   (`start = max(start, PAGE_SIZE)`); then `__memblock_find_range_top_down`
 //!   takes the highest aligned fit in the highest free range, or, after
 //!   `memblock_set_bottom_up(true)`, `__memblock_find_range_bottom_up` the
-//!   lowest. Rounding is mask-based, as memblock's `round_down` / `round_up`.
+//!   lowest. From 3.13 until early 5.x a bottom-up search started no lower than the
+//!   kernel's end and fell back to top-down (with a warning) when nothing
+//!   fitted there; later kernels dropped both. Rounding is mask-based, as memblock's
+//!   `round_down` / `round_up`.
 //! - **The request** ([`Entry`]): see there for how each API generation
 //!   narrows the range, falls back to other nodes and drops its lower bound.
 
 /// `MEMBLOCK_ALLOC_ANYWHERE`: no ceiling at all.
 pub const ALLOC_ANYWHERE: u64 = u64::MAX;
+
+/// `MEMBLOCK_HOTPLUG`: memory the firmware says may be hot-removed.
+pub const FLAG_HOTPLUG: u64 = 0x1;
 
 /// `MEMBLOCK_MIRROR`: memory the firmware mirrors.
 pub const FLAG_MIRROR: u64 = 0x2;
@@ -41,7 +48,10 @@ pub const FLAG_NOMAP: u64 = 0x4;
 /// `MEMBLOCK_DRIVER_MANAGED`: memory a driver added, never allocated from.
 pub const FLAG_DRIVER_MANAGED: u64 = 0x8;
 
-/// A half-open range of physical addresses `[start, end)`, never inverted.
+/// A half-open range of physical addresses `[start, end)`, never inverted,
+/// as memblock handles them: built by cutting at the top of the address
+/// space (`memblock_cap_size`) where `bootmem::PhysicalRange` refuses, and
+/// printed with inclusive ends as memblock prints them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Span {
     start: u64,
@@ -140,7 +150,7 @@ impl RegionList {
     }
 
     /// The parts of `span` no region covers.
-    fn uncovered(&self, span: Span) -> Vec<Span> {
+    pub fn uncovered(&self, span: Span) -> Vec<Span> {
         let mut gaps = Vec::new();
         let mut cursor = span.start;
         for region in &self.regions {
@@ -354,6 +364,13 @@ pub struct Parameters {
     pub default_align: u64,
     /// `PAGE_SIZE`: the first page is never handed out.
     pub page_size: u64,
+    /// Where bottom-up searches start at the lowest: `None` on recent kernels;
+    /// the kernel's end from 3.13 until early 5.x, when a bottom-up search also fell
+    /// back to top-down if nothing fitted above the kernel.
+    pub bottom_up_floor: Option<u64>,
+    /// `movable_node` on the command line: hot-pluggable memory is not
+    /// allocated from.
+    pub movable_node: bool,
 }
 
 impl Default for Parameters {
@@ -363,6 +380,8 @@ impl Default for Parameters {
             direction: Direction::TopDown,
             default_align: 64,
             page_size: 4096,
+            bottom_up_floor: None,
+            movable_node: false,
         }
     }
 }
@@ -414,19 +433,24 @@ fn round_up(value: u64, align: u64) -> Option<u64> {
 impl Memblock {
     /// Free ranges in address order: each usable memory region minus the
     /// reserved ranges (`for_each_free_mem_range`).
-    pub fn free_ranges(&self, node: Option<u32>, mirror: bool) -> Vec<Span> {
+    pub fn free_ranges(&self, node: Option<u32>, mirror: bool, movable_node: bool) -> Vec<Span> {
         let mut free = Vec::new();
         for region in self.memory.regions() {
             let skip = (node.is_some() && region.node != node)
+                || (movable_node && region.flags & FLAG_HOTPLUG != 0)
                 || region.flags & (FLAG_NOMAP | FLAG_DRIVER_MANAGED) != 0
                 || (mirror && region.flags & FLAG_MIRROR == 0);
             if skip {
                 continue;
             }
             let mut cursor = region.span.start;
-            for taken in self.reserved.regions() {
-                if taken.span.end <= cursor || taken.span.start >= region.span.end {
-                    continue;
+            // Reserved regions are sorted and disjoint: start at the first
+            // one ending inside this memory region, stop past its end.
+            let reserved = self.reserved.regions();
+            let first = reserved.partition_point(|taken| taken.span.end <= cursor);
+            for taken in &reserved[first..] {
+                if taken.span.start >= region.span.end {
+                    break;
                 }
                 if taken.span.start > cursor {
                     free.push(Span {
@@ -465,20 +489,38 @@ impl Memblock {
         };
         let start = start.max(parameters.page_size);
         let end = end.max(start);
-        let free = self.free_ranges(node, mirror);
-        let clamp = |range: &Span| (range.start.clamp(start, end), range.end.clamp(start, end));
-        match parameters.direction {
-            Direction::TopDown => free.iter().rev().find_map(|range| {
-                let (low, high) = clamp(range);
+        let free = self.free_ranges(node, mirror, parameters.movable_node);
+        let top_down = |start: u64| {
+            free.iter().rev().find_map(|range| {
+                let (low, high) = (range.start.clamp(start, end), range.end.clamp(start, end));
                 let candidate = round_down(high.checked_sub(size)?, align);
                 (candidate >= low).then_some(candidate)
-            }),
-            Direction::BottomUp => free.iter().find_map(|range| {
-                let (low, high) = clamp(range);
+            })
+        };
+        let bottom_up = |start: u64| {
+            free.iter().find_map(|range| {
+                let (low, high) = (range.start.clamp(start, end), range.end.clamp(start, end));
                 let candidate = round_up(low, align)?;
                 (candidate < high && high - candidate >= size).then_some(candidate)
-            }),
+            })
+        };
+        match (parameters.direction, parameters.bottom_up_floor) {
+            (Direction::TopDown, _) => top_down(start),
+            (Direction::BottomUp, None) => bottom_up(start),
+            // 3.13 to early 5.x: bottom-up only above the kernel's end, and
+            // top-down (after a warning) when that fails.
+            (Direction::BottomUp, Some(floor)) if end > floor => {
+                bottom_up(start.max(floor)).or_else(|| top_down(start))
+            }
+            (Direction::BottomUp, Some(_)) => top_down(start),
         }
+    }
+
+    /// The free range (of any node) holding `address`, if it is free.
+    pub fn free_range_at(&self, address: u64) -> Option<Span> {
+        self.free_ranges(None, false, false)
+            .into_iter()
+            .find(|range| range.start <= address && address < range.end)
     }
 
     /// `memblock_alloc_range_nid` without the reservation: the node, then
@@ -651,6 +693,25 @@ mod tests {
     }
 
     #[test]
+    fn old_bottom_up_starts_above_the_kernel_and_falls_back_to_top_down() {
+        let memblock = machine();
+        let parameters = Parameters {
+            direction: Direction::BottomUp,
+            bottom_up_floor: Some(0x0200_0000),
+            ..Parameters::default()
+        };
+        let found = memblock.place(&call(0x1000, 0x1000, None, 0, 0), &parameters);
+        assert_eq!(found.unwrap().address, 0x0200_0000);
+        // Nothing fits between the floor and a 0x0200_1000 ceiling: top-down
+        // over the whole range instead.
+        let found = memblock.place(&call(0x2000, 0x1000, None, 0, 0x0200_1000), &parameters);
+        assert_eq!(found.unwrap().address, 0xff_e000);
+        // A ceiling at or below the floor: top-down straight away.
+        let found = memblock.place(&call(0x1000, 0x1000, None, 0, 0x0100_0000), &parameters);
+        assert_eq!(found.unwrap().address, 0xff_f000);
+    }
+
+    #[test]
     fn nodes_fall_back_unless_exact_and_from_is_dropped_last() {
         let mut memblock = machine();
         let parameters = Parameters::default();
@@ -705,6 +766,26 @@ mod tests {
             .place(&call(4096, 4096, None, 0, 0), &Parameters::default())
             .unwrap();
         assert_eq!((found.address, found.without_mirror), (0x3f_f000, true));
+    }
+
+    #[test]
+    fn hotplug_memory_is_skipped_only_with_movable_node() {
+        let mut memblock = Memblock::default();
+        memblock.memory.add(span(0x10_0000, 0x20_0000), None, 0);
+        memblock
+            .memory
+            .add(span(0x20_0000, 0x30_0000), None, FLAG_HOTPLUG);
+        let request = call(4096, 4096, None, 0, 0);
+        let plain = Parameters::default();
+        assert_eq!(memblock.place(&request, &plain).unwrap().address, 0x2f_f000);
+        let movable = Parameters {
+            movable_node: true,
+            ..plain
+        };
+        assert_eq!(
+            memblock.place(&request, &movable).unwrap().address,
+            0x1f_f000
+        );
     }
 
     #[test]

@@ -20,20 +20,27 @@
 //!   request (the report compares placement decisions one by one).
 //!
 //! What no log prints (`memblock.current_limit`, `memblock_bottom_up()`, the
-//! architecture's `SMP_CACHE_BYTES`) starts at memblock's defaults
-//! (`MEMBLOCK_ALLOC_ANYWHERE`, top-down, 64) and is revised from the log's
-//! placements only after a miss that a change explains: a block placed
-//! below free memory the limit would allow shows a lower limit (taken as the
-//! block's end rounded up to a page), a block above the limit a higher one
-//! (none when the unlimited search finds it), the lowest fit shows a switch
-//! to bottom-up, a `bottom-up allocation failed` warning shows bottom-up
-//! was on. The miss that reveals a change still counts as a miss.
+//! architecture's `SMP_CACHE_BYTES` and `PAGE_SIZE`) starts at memblock's
+//! defaults (`MEMBLOCK_ALLOC_ANYWHERE`, top-down, 64, 4096) and is revised
+//! from the log's placements only after a miss that a change explains, tried
+//! in this order: the lowest fit shows a switch to bottom-up (or the highest
+//! one back to top-down), a block opening the free range above a
+//! reservation shows bottom-up above the kernel's end (older kernels); a
+//! block placed below free memory the limit would allow shows a lower limit
+//! (taken as the block's end rounded up to a page), a block above the limit
+//! a higher one (none when the unlimited search finds it); an `align=0`
+//! block shows the cache line; a block just past a larger first page shows
+//! the page size. A `bottom-up allocation failed` warning shows bottom-up was
+//! on. The miss that reveals a change still counts as a miss.
 
-use super::events::{Event, RequestEvent, Trace};
+use super::events::{Dump, Event, RequestEvent, Trace};
 use super::memblock_model::{
     Call, Direction, Entry, Memblock, Parameters, Span, ALLOC_ANYWHERE, FLAG_NOMAP,
 };
 use super::trace::Request;
+
+/// Page sizes other than 4 KiB that kernels use (arm64, LoongArch, powerpc).
+const LARGER_PAGE_SIZES: [u64; 3] = [8192, 16384, 65536];
 
 /// What the log does not say about memory, taken from elsewhere in it.
 #[derive(Clone, Debug, Default)]
@@ -68,7 +75,7 @@ pub struct ModelPlacement {
 pub struct Inference {
     /// The request's log line.
     pub line: usize,
-    /// `current_limit`, `direction` or `smp_cache_bytes`.
+    /// `current_limit`, `direction`, `smp_cache_bytes` or `page_size`.
     pub parameter: &'static str,
     /// The new value.
     pub value: String,
@@ -90,89 +97,97 @@ pub struct MemblockRun {
 /// Runs the model over the trace (see the module docs).
 pub fn run(trace: &Trace, context: &Context) -> MemblockRun {
     let mut notes = Vec::new();
-    let first_request = trace
-        .events
-        .iter()
-        .position(|event| matches!(event, Event::Request(_)))
-        .unwrap_or(trace.events.len());
-    let added_first = trace.events[..first_request]
-        .iter()
-        .any(|event| matches!(event, Event::Add { .. }));
     let first_dump = trace.events.iter().find_map(|event| match event {
         Event::Dump(dump) if !dump.memory.is_empty() => Some(dump),
         _ => None,
     });
-    let mut start = Memblock::default();
-    if !added_first {
-        match first_dump {
-            Some(dump) => {
-                start.memory.replace(&dump.memory);
-                notes.push(format!(
-                    "memory: no memblock_add line precedes the first request; \
-                     memory starts as the MEMBLOCK configuration dump at line {} lists it",
-                    dump.line
-                ));
-            }
-            None if !context.firmware_ram.is_empty() => {
-                for span in &context.firmware_ram {
-                    start.memory.add(*span, None, 0);
-                }
-                notes.push(
-                    "memory: no memblock_add line precedes the first request and the log \
-                     has no MEMBLOCK configuration dump; memory starts as the log's firmware map"
-                        .to_string(),
-                );
-            }
-            None => notes.push(
-                "memory: the log shows none before its first request; \
-                 the model cannot place anything until it does"
-                    .to_string(),
-            ),
-        }
-    }
+    let mut start = starting_memory(trace, context, first_dump, &mut notes);
     // Pass one finds what the first dump holds reserved that no earlier
     // line explains; pass two starts with it reserved.
-    let mut replay = Replay::new(start.clone(), context);
-    let at_dump = replay.run(trace, true);
-    if let (Some(dump), Some(state)) = (first_dump, at_dump) {
-        let mut unexplained = Vec::new();
-        for span in &dump.reserved {
-            let mut cursor = span.start();
-            for taken in state.reserved.regions() {
-                let taken = taken.span;
-                if taken.end() <= cursor || taken.start() >= span.end() {
-                    continue;
+    if let Some(dump) = first_dump {
+        let mut replay = Replay::new(start.clone(), context, trace.movable_node);
+        if let Some(state) = replay.run(trace, true) {
+            let unexplained: Vec<Span> = dump
+                .reserved
+                .iter()
+                .flat_map(|span| state.reserved.uncovered(*span))
+                .collect();
+            if !unexplained.is_empty() {
+                let list: Vec<String> = unexplained.iter().map(Span::to_string).collect();
+                notes.push(format!(
+                    "reserved before the trace: {} range(s) the dump at line {} lists that no \
+                     earlier line reserves, reserved from the start: {}",
+                    unexplained.len(),
+                    dump.line,
+                    list.join(" ")
+                ));
+                for span in unexplained {
+                    start.reserved.add(span, None, 0);
                 }
-                if taken.start() > cursor {
-                    unexplained.extend(Span::new(cursor, taken.start()));
-                }
-                cursor = cursor.max(taken.end());
-            }
-            if cursor < span.end() {
-                unexplained.extend(Span::new(cursor, span.end()));
-            }
-        }
-        if !unexplained.is_empty() {
-            let list: Vec<String> = unexplained.iter().map(Span::to_string).collect();
-            notes.push(format!(
-                "reserved before the trace: {} range(s) the dump at line {} lists that no \
-                 earlier line reserves, reserved from the start: {}",
-                unexplained.len(),
-                dump.line,
-                list.join(" ")
-            ));
-            for span in unexplained {
-                start.reserved.add(span, None, 0);
             }
         }
     }
-    let mut replay = Replay::new(start, context);
+    let mut replay = Replay::new(start, context, trace.movable_node);
     replay.run(trace, false);
     MemblockRun {
         placements: replay.placements,
         inferences: replay.inferences,
         notes,
     }
+}
+
+/// The memory the model starts with: none when `memblock_add` lines come
+/// before the first request (they are applied in order), else the first
+/// dump's, else the firmware map's RAM in whole pages (as
+/// `memblock_trim_memory` leaves it).
+fn starting_memory(
+    trace: &Trace,
+    context: &Context,
+    first_dump: Option<&Dump>,
+    notes: &mut Vec<String>,
+) -> Memblock {
+    let mut start = Memblock::default();
+    let added_first = trace
+        .events
+        .iter()
+        .take_while(|event| !matches!(event, Event::Request(_)))
+        .any(|event| matches!(event, Event::Add { .. }));
+    if added_first {
+        return start;
+    }
+    if let Some(dump) = first_dump {
+        start.memory.replace(&dump.memory);
+        notes.push(format!(
+            "memory: no memblock_add line precedes the first request; \
+             memory starts as the MEMBLOCK configuration dump at line {} lists it",
+            dump.line
+        ));
+        return start;
+    }
+    if context.firmware_ram.is_empty() {
+        notes.push(
+            "memory: the log shows none before its first request; \
+             the model cannot place anything until it does"
+                .to_string(),
+        );
+        return start;
+    }
+    let page = Parameters::default().page_size;
+    for span in &context.firmware_ram {
+        let trimmed = span
+            .start()
+            .checked_next_multiple_of(page)
+            .and_then(|first| Span::new(first, span.end() / page * page));
+        if let Some(trimmed) = trimmed {
+            start.memory.add(trimmed, None, 0);
+        }
+    }
+    notes.push(
+        "memory: no memblock_add line precedes the first request and the log has no \
+         MEMBLOCK configuration dump; memory starts as the log's firmware map"
+            .to_string(),
+    );
+    start
 }
 
 /// The model's state while it walks the events.
@@ -204,10 +219,13 @@ fn call_of(request: &Request) -> Call {
 }
 
 impl<'context> Replay<'context> {
-    fn new(memblock: Memblock, context: &'context Context) -> Self {
+    fn new(memblock: Memblock, context: &'context Context, movable_node: bool) -> Self {
         let mut replay = Self {
             memblock,
-            parameters: Parameters::default(),
+            parameters: Parameters {
+                movable_node,
+                ..Parameters::default()
+            },
             context,
             placements: Vec::new(),
             inferences: Vec::new(),
@@ -243,8 +261,10 @@ impl<'context> Replay<'context> {
                 Event::Request(request) => self.request(request),
                 Event::Reserve { span, .. } => self.memblock.reserved.add(*span, None, 0),
                 Event::Free { span, .. } => self.memblock.reserved.remove(*span),
-                Event::Add { span, node, .. } => {
-                    self.memblock.memory.add(*span, *node, 0);
+                Event::Add {
+                    span, node, flags, ..
+                } => {
+                    self.memblock.memory.add(*span, *node, *flags);
                     self.name_nodes();
                 }
                 Event::Remove { span, .. } => self.memblock.memory.remove(*span),
@@ -287,10 +307,12 @@ impl<'context> Replay<'context> {
         let mut parameters = self.parameters;
         if event.bottom_up_failed {
             // memblock tried bottom-up above the kernel, failed, warned and
-            // searched top-down (3.13 to 5.2).
+            // searched top-down (3.13 to early 5.x).
             parameters.direction = Direction::TopDown;
             if self.parameters.direction != Direction::BottomUp {
                 self.parameters.direction = Direction::BottomUp;
+                self.parameters.bottom_up_floor =
+                    Some(self.parameters.bottom_up_floor.unwrap_or(0));
                 self.infer(
                     event.line,
                     "direction",
@@ -324,100 +346,211 @@ impl<'context> Replay<'context> {
         model: Option<u64>,
     ) -> Miss {
         let differs = self.differs(logged, model);
-        let reproduces = |parameters: &Parameters| {
-            self.memblock
-                .place(call, parameters)
-                .is_some_and(|found| found.address == logged)
+        let reason = self
+            .explain_direction(event, call, logged)
+            .or_else(|| self.explain_limit(event, call, logged))
+            .or_else(|| self.explain_alignment(event, call, logged))
+            .or_else(|| self.explain_page_size(event, call, logged, model))
+            .unwrap_or_else(|| self.diagnose(call, logged, model));
+        Miss { differs, reason }
+    }
+
+    /// Whether the model puts `call` at `logged` under `parameters`.
+    fn reproduces(&self, call: &Call, logged: u64, parameters: &Parameters) -> bool {
+        self.memblock
+            .place(call, parameters)
+            .is_some_and(|found| found.address == logged)
+    }
+
+    /// A current limit that reproduces the log's block: none at all, else
+    /// the block's end rounded up to a page, else the block's end.
+    fn explain_limit(&mut self, event: &RequestEvent, call: &Call, logged: u64) -> Option<String> {
+        if !Memblock::limit_applies(call) {
+            return None;
+        }
+        let current = self.parameters;
+        let end = logged.saturating_add(call.size);
+        let page_end = end
+            .checked_next_multiple_of(current.page_size)
+            .unwrap_or(ALLOC_ANYWHERE);
+        let limit = [ALLOC_ANYWHERE, page_end, end]
+            .into_iter()
+            .filter(|&limit| limit != current.current_limit)
+            .find(|&limit| {
+                let changed = Parameters {
+                    current_limit: limit,
+                    ..current
+                };
+                self.reproduces(call, logged, &changed)
+            })?;
+        self.parameters.current_limit = limit;
+        let value = if limit == ALLOC_ANYWHERE {
+            "MEMBLOCK_ALLOC_ANYWHERE".to_string()
+        } else {
+            format!("{limit:#x}")
         };
+        let reason = if limit > current.current_limit {
+            format!(
+                "the kernel had raised the current limit (memblock_set_current_limit) \
+                 above {:#x}: the log's block lies above it; limit now {value}",
+                current.current_limit
+            )
+        } else {
+            let taken_as = if limit == end {
+                "the block's end"
+            } else {
+                "the block's end, rounded up to a page"
+            };
+            format!(
+                "memory above the log's block was free to the model but the machine did not \
+                 use it: the kernel's current limit was lower, or that memory was unusable \
+                 without the log saying so (NOMAP, hotplug); the model now caps allocations \
+                 at {value} ({taken_as})"
+            )
+        };
+        self.infer(event.line, "current_limit", value, reason.clone());
+        Some(reason)
+    }
+
+    /// A larger `PAGE_SIZE` that reproduces a block the model put in what
+    /// would be the machine's first page (never handed out).
+    fn explain_page_size(
+        &mut self,
+        event: &RequestEvent,
+        call: &Call,
+        logged: u64,
+        model: Option<u64>,
+    ) -> Option<String> {
+        let model = model?;
+        let current = self.parameters;
+        let page_size = LARGER_PAGE_SIZES.into_iter().find(|&page_size| {
+            let changed = Parameters {
+                page_size,
+                ..current
+            };
+            page_size > current.page_size
+                && model < page_size
+                && self.reproduces(call, logged, &changed)
+        })?;
+        self.parameters.page_size = page_size;
+        let reason = format!(
+            "the machine's pages are {page_size} bytes, not {}: memblock never hands out the \
+             first page",
+            current.page_size
+        );
+        self.infer(
+            event.line,
+            "page_size",
+            page_size.to_string(),
+            reason.clone(),
+        );
+        Some(reason)
+    }
+
+    /// An `SMP_CACHE_BYTES` that reproduces an `align=0` request's block.
+    fn explain_alignment(
+        &mut self,
+        event: &RequestEvent,
+        call: &Call,
+        logged: u64,
+    ) -> Option<String> {
+        if call.align != 0 {
+            return None;
+        }
+        let current = self.parameters;
+        let cache = [16, 32, 128, 256, 8].into_iter().find(|&cache| {
+            let changed = Parameters {
+                default_align: cache,
+                ..current
+            };
+            self.reproduces(call, logged, &changed)
+        })?;
+        self.parameters.default_align = cache;
+        let reason = format!(
+            "align=0 means this architecture's SMP_CACHE_BYTES, {cache}, not {}",
+            current.default_align
+        );
+        self.infer(
+            event.line,
+            "smp_cache_bytes",
+            cache.to_string(),
+            reason.clone(),
+        );
+        Some(reason)
+    }
+
+    /// A change of direction that reproduces the log's block: the other
+    /// direction, else bottom-up above a floor (the kernel's end, 3.13 to
+    /// early 5.x) taken as the start of the free range the block opens.
+    fn explain_direction(
+        &mut self,
+        event: &RequestEvent,
+        call: &Call,
+        logged: u64,
+    ) -> Option<String> {
         let current = self.parameters;
         let flipped = Parameters {
             direction: current.direction.flipped(),
             ..current
         };
-        if reproduces(&flipped) {
-            let value = match flipped.direction {
-                Direction::BottomUp => "bottom-up",
-                Direction::TopDown => "top-down",
-            };
-            self.parameters = flipped;
-            let reason = format!(
-                "the kernel had switched memblock to {value} (memblock_set_bottom_up): \
-                 the log's block is the {} fit",
-                if flipped.direction == Direction::BottomUp {
-                    "lowest"
-                } else {
-                    "highest"
-                }
+        let floored = self.memblock.free_range_at(logged).map(|range| Parameters {
+            direction: Direction::BottomUp,
+            bottom_up_floor: Some(range.start()),
+            ..current
+        });
+        // A bottom-up search near address 0 also shows the page size: the
+        // first page is never handed out.
+        let larger_pages = LARGER_PAGE_SIZES
+            .into_iter()
+            .filter(|&page_size| page_size > current.page_size)
+            .map(|page_size| Parameters {
+                page_size,
+                ..flipped
+            });
+        let changed = [Some(flipped), floored.filter(|floored| *floored != current)]
+            .into_iter()
+            .flatten()
+            .chain(larger_pages)
+            .find(|candidate| self.reproduces(call, logged, candidate))?;
+        self.parameters = changed;
+        let floor_chosen = Some(changed) == floored && changed != flipped;
+        let (value, mut reason) = match (changed.direction, changed.bottom_up_floor) {
+            (Direction::TopDown, _) => (
+                "top-down".to_string(),
+                "the kernel had switched memblock back to top-down \
+                 (memblock_set_bottom_up(false)): the log's block is the highest fit"
+                    .to_string(),
+            ),
+            (Direction::BottomUp, Some(floor)) if floor_chosen => (
+                format!("bottom-up above {floor:#x}"),
+                format!(
+                    "the kernel allocates bottom-up (memblock_set_bottom_up(true)) above its \
+                     own end, as older kernels (3.13 to early 5.x) did: the log's block opens \
+                     the free range at {floor:#x}, taken as the kernel's end"
+                ),
+            ),
+            (Direction::BottomUp, _) => (
+                "bottom-up".to_string(),
+                "the kernel had switched memblock to bottom-up (memblock_set_bottom_up(true)): \
+                 the log's block is the lowest fit"
+                    .to_string(),
+            ),
+        };
+        self.infer(event.line, "direction", value, reason.clone());
+        if changed.page_size != current.page_size {
+            let pages = format!(
+                "the machine's pages are {} bytes, not {}: memblock never hands out the first page",
+                changed.page_size, current.page_size
             );
-            self.infer(event.line, "direction", value.to_string(), reason.clone());
-            return Miss { differs, reason };
+            self.infer(
+                event.line,
+                "page_size",
+                changed.page_size.to_string(),
+                pages.clone(),
+            );
+            reason = format!("{reason}; {pages}");
         }
-        if Memblock::limit_applies(call) {
-            let end = logged.saturating_add(call.size);
-            let page_end = end
-                .checked_next_multiple_of(current.page_size)
-                .unwrap_or(ALLOC_ANYWHERE);
-            let candidates = [ALLOC_ANYWHERE, page_end, end];
-            for limit in candidates
-                .into_iter()
-                .filter(|&limit| limit != current.current_limit)
-            {
-                let changed = Parameters {
-                    current_limit: limit,
-                    ..current
-                };
-                if !reproduces(&changed) {
-                    continue;
-                }
-                self.parameters = changed;
-                let value = if limit == ALLOC_ANYWHERE {
-                    "MEMBLOCK_ALLOC_ANYWHERE".to_string()
-                } else {
-                    format!("{limit:#x}")
-                };
-                let reason = if limit > current.current_limit {
-                    format!(
-                        "the kernel had raised the current limit (memblock_set_current_limit) \
-                         above {:#x}: the log's block lies above it; limit now {value}",
-                        current.current_limit
-                    )
-                } else {
-                    format!(
-                        "the kernel's current limit was lower than the model's: memory above \
-                         the log's block was free but not used; limit now {value} \
-                         (the block's end, rounded up to a page)"
-                    )
-                };
-                self.infer(event.line, "current_limit", value, reason.clone());
-                return Miss { differs, reason };
-            }
-        }
-        if call.align == 0 {
-            for cache in [16, 32, 128, 256, 8] {
-                let changed = Parameters {
-                    default_align: cache,
-                    ..current
-                };
-                if reproduces(&changed) {
-                    self.parameters = changed;
-                    let reason = format!(
-                        "align=0 means this architecture's SMP_CACHE_BYTES, {cache}, not {}",
-                        current.default_align
-                    );
-                    self.infer(
-                        event.line,
-                        "smp_cache_bytes",
-                        cache.to_string(),
-                        reason.clone(),
-                    );
-                    return Miss { differs, reason };
-                }
-            }
-        }
-        Miss {
-            differs,
-            reason: self.diagnose(call, logged, model),
-        }
+        Some(reason)
     }
 
     /// What differs: addresses, and the nodes when they differ.

@@ -26,6 +26,8 @@ pub struct RequestRow {
     pub from: u64,
     /// `max_addr=`.
     pub max_addr: u64,
+    /// The calling function as printed, if any.
+    pub caller: Option<String>,
     /// Where memblock put it (`null`: the log shows no placement).
     pub log: Option<u64>,
     /// Where the memblock model puts it (absent when that policy did not run).
@@ -179,6 +181,9 @@ pub struct Report {
     /// bootmem's results (absent when it did not run).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bootmem: Option<BootmemSection>,
+    /// Why bootmem could not run beside the memblock model.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bootmem_error: Option<String>,
     /// Every request, in log order.
     #[serde(rename = "placements")]
     pub rows: Vec<RequestRow>,
@@ -202,6 +207,7 @@ impl Report {
                 node: event.request.node,
                 from: event.request.minimum,
                 max_addr: event.request.maximum,
+                caller: event.request.caller.clone(),
                 log: event.logged,
                 memblock: None,
                 bootmem: None,
@@ -244,6 +250,7 @@ impl Report {
             log: LogFigures::of(trace),
             memblock,
             bootmem,
+            bootmem_error: None,
             rows,
         }
     }
@@ -283,6 +290,10 @@ impl Report {
         }
         if let Some(bootmem) = &self.bootmem {
             write_bootmem(out, &bootmem.figures)?;
+        }
+        if let Some(problem) = &self.bootmem_error {
+            writeln!(out)?;
+            writeln!(out, "bootmem: not run: {problem}")?;
         }
         Ok(())
     }
@@ -359,12 +370,12 @@ fn write_memblock(out: &mut impl Write, memblock: &MemblockSection) -> io::Resul
     }
     writeln!(
         out,
-        "memblock model: parameters the log does not print (current limit, direction, SMP_CACHE_BYTES)"
+        "memblock model: parameters the log does not print (current limit, direction, SMP_CACHE_BYTES, PAGE_SIZE)"
     )?;
     if memblock.inferred.is_empty() {
         writeln!(
             out,
-            "  memblock's defaults throughout (MEMBLOCK_ALLOC_ANYWHERE, top-down, 64): no placement contradicts them"
+            "  memblock's defaults throughout (MEMBLOCK_ALLOC_ANYWHERE, top-down, 64, 4096): no placement contradicts them"
         )?;
     }
     for inference in &memblock.inferred {
@@ -395,6 +406,9 @@ fn write_memblock(out: &mut impl Write, memblock: &MemblockSection) -> io::Resul
 
 fn write_bootmem(out: &mut impl Write, figures: &BootmemFigures) -> io::Result<()> {
     writeln!(out)?;
+    for line in &figures.set_up {
+        writeln!(out, "bootmem: set-up       {line}")?;
+    }
     writeln!(
         out,
         "bootmem: node-local   {} of {} requests naming a node the map knows",

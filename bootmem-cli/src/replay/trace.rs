@@ -15,7 +15,7 @@
 //! - the `MEMBLOCK configuration:` dump (`memblock_dump_all`): its
 //!   ` memory[0xI]\t[A-B], S bytes[ on node N][ flags: 0xF]` and
 //!   ` reserved[0xI]...` lines, in every version's spacing;
-//! - `memblock: bottom-up allocation failed, ...` (3.13 to 5.2): the kernel
+//! - `memblock: bottom-up allocation failed, ...` (3.13 to early 5.x): the kernel
 //!   was allocating bottom-up.
 //!
 //! Addresses may be printed with any number of digits (`%#016llx` in 3.x and
@@ -47,6 +47,8 @@ pub struct Request {
     pub minimum: u64,
     /// The upper bound (`max_addr=`, exclusive; 0, 1 and `~0` mean none).
     pub maximum: u64,
+    /// The calling function as printed (`sparse_init+0x3f8/0x490`), if any.
+    pub caller: Option<String>,
 }
 
 /// One recognised line of the trace.
@@ -90,6 +92,8 @@ pub enum TraceLine {
         size: u64,
         /// The node (`memblock_add_node`).
         node: Option<u32>,
+        /// The region flags (`memblock_add_node`'s `flags=`, else 0).
+        flags: u64,
     },
 }
 
@@ -196,6 +200,10 @@ fn parse_request(function: &str, rest: &str) -> Result<Request, String> {
         node: parse_node(&fields).map_err(wrap)?.unwrap_or(NO_NODE),
         minimum: required_hex(&fields, "from").map_err(wrap)?,
         maximum: required_hex(&fields, "max_addr").map_err(wrap)?,
+        caller: fields
+            .last()
+            .filter(|token| !token.contains('=') && fields.len() > 2)
+            .map(|token| token.to_string()),
     })
 }
 
@@ -260,7 +268,17 @@ pub fn parse_message(message: &str) -> Result<Option<TraceLine>, String> {
                             .map_err(|_| format!("{function}: nid={node} is not a node"))?,
                     ),
                 };
-            Ok(Some(TraceLine::Add { start, size, node }))
+            let flags = match field(&fields, "flags") {
+                Some(value) => parse_hex(value)
+                    .ok_or_else(|| format!("{function}: bad flags= value `{value}`"))?,
+                None => 0,
+            };
+            Ok(Some(TraceLine::Add {
+                start,
+                size,
+                node,
+                flags,
+            }))
         }
         _ => Ok(None),
     }
@@ -423,5 +441,83 @@ mod tests {
             Ok(None)
         );
         assert_eq!(parse_message("Zone ranges:"), Ok(None));
+    }
+
+    fn line(text: &str) -> Vec<Option<TraceLine>> {
+        messages(text)
+            .into_iter()
+            .map(|message| parse_message(message).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn dump_lines_of_every_version() {
+        let region = |text: &str| match line(text).as_slice() {
+            [Some(TraceLine::DumpRegion(region))] => *region,
+            other => panic!("{text}: {other:?}"),
+        };
+        // 6.x: %pa, node and flags.
+        let new = region("[    0.004010]  memory[0x1]\t[0x0000000000100000-0x000000007fffffff], 0x000000007ff00000 bytes on node 0 flags: 0x0");
+        assert_eq!(
+            (new.list, new.start, new.size, new.node, new.flags),
+            (DumpList::Memory, 0x10_0000, 0x7ff0_0000, Some(0), 0)
+        );
+        // 3.x: %#016llx, short size, no node, no flags.
+        let old = region(
+            "<6>[    0.000000]  reserved[0x2]\t[0x0000000009a000-0x0000000009ffff], 0x6000 bytes",
+        );
+        assert_eq!(
+            (old.list, old.start, old.size, old.node, old.flags),
+            (DumpList::Reserved, 0x9_a000, 0x6000, None, 0)
+        );
+        let nomap = region(" memory[0x2]     [0x00000000bfc00000-0x00000000bfffffff], 0x0000000000400000 bytes on node 1 flags: 0x4");
+        assert_eq!((nomap.node, nomap.flags), (Some(1), 0x4));
+        assert_eq!(
+            line("[    0.003818] MEMBLOCK configuration:"),
+            [Some(TraceLine::DumpStart)]
+        );
+        assert_eq!(line("[    0.003818]  memory.cnt  = 0x3"), [None]);
+        assert!(parse_message("memory[0x0]\t[0x2000-0x1000], 0x0 bytes").is_err());
+    }
+
+    #[test]
+    fn prefixes_warnings_and_the_newline_less_doubling_message() {
+        // The doubling message has no newline: the next message follows.
+        let joined = line("[    0.000000] memblock: reserved is doubled to 256 at [0x000000007fffc000-0x000000007fffdfff]memblock_reserve: [0x000000007fffc000-0x000000007fffdfff] memblock_double_array+0x1b5/0x240");
+        assert_eq!(
+            joined,
+            [
+                None,
+                Some(TraceLine::Reserve {
+                    start: 0x7fff_c000,
+                    size: 0x2000
+                })
+            ]
+        );
+        // A prefix the stripper does not know.
+        assert_eq!(
+            line("2024-07-22T10:00:00+0000 host kern.info memblock_remove: [0x0001000000000000-0xfffffffffffffffe] arm64_memblock_init+0x34/0x24c"),
+            [Some(TraceLine::Remove {
+                start: 0x1_0000_0000_0000,
+                size: 0xffff_0000_0000_0000 - 1
+            })]
+        );
+        assert_eq!(
+            line("[    0.000000] memblock: bottom-up allocation failed, memory hotunplug may be affected"),
+            [Some(TraceLine::BottomUpFailed)]
+        );
+        // 3.16's reservation format with flags, and no timestamp at all.
+        assert_eq!(
+            line("memblock_reserve: [0x0000000009a000-0x0000000009efff] flags 0x0 setup_real_mode+0x53/0x15c"),
+            [Some(TraceLine::Reserve {
+                start: 0x9_a000,
+                size: 0x5000
+            })]
+        );
+        // A caller trace line naming memblock functions is no trace line.
+        assert_eq!(
+            line("[    0.000000]  [<c10a2f5e>] memblock_virt_alloc_internal+0x104/0x146"),
+            [None]
+        );
     }
 }

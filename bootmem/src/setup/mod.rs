@@ -74,6 +74,38 @@ use crate::node_id::NodeId;
 /// always suffices). In a kernel it maps the range (`&'static mut [u64]`
 /// through the kernel's view of physical memory); on a host it allocates.
 ///
+/// ```
+/// use bootmem::linux::Bootmem;
+/// use bootmem::memory::NoZeroing;
+/// use bootmem::memory_map::MemoryMapBuilder;
+/// use bootmem::{setup, Configuration, PageSize, PhysicalAddress, PhysicalRange};
+///
+/// // The firmware's map: 1 GiB of RAM with the legacy hole below 1 MiB.
+/// let address = PhysicalAddress::new;
+/// let mut builder = MemoryMapBuilder::<32, 4>::new();
+/// builder.add_ram(address(0), address(0x9_fc00))?;
+/// builder.add_reserved(address(0x9_fc00), address(0x10_0000))?;
+/// builder.add_ram(address(0x10_0000), address(0x4000_0000))?;
+/// let map = builder.build(PageSize::SIZE_4KIB)?;
+///
+/// // What the kernel knows is in use: page 0 and its own image.
+/// let in_use = [
+///     PhysicalRange::new(address(0), address(0x1000)).unwrap(),
+///     PhysicalRange::new(address(0x100_0000), address(0x180_0000)).unwrap(),
+/// ];
+/// // A kernel maps each bitmap range (`&'static mut [u64]`); a host allocates.
+/// let (allocator, summary) = setup::set_up(&map, Configuration::X86_64, NoZeroing, &in_use, |_node, range| {
+///     vec![0u64; (range.size() / 8) as usize]
+/// })?;
+/// print!("{summary}"); // one line per node: frames, RAM, where the bitmap went, what was reserved
+/// assert_eq!(summary.nodes()[0].bitmap.unwrap().end(), address(0x4000_0000)); // the top of RAM
+///
+/// let mut bootmem: Bootmem<_, _, 4> = Bootmem::from_allocator(allocator);
+/// let table = bootmem.alloc_bootmem(100)?; // at or above 16 MiB, clear of the kernel
+/// assert_eq!(table.as_u64(), 0x180_0000);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
 /// # Errors
 ///
 /// A [`SetupError`] naming the node and the reason; nothing is built.
@@ -131,28 +163,30 @@ fn plan<const MAX_NODES: usize, const RANGES: usize, const NODES: usize>(
     if nodes.iter().all(|span| span.is_memoryless()) {
         return Err(SetupError::NoRam);
     }
-    let page = map.page_size();
     let mut summary = SetupSummary::new();
     for span in nodes {
-        let mut setup = NodeSetup {
+        summary.push(NodeSetup {
             node: span.node,
+            frames: span.frames(),
+            ram_bytes: span.ram_bytes,
             ..NodeSetup::EMPTY
-        };
-        if !span.is_memoryless() {
-            setup.frames = span.frames();
-            setup.ram_bytes = span.ram_bytes;
-            let bytes = node_storage_bytes(span.pages());
-            let whole_pages = page.pages_for(bytes).saturating_mul(page.bytes());
-            setup.bitmap = Some(placement::place_bitmap(
-                map,
-                span.node,
-                whole_pages,
-                in_use,
-            )?);
-        }
-        summary.push(setup);
+        });
     }
     check_disjoint(summary.nodes())?;
+    let page = map.page_size();
+    for setup in summary.nodes_mut() {
+        if setup.ram_bytes == 0 {
+            continue;
+        }
+        let bytes = node_storage_bytes(setup.frames.len());
+        let whole_pages = page.pages_for(bytes).saturating_mul(page.bytes());
+        setup.bitmap = Some(placement::place_bitmap(
+            map,
+            setup.node,
+            whole_pages,
+            in_use,
+        )?);
+    }
     Ok(summary)
 }
 

@@ -8,7 +8,9 @@
 
 use bootmem::memory_map::RangeKind;
 
-use super::{exclusive_end, inclusive_size, parse_hex, FirmwareMap, Origin, ParseError};
+use super::{
+    check_table, exclusive_end, inclusive_size, parse_hex, FirmwareMap, Origin, ParseError,
+};
 
 /// Whether a line has the shape of an iomem line (`hex-hex : name`).
 pub fn looks_like_iomem_line(line: &str) -> bool {
@@ -49,6 +51,7 @@ pub fn parse(text: &str) -> Result<FirmwareMap, ParseError> {
         ..FirmwareMap::default()
     };
     let mut all_zero = true;
+    let mut top_level = Vec::new();
     let mut entries = 0usize;
     for (index, line) in text.lines().enumerate() {
         let number = index + 1;
@@ -82,6 +85,7 @@ pub fn parse(text: &str) -> Result<FirmwareMap, ParseError> {
                 map.ram_bytes += inclusive_size(start, end);
             }
             map.push_range(start, exclusive_end(end), kind, Origin::Line(number));
+            top_level.push((start, u128::from(end) + 1, number));
         }
     }
     if entries > 0 && all_zero {
@@ -92,5 +96,6 @@ pub fn parse(text: &str) -> Result<FirmwareMap, ParseError> {
     if entries == 0 {
         return Err(ParseError::in_file("empty /proc/iomem file"));
     }
+    check_table(&top_level)?;
     Ok(map)
 }

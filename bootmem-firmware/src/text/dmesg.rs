@@ -12,20 +12,24 @@
 //!   is reserved as Linux reserves it); else the `reserve setup_data:`
 //!   table, else a Xen PV `Xen:` table, else the `efi: memNN:` map, else
 //!   the `Early memory node ranges` (or the older `Early memory PFN ranges`)
-//!   as RAM; plus `OF: reserved mem:` and `Reserved memory: created ... pool`
+//!   as RAM, else memblock's own view (`memblock_add:` / `memblock_remove:`
+//!   lines, else the last `MEMBLOCK configuration:` dump, see
+//!   [`super::memblock`]); plus `OF: reserved mem:` and `Reserved memory: created ... pool`
 //!   lines as reservations;
 //! - nodes: the `Early memory node ranges` (the kernel's final word), else
 //!   the `SRAT: Node` lines, else `NUMA: Node N [mem ...]`, else `NUMA:
 //!   Adding memblock ... on node N`; every node these name (and every
 //!   `Initmem setup node N`) exists, with memory or without;
 //! - RAM bytes: the `usable` entries of the `BIOS-e820:` table as printed,
-//!   else the `Early memory node ranges`, else the RAM of the table used.
+//!   else the `Early memory node ranges`, else the RAM of the table used,
+//!   else memblock's exact total.
 //!
 //! Only the first boot of a log holding several (`Linux version` seen again) is read.
 
 use bootmem::memory_map::RangeKind;
 
-use super::{parse_hex, FirmwareMap, Origin, ParseError};
+use super::memblock::{self, MemblockLine, MemblockView};
+use super::{check_table, parse_hex, FirmwareMap, Origin, ParseError};
 
 /// The firmware tables a boot log can print.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -115,6 +119,8 @@ pub enum MemoryLine {
     MemorySetup,
     /// `Linux version`: a boot starts.
     BootStart,
+    /// A line of a `memblock=debug` trace.
+    Memblock(MemblockLine),
 }
 
 /// Reads a log line by line, keeping the little state some blocks need.
@@ -148,6 +154,9 @@ impl LineParser {
         }
         if text.starts_with("Linux version ") {
             return Ok(Some(MemoryLine::BootStart));
+        }
+        if let Some(line) = memblock::parse_line(text)? {
+            return Ok(Some(MemoryLine::Memblock(line)));
         }
         for (marker, table) in [
             ("BIOS-e820:", Table::E820),
@@ -314,6 +323,7 @@ pub fn parse(text: &str) -> Result<FirmwareMap, ParseError> {
     let mut node_ranges = Vec::new();
     let mut reserved = Vec::new();
     let mut nodes = Vec::new();
+    let mut memblock_view = MemblockView::default();
     let mut seen_anything = false;
     for (index, line) in text.lines().enumerate() {
         let number = index + 1;
@@ -327,6 +337,12 @@ pub fn parse(text: &str) -> Result<FirmwareMap, ParseError> {
             MemoryLine::BootStart if seen_anything => break,
             MemoryLine::BootStart => {}
             MemoryLine::MemorySetup => memory_set_up = true,
+            MemoryLine::Memblock(line) => {
+                if matches!(line, MemblockLine::Add { .. } | MemblockLine::DumpStart) {
+                    memory_set_up = true;
+                }
+                memblock_view.record(line, number);
+            }
             MemoryLine::Firmware {
                 table,
                 start,
@@ -362,7 +378,10 @@ pub fn parse(text: &str) -> Result<FirmwareMap, ParseError> {
         seen_anything = true;
     }
 
-    let mut map = FirmwareMap::default();
+    let mut map = FirmwareMap {
+        memblock_trace: memblock_view.is_traced(),
+        ..FirmwareMap::default()
+    };
     let [e820, setup_data, xen, efi] = &tables;
     let sum = |entries: &[Entry]| -> u128 {
         entries
@@ -384,6 +403,11 @@ pub fn parse(text: &str) -> Result<FirmwareMap, ParseError> {
     .into_iter()
     .find(|(entries, _)| !entries.is_empty());
     if let Some((entries, source)) = chosen {
+        let spans: Vec<_> = entries
+            .iter()
+            .map(|&(start, end, _, line)| (start, end, line))
+            .collect();
+        check_table(&spans)?;
         map.source = source;
         let mut edited: Vec<Entry> = entries.clone();
         if !std::ptr::eq(entries, efi) {
@@ -405,27 +429,51 @@ pub fn parse(text: &str) -> Result<FirmwareMap, ParseError> {
             map.push_range(start, clamp(end), RangeKind::Ram, Origin::Line(line));
         }
         map.ram_bytes = node_range_bytes;
+    } else if !memblock_view.memory().is_empty() {
+        map.source = "memblock's memory (memblock=debug lines)";
+        for range in memblock_view.memory() {
+            let start = clamp(range.start);
+            map.push_range(
+                start,
+                clamp(range.end),
+                RangeKind::Ram,
+                Origin::Line(range.line),
+            );
+        }
+        map.ram_bytes = memblock_view.ram_bytes();
     } else {
         return Err(ParseError::in_file(
-            "no memory map found: no BIOS-e820, setup_data, Xen or EFI table and no Early memory node ranges",
+            "no memory map found: no BIOS-e820, setup_data, Xen or EFI table, no Early memory node ranges and no memblock=debug lines",
         ));
     }
     for &(start, end, line) in &reserved {
         map.push_range(start, clamp(end), RangeKind::Reserved, Origin::Line(line));
     }
+    let dump_nodes: Vec<(u32, u64, u128, usize)> = memblock_view
+        .node_regions()
+        .map(|range| {
+            let node = range.node.unwrap_or(0);
+            (node, clamp(range.start), range.end, range.line)
+        })
+        .collect();
     let affinity_source = if node_ranges.is_empty() {
         affinities
             .iter()
             .find(|list| !list.is_empty())
             .cloned()
-            .unwrap_or_default()
+            .unwrap_or(dump_nodes.clone())
     } else {
         node_ranges.clone()
     };
     for (node, start, end, line) in affinity_source {
         map.push_affinity(start, clamp(end), node, Origin::Line(line));
     }
-    for &(node, ..) in affinities.iter().flatten().chain(&node_ranges) {
+    for &(node, ..) in affinities
+        .iter()
+        .flatten()
+        .chain(&node_ranges)
+        .chain(&dump_nodes)
+    {
         map.declare_node(node);
     }
     for node in nodes {
@@ -434,7 +482,8 @@ pub fn parse(text: &str) -> Result<FirmwareMap, ParseError> {
     Ok(map)
 }
 
-fn clamp(end: u128) -> u64 {
+fn clamp(end: impl Into<u128>) -> u64 {
+    let end: u128 = end.into();
     u64::try_from(end).unwrap_or(u64::MAX)
 }
 
@@ -535,7 +584,7 @@ fn mem_range(text: &str) -> Result<(u64, u128, &str), String> {
 }
 
 /// `A<separator>B` of two hex numbers, B not below A.
-fn inclusive_pair(text: &str, separator: &str) -> Result<(u64, u64), String> {
+pub(crate) fn inclusive_pair(text: &str, separator: &str) -> Result<(u64, u64), String> {
     let (first, last) = text
         .split_once(separator)
         .ok_or_else(|| format!("expected `START{separator}END`, found `{text}`"))?;

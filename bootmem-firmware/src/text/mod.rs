@@ -1,4 +1,4 @@
-//! Readers of firmware memory maps: one file per input format, one description they all produce.
+//! Text and file readers for the `bootmem` command (feature `std`): Linux boot logs, `memblock=debug` traces, `/proc/iomem`, TOML, device tree files.
 //!
 //! Every reader turns its input into a [`FirmwareMap`]: the ranges and NUMA
 //! affinities the firmware described, each remembering the line (or blob
@@ -17,6 +17,7 @@ use bootmem::{NodeId, PageSize, PhysicalAddress};
 pub mod dmesg;
 pub mod dtb;
 pub mod iomem;
+pub mod memblock;
 pub mod toml;
 
 /// How many ranges (and, separately, NUMA affinities) a map read by the command may hold.
@@ -28,7 +29,7 @@ pub const NODE_CAPACITY: usize = 1024;
 pub type CommandMemoryMap = MemoryMap<RANGE_CAPACITY, NODE_CAPACITY>;
 
 /// An input format.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     /// Guess from the content (and the `.toml` extension).
     Auto,
@@ -50,6 +51,25 @@ impl fmt::Display for Format {
             Self::Iomem => "iomem",
             Self::Dtb => "dtb",
             Self::Toml => "toml",
+        })
+    }
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Ok(match text {
+            "auto" => Self::Auto,
+            "dmesg" => Self::Dmesg,
+            "iomem" => Self::Iomem,
+            "dtb" => Self::Dtb,
+            "toml" => Self::Toml,
+            other => {
+                return Err(format!(
+                    "unknown format `{other}` (auto, dmesg, iomem, dtb, toml)"
+                ))
+            }
         })
     }
 }
@@ -99,6 +119,21 @@ pub struct ParseError {
     pub origin: Origin,
     /// What.
     pub message: String,
+}
+
+impl From<crate::FirmwareError> for ParseError {
+    fn from(error: crate::FirmwareError) -> Self {
+        let origin = match error.location {
+            crate::Location::Line(line) => Origin::Line(line),
+            crate::Location::Offset(offset) => Origin::Offset(offset),
+            crate::Location::Entry(_) | crate::Location::Table => Origin::File,
+        };
+        let message = match error.location {
+            crate::Location::Entry(index) => format!("entry {index}: {}", error.problem),
+            _ => error.problem.to_string(),
+        };
+        Self { origin, message }
+    }
 }
 
 impl ParseError {
@@ -168,6 +203,10 @@ pub struct FirmwareMap {
     pub ram_bytes: u128,
     /// Which table of the input the ranges come from (for the report).
     pub source: &'static str,
+    /// Whether the input holds a `memblock=debug` trace (`memblock_*` lines
+    /// or a `MEMBLOCK configuration:` dump): without one, a replay has no
+    /// requests to replay.
+    pub memblock_trace: bool,
 }
 
 impl FirmwareMap {
@@ -340,8 +379,45 @@ pub fn detect_format(bytes: &[u8], toml_extension: bool) -> Format {
     }
 }
 
+/// Checks the ranges of one table of a text (`(start, exclusive end,
+/// line)`, in any order): a zero-length range, or two sharing addresses, is
+/// an error at the later line, naming the other.
+///
+/// # Errors
+///
+/// The first such range, by address.
+pub fn check_table(entries: &[(u64, u128, usize)]) -> Result<(), ParseError> {
+    let mut sorted: Vec<&(u64, u128, usize)> = entries.iter().collect();
+    sorted.sort_by_key(|&&(start, end, line)| (start, end, line));
+    let mut furthest: Option<&(u64, u128, usize)> = None;
+    for entry in sorted {
+        let &(start, end, line) = entry;
+        if end <= u128::from(start) {
+            return Err(ParseError::at_line(line, "zero-length range"));
+        }
+        if let Some(&(other_start, other_end, other_line)) = furthest {
+            if u128::from(start) < other_end {
+                let (later, earlier) = (line.max(other_line), line.min(other_line));
+                let what = if (start, end) == (other_start, other_end) {
+                    "repeats"
+                } else {
+                    "overlaps"
+                };
+                return Err(ParseError::at_line(
+                    later,
+                    format!("range {what} the range at line {earlier}"),
+                ));
+            }
+        }
+        if furthest.is_none_or(|&(_, other_end, _)| end > other_end) {
+            furthest = Some(entry);
+        }
+    }
+    Ok(())
+}
+
 /// Parses a hexadecimal number, with or without `0x`.
-pub(crate) fn parse_hex(text: &str) -> Option<u64> {
+pub fn parse_hex(text: &str) -> Option<u64> {
     let digits = text
         .strip_prefix("0x")
         .or_else(|| text.strip_prefix("0X"))
@@ -357,11 +433,11 @@ pub(crate) fn parse_hex(text: &str) -> Option<u64> {
 
 /// The exclusive end of an inclusive range `[first, last]`, saturating at
 /// 2^64 - 1 (the last byte of the address space cannot be described).
-pub(crate) fn exclusive_end(last: u64) -> u64 {
+pub fn exclusive_end(last: u64) -> u64 {
     last.saturating_add(1)
 }
 
 /// The size of an inclusive range, as printed.
-pub(crate) fn inclusive_size(first: u64, last: u64) -> u128 {
+pub fn inclusive_size(first: u64, last: u64) -> u128 {
     u128::from(last) - u128::from(first) + 1
 }

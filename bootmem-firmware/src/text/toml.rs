@@ -26,7 +26,7 @@ use toml::Spanned;
 
 use bootmem::memory_map::RangeKind;
 
-use super::{FirmwareMap, Origin, ParseError};
+use super::{check_table, FirmwareMap, Origin, ParseError};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -117,6 +117,7 @@ pub fn parse(text: &str) -> Result<FirmwareMap, ParseError> {
         source: "the [[ram]] tables",
         ..FirmwareMap::default()
     };
+    let mut ram = Vec::new();
     for node in &document.nodes {
         map.declare_node(*node);
     }
@@ -147,6 +148,7 @@ pub fn parse(text: &str) -> Result<FirmwareMap, ParseError> {
                 }
                 let node = entry.node.unwrap_or(0);
                 map.push_range(start, end, RangeKind::Ram, Origin::Line(line));
+                ram.push((start, u128::from(end), line));
                 map.push_affinity(start, end, node, Origin::Line(line));
                 map.declare_node(node);
                 map.ram_bytes += u128::from(end - start);
@@ -162,5 +164,6 @@ pub fn parse(text: &str) -> Result<FirmwareMap, ParseError> {
             }
         }
     }
+    check_table(&ram)?;
     Ok(map)
 }

@@ -12,16 +12,20 @@ use std::fmt::Write as _;
 
 use bootmem::memory_map::RangeKind;
 
-use super::{human, RegionKind, Simulation};
+use super::palette;
+use super::size::size;
+use crate::boot::{RegionKind, Simulation};
 
 const TOP: f64 = 150.0;
-const AXIS_X: f64 = 150.0;
-const NODE_X: f64 = 160.0;
+const OVERVIEW_X: f64 = 40.0;
+const OVERVIEW_WIDTH: f64 = 36.0;
+const AXIS_X: f64 = 230.0;
+const NODE_X: f64 = 240.0;
 const NODE_WIDTH: f64 = 60.0;
-const BAR_X: f64 = 230.0;
+const BAR_X: f64 = 310.0;
 const BAR_WIDTH: f64 = 260.0;
-const LABEL_X: f64 = 500.0;
-const WIDTH: f64 = 1000.0;
+const LABEL_X: f64 = 580.0;
+const WIDTH: f64 = 1120.0;
 const HOLE_HEIGHT: f64 = 22.0;
 const NODE_COLOURS: [&str; 6] = [
     "#c5cae9", "#ffe0b2", "#b2dfdb", "#f8bbd0", "#dcedc8", "#d1c4e9",
@@ -30,7 +34,8 @@ const NODE_COLOURS: [&str; 6] = [
 /// What covers a piece of the address space, most specific first.
 #[derive(Clone, Debug, PartialEq)]
 enum Paint {
-    Region(RegionKind, String),
+    /// A region: its kind, purpose and boot-order number.
+    Region(RegionKind, String, usize),
     Firmware(RangeKind),
     Free,
     Hole,
@@ -39,39 +44,16 @@ enum Paint {
 impl Paint {
     fn colour(&self) -> &'static str {
         match self {
-            Self::Region(kind, _) => region_colour(*kind),
+            Self::Region(kind, _, _) => palette::colour(kind.name()),
             Self::Firmware(kind) => firmware_colour(*kind),
-            Self::Free => "#a5d6a7",
+            Self::Free => palette::FREE,
             Self::Hole => "url(#hole)",
         }
     }
 }
 
-fn region_colour(kind: RegionKind) -> &'static str {
-    match kind {
-        RegionKind::LowMemory => "#795548",
-        RegionKind::Kernel => "#e53935",
-        RegionKind::Initrd => "#fb8c00",
-        RegionKind::Bitmap => "#8e24aa",
-        RegionKind::PageTables => "#1e88e5",
-        RegionKind::Trampoline => "#00acc1",
-        RegionKind::BounceBuffer => "#00897b",
-        RegionKind::NodeData => "#3949ab",
-        RegionKind::StructPages => "#5e35b1",
-        RegionKind::PerCpu => "#d81b60",
-        RegionKind::LogBuffer => "#7cb342",
-        RegionKind::HashTable => "#f4511e",
-    }
-}
-
 fn firmware_colour(kind: RangeKind) -> &'static str {
-    match kind {
-        RangeKind::Ram => "#a5d6a7",
-        RangeKind::AcpiData => "#fdd835",
-        RangeKind::AcpiNvs => "#ffb300",
-        RangeKind::Reserved => "#9e9e9e",
-        _ => "#bdbdbd",
-    }
+    palette::colour(&format!("firmware-{kind}"))
 }
 
 /// Escapes text for XML content and attributes.
@@ -106,14 +88,23 @@ fn band_height(paint: &Paint, bytes: u64) -> f64 {
     (18.0 + 5.0 * pages.log2()).clamp(18.0, 110.0)
 }
 
+/// Every placed region with its step number in boot order (from 1).
+fn numbered_regions(simulation: &Simulation) -> Vec<(usize, &crate::boot::Region)> {
+    simulation
+        .steps
+        .iter()
+        .enumerate()
+        .filter_map(|(index, step)| step.region.as_ref().map(|region| (index + 1, region)))
+        .filter(|(_, region)| region.end > region.start)
+        // A firmware range keeps the map's own kind and colour.
+        .filter(|(_, region)| region.kind != RegionKind::Firmware)
+        .collect()
+}
+
 /// Cuts the address space into bands.
 fn bands(simulation: &Simulation) -> Vec<Band> {
     let map = &simulation.map;
-    let regions: Vec<_> = simulation
-        .allocations
-        .iter()
-        .chain(&simulation.reservations)
-        .collect();
+    let regions = numbered_regions(simulation);
     let mut cuts: Vec<u64> = Vec::new();
     for range in map.ranges() {
         cuts.push(range.start.as_u64());
@@ -124,7 +115,7 @@ fn bands(simulation: &Simulation) -> Vec<Band> {
         cuts.push(span.start.as_u64() << shift);
         cuts.push(span.end.as_u64() << shift);
     }
-    for region in &regions {
+    for (_, region) in &regions {
         cuts.push(region.start);
         cuts.push(region.end);
     }
@@ -133,10 +124,12 @@ fn bands(simulation: &Simulation) -> Vec<Band> {
     let mut bands: Vec<Band> = Vec::new();
     for pair in cuts.windows(2) {
         let (start, end) = (pair[0], pair[1]);
+        // The region drawn on top is the latest that covers the piece.
         let paint = regions
             .iter()
-            .find(|region| region.start <= start && end <= region.end)
-            .map(|region| Paint::Region(region.kind, region.purpose.clone()))
+            .rev()
+            .find(|(_, region)| region.start <= start && end <= region.end)
+            .map(|(number, region)| Paint::Region(region.kind, region.purpose.clone(), *number))
             .or_else(|| {
                 map.ranges()
                     .iter()
@@ -186,9 +179,9 @@ fn position(bands: &[Band], address: u64) -> f64 {
 }
 
 fn label(band: &Band) -> String {
-    let size = human(band.end - band.start);
+    let size = size(band.end - band.start);
     match &band.paint {
-        Paint::Region(_, purpose) => format!("{purpose} \u{2014} {size}"),
+        Paint::Region(_, purpose, number) => format!("{number}. {purpose} \u{2014} {size}"),
         Paint::Firmware(kind) => format!("firmware: {kind} \u{2014} {size}"),
         Paint::Free => format!("free RAM \u{2014} {size}"),
         Paint::Hole => format!("hole (not to scale) \u{2014} {size}"),
@@ -209,23 +202,21 @@ pub fn render(simulation: &Simulation) -> String {
 <defs><pattern id="hole" width="8" height="8" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="8" height="8" fill="#f5f5f5"/><line x1="0" y1="0" x2="0" y2="8" stroke="#cccccc" stroke-width="3"/></pattern></defs>
 <rect width="100%" height="100%" fill="white"/>
 <text x="10" y="22" font-size="16" font-weight="bold">Physical memory after bootmem's boot sequence: {}</text>
-<text x="10" y="40" fill="#555555">Low addresses at the top; band heights grow with the logarithm of the size; holes compressed to a fixed height.</text>"##,
+<text x="10" y="40" fill="#555555">Left: the whole address space to scale. Right: low addresses at the top, band heights growing with the logarithm of the size, holes compressed; numbers give the boot order.</text>"##,
         escape(&simulation.name),
         escape(&simulation.name)
     );
 
     // Legend: what is present, in a fixed order.
-    let mut legend: Vec<(&str, String)> = vec![("#a5d6a7", "free RAM".to_string())];
-    let mut kinds: Vec<RegionKind> = simulation
-        .reservations
+    let mut legend: Vec<(&str, String)> = vec![(palette::FREE, "free RAM".to_string())];
+    let mut kinds: Vec<RegionKind> = numbered_regions(simulation)
         .iter()
-        .chain(&simulation.allocations)
-        .map(|region| region.kind)
+        .map(|(_, region)| region.kind)
         .collect();
     kinds.sort_unstable();
     kinds.dedup();
     for kind in kinds {
-        legend.push((region_colour(kind), kind.description().to_string()));
+        legend.push((palette::colour(kind.name()), kind.description().to_string()));
     }
     let mut firmware_kinds: Vec<RangeKind> = simulation
         .map
@@ -251,8 +242,8 @@ pub fn render(simulation: &Simulation) -> String {
     }
     legend.push(("url(#hole)", "hole (no range)".to_string()));
     for (index, (colour, name)) in legend.iter().enumerate() {
-        let x = 10.0 + (index % 5) as f64 * 195.0;
-        let y = 58.0 + (index / 5) as f64 * 20.0;
+        let x = 10.0 + (index % 6) as f64 * 182.0;
+        let y = 50.0 + (index / 6) as f64 * 19.0;
         let _ = writeln!(
             out,
             r##"<g class="legend"><rect x="{x}" y="{y}" width="14" height="14" fill="{colour}" stroke="#333333" stroke-width="0.5"/><text x="{:.0}" y="{:.0}">{}</text></g>"##,
@@ -283,7 +274,7 @@ pub fn render(simulation: &Simulation) -> String {
             span.node,
             NODE_X + NODE_WIDTH / 2.0,
             top + 27.0,
-            human(span.ram_bytes)
+            size(span.ram_bytes)
         );
     }
 
@@ -295,7 +286,7 @@ pub fn render(simulation: &Simulation) -> String {
     let mut last_address_label = f64::NEG_INFINITY;
     for band in &bands {
         let class = match &band.paint {
-            Paint::Region(kind, _) => kind.name().to_string(),
+            Paint::Region(kind, _, _) => kind.name().to_string(),
             Paint::Firmware(kind) => format!("firmware-{kind}"),
             Paint::Free => "free".to_string(),
             Paint::Hole => "hole".to_string(),
@@ -315,6 +306,7 @@ pub fn render(simulation: &Simulation) -> String {
             band.top + band.height / 2.0,
             escape(&label(band))
         );
+        out.push_str(&band_number(band));
         if band.top - last_address_label >= 12.0 {
             last_address_label = band.top;
             let _ = writeln!(
@@ -338,6 +330,114 @@ pub fn render(simulation: &Simulation) -> String {
             last.end
         );
     }
+    out.push_str(&limit_lines(simulation, &bands));
+    out.push_str(&overview(simulation, &bands, bottom));
     out.push_str("</svg>\n");
+    out
+}
+
+/// The boot-order number inside a region's band, when the band is tall enough.
+fn band_number(band: &Band) -> String {
+    match &band.paint {
+        Paint::Region(_, _, number) if band.height >= 12.0 => {
+            let ink = if palette::wants_white_text(band.paint.colour()) {
+                "#ffffff"
+            } else {
+                "#000000"
+            };
+            format!(
+                r##"<text class="order" x="{:.0}" y="{:.1}" dominant-baseline="middle" font-weight="bold" fill="{ink}">{number}</text>"##,
+                BAR_X + 6.0,
+                band.top + band.height / 2.0
+            )
+        }
+        _ => String::new(),
+    }
+}
+
+/// Dashed lines across the detail at each limit that explains placement.
+fn limit_lines(simulation: &Simulation, bands: &[Band]) -> String {
+    let mut out = String::new();
+    let end = bands.last().map_or(0, |band| band.end);
+    for limit in simulation.limits.iter().filter(|limit| limit.address < end) {
+        let y = position(bands, limit.address);
+        let _ = writeln!(
+            out,
+            r##"<g class="limit"><line x1="{:.0}" y1="{y:.1}" x2="{:.0}" y2="{y:.1}" stroke="#d00000" stroke-width="1.5" stroke-dasharray="6 3"/><text x="{:.0}" y="{:.1}" fill="#d00000" font-size="10" text-anchor="end">{}</text></g>"##,
+            NODE_X,
+            WIDTH - 10.0,
+            WIDTH - 10.0,
+            y - 3.0,
+            escape(&limit.label)
+        );
+    }
+    out
+}
+
+/// The whole address space to scale, beside the detail: ranges, regions and limits.
+fn overview(simulation: &Simulation, bands: &[Band], bottom: f64) -> String {
+    let mut out = String::new();
+    let end = bands.last().map_or(1, |band| band.end).max(1) as f64;
+    let scale = (bottom - TOP) / end;
+    let y = |address: u64| TOP + address as f64 * scale;
+    let _ = writeln!(
+        out,
+        r##"<g class="overview"><text x="{:.0}" y="{:.0}" text-anchor="middle" font-weight="bold">to scale</text><rect x="{OVERVIEW_X}" y="{TOP}" width="{OVERVIEW_WIDTH}" height="{:.1}" fill="url(#hole)" stroke="#333333" stroke-width="0.5"/>"##,
+        OVERVIEW_X + OVERVIEW_WIDTH / 2.0,
+        TOP - 6.0,
+        bottom - TOP
+    );
+    let mut draw = |start: u64, stop: u64, colour: &str, class: &str| {
+        let top = y(start);
+        let height = (y(stop) - top).max(1.0);
+        let _ = writeln!(
+            out,
+            r##"<rect class="{class}" x="{OVERVIEW_X}" y="{top:.2}" width="{OVERVIEW_WIDTH}" height="{height:.2}" fill="{colour}"><title>{start:#x}-{stop:#x} {}</title></rect>"##,
+            size(stop - start)
+        );
+    };
+    for range in simulation.map.ranges() {
+        let colour = if range.kind.is_ram() {
+            palette::FREE
+        } else {
+            firmware_colour(range.kind)
+        };
+        draw(
+            range.start.as_u64(),
+            range.end.as_u64(),
+            colour,
+            "overview-range",
+        );
+    }
+    for (_, region) in numbered_regions(simulation) {
+        draw(
+            region.start,
+            region.end,
+            palette::colour(region.kind.name()),
+            "overview-region",
+        );
+    }
+    let mut last_label = f64::NEG_INFINITY;
+    for limit in &simulation.limits {
+        let at = y(limit.address);
+        let _ = writeln!(
+            out,
+            r##"<line x1="{:.0}" y1="{at:.1}" x2="{:.0}" y2="{at:.1}" stroke="#d00000" stroke-dasharray="3 2"/>"##,
+            OVERVIEW_X - 4.0,
+            OVERVIEW_X + OVERVIEW_WIDTH + 4.0,
+        );
+        // Labels that would overlap the one above are left to the detail.
+        if at - last_label >= 11.0 {
+            last_label = at;
+            let _ = writeln!(
+                out,
+                r##"<text x="{:.0}" y="{:.1}" font-size="9" fill="#d00000">{}</text>"##,
+                OVERVIEW_X + OVERVIEW_WIDTH + 6.0,
+                at + 3.0,
+                escape(&limit.label)
+            );
+        }
+    }
+    out.push_str("</g>\n");
     out
 }
