@@ -59,8 +59,6 @@ pub enum Event {
     },
     /// Memory added, on a node when printed.
     Add {
-        /// The log line.
-        line: usize,
         /// The range.
         span: Span,
         /// `nid=`.
@@ -95,14 +93,6 @@ impl Trace {
             Event::Request(request) => Some(request),
             _ => None,
         })
-    }
-
-    /// Whether the log holds any reservation line (echoes included).
-    pub fn has_reservations(&self) -> bool {
-        self.events
-            .iter()
-            .any(|event| matches!(event, Event::Reserve { .. }))
-            || self.requests().any(|request| request.logged.is_some())
     }
 }
 
@@ -228,7 +218,6 @@ fn apply(
         } => {
             *pending = None;
             events.push(Event::Add {
-                line: number,
                 span: Span::from_start_and_size(start, size),
                 node,
                 flags,
