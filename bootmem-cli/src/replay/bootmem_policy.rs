@@ -253,7 +253,7 @@ impl Replayer {
             .iter()
             .any(|&(known, partial)| known == node && partial == first);
         self.partial_pages.retain(|&(known, _)| known != node);
-        if end % page != 0 {
+        if !end.is_multiple_of(page) {
             self.partial_pages.push((node, end / page));
         }
         pages - u64::from(shared)

@@ -679,7 +679,7 @@ impl<'context> Replay<'context> {
         } else {
             call.align
         };
-        if align.is_power_of_two() && logged % align != 0 {
+        if align.is_power_of_two() && !logged.is_multiple_of(align) {
             return format!(
                 "the log's address is not a multiple of align={align:#x}: the kernel aligned \
                  it otherwise than printed"
