@@ -563,3 +563,38 @@ fn a_real_mips_log_wrapped_by_a_mail_is_read_and_reproduced() {
         "early_init_dt_alloc_memory_arch+0x40/0x84"
     );
 }
+
+#[test]
+fn the_page_shows_both_policies_step_by_step() {
+    let page = std::env::temp_dir().join(format!("replay-page-{}.html", std::process::id()));
+    let page_path = page.to_str().unwrap();
+    let log = Path::new(SHARED).join("memblock-trace-riscv64-board-1g.txt");
+    let outcome = bootmem(&[
+        "--policy",
+        "both",
+        "--html",
+        page_path,
+        log.to_str().unwrap(),
+    ]);
+    assert!(outcome.success, "{}", outcome.stderr);
+    let html = std::fs::read_to_string(&page).unwrap();
+    std::fs::remove_file(&page).unwrap();
+    assert!(html.contains("Linux memblock (model)"));
+    assert!(html.contains("\"name\":\"bootmem\""));
+    // Every request is a step of each column, with the log's address in
+    // its explanation: 38 requests, twice.
+    assert_eq!(html.matches("the machine put it at").count(), 2 * 38);
+    // The report still goes to standard output.
+    assert!(outcome.stdout.contains("38 of 38 placements identical"));
+    let unwritable = bootmem(&[
+        "--html",
+        "/nonexistent/dir/page.html",
+        log.to_str().unwrap(),
+    ]);
+    assert!(!unwritable.success);
+    assert!(
+        unwritable.stderr.contains("cannot write"),
+        "{}",
+        unwritable.stderr
+    );
+}
