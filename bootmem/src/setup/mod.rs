@@ -103,7 +103,7 @@ use crate::node_id::NodeId;
 /// let mut bootmem: Bootmem<_, _, 4> = Bootmem::from_allocator(allocator);
 /// let table = bootmem.alloc_bootmem(100)?; // at or above 16 MiB, clear of the kernel
 /// assert_eq!(table.as_u64(), 0x180_0000);
-/// Ok::<(), Box<dyn std::error::Error>>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 ///
 /// # Errors
