@@ -283,6 +283,45 @@ where
     }
 }
 
+/// With the `lock_api` feature, a shared reference to a
+/// [`LockedBootAllocator`](crate::adapters::lock::LockedBootAllocator) is a
+/// frame allocator too: each frame takes the lock once, so every CPU can map
+/// pages from one `static` (`mapper.map_to(page, frame, flags, &mut &BOOTMEM)`).
+/// A torn-down allocator gives no frames.
+///
+/// ```
+/// use bootmem::adapters::lock::LockedBootAllocator;
+/// use bootmem::{memory::NoZeroing, Configuration, NodeId, PageFrameNumber, PhysicalAddress};
+/// use x86_64::structures::paging::{FrameAllocator, PhysFrame, Size4KiB};
+///
+/// static BOOTMEM: LockedBootAllocator<spin::Mutex<()>, &'static mut [u64], NoZeroing, 1> =
+///     LockedBootAllocator::new(Configuration::X86_64, NoZeroing);
+/// let storage: &'static mut [u64] = Box::leak(Box::new([0u64; 256]));
+/// BOOTMEM.with(|allocator| {
+///     allocator.register_node(NodeId::new(0), PageFrameNumber::new(0)..PageFrameNumber::new(0x4000), storage, None).unwrap();
+///     allocator.free(PhysicalAddress::new(0), 64 << 20).unwrap();
+/// })?;
+/// let frame: PhysFrame<Size4KiB> = (&BOOTMEM).allocate_frame().unwrap();
+/// assert_eq!(frame.start_address().as_u64(), 0x100_0000);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+// SAFETY: as for `BootAllocator`'s own implementation; the lock makes each
+// allocation exclusive.
+#[cfg(feature = "lock_api")]
+unsafe impl<S, R, Storage, Memory, const MAX_NODES: usize> FrameAllocator<S>
+    for &crate::adapters::lock::LockedBootAllocator<R, Storage, Memory, MAX_NODES>
+where
+    S: X86PageSize,
+    R: lock_api::RawMutex,
+    Storage: AsRef<[u64]> + AsMut<[u64]>,
+    Memory: PhysicalMemory,
+{
+    fn allocate_frame(&mut self) -> Option<PhysFrame<S>> {
+        let mut allocator = self.lock().ok()?;
+        allocator.allocate_frame()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -354,6 +393,22 @@ mod tests {
         let request = frame_request::<Size2MiB>(&below);
         assert_eq!(request.limit, Some(PhysicalAddress::new(0x1000_0000)));
         assert_eq!((request.size, request.alignment), (0x20_0000, 0x20_0000));
+    }
+
+    #[cfg(feature = "lock_api")]
+    #[test]
+    fn a_locked_allocator_gives_frames_until_torn_down() {
+        use crate::adapters::lock::LockedBootAllocator;
+        let locked: LockedBootAllocator<spin::Mutex<()>, _, _, 2> =
+            LockedBootAllocator::from_allocator(allocator(0x2000));
+        let first: PhysFrame<Size2MiB> = (&locked).allocate_frame().unwrap();
+        let second: PhysFrame<Size2MiB> = (&locked).allocate_frame().unwrap();
+        assert_eq!(second.start_address() - first.start_address(), 0x20_0000);
+        assert!(locked.free_all().is_some());
+        assert_eq!(
+            FrameAllocator::<Size4KiB>::allocate_frame(&mut &locked),
+            None
+        );
     }
 
     #[test]
