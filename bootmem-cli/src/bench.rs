@@ -41,7 +41,7 @@ fn machine(gibibytes: u64, bit_by_bit: bool) -> Allocator {
         .register_node(
             NodeId::new(0),
             PageFrameNumber::new(0)..PageFrameNumber::new(pages),
-            vec![0; bootmem::bitmap_words(pages) as usize],
+            vec![0; bootmem::node_storage_words(pages) as usize],
             None,
         )
         .expect("one node registers");

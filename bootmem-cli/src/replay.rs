@@ -253,7 +253,7 @@ fn set_up(map: &CommandMemoryMap, events: &[Event]) -> Result<ReplayBootmem, Str
         let node = span.node.as_u32();
         let address = place_bitmap(map, span.node, bytes, &avoid)
             .ok_or_else(|| format!("node {node}: no room for a bitmap of {bytes} bytes"))?;
-        let storage = vec![0; bootmem::bitmap_words(pages) as usize];
+        let storage = vec![0; bootmem::node_storage_words(pages) as usize];
         bootmem
             .init_bootmem_node(node, address >> shift, start, end, storage)
             .map_err(|error| format!("init_bootmem_node({node}): {error}"))?;

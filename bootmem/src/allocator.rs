@@ -7,7 +7,7 @@
 use core::ops::Range;
 
 use crate::address::{PageFrameNumber, PhysicalAddress};
-use crate::bitmap::bitmap_words;
+use crate::bitmap::{bitmap_words, node_storage_words};
 use crate::config::Configuration;
 use crate::error::{AllocationError, RangeError, RegistrationError};
 use crate::handoff::HandOff;
@@ -132,7 +132,7 @@ pub struct NodeSummary {
 /// Linux's boot-time allocator over up to `MAX_NODES` NUMA nodes.
 ///
 /// - `Storage` holds one node's bitmap words (`&'static mut [u64]` in a
-///   kernel, `Vec<u64>` on a host); see [`bitmap_words`].
+///   kernel, `Vec<u64>` on a host); see [`node_storage_words`](crate::node_storage_words).
 /// - `Memory` zeroes handed-out blocks ([`PhysicalMemory`]).
 /// - `MAX_NODES` is the registry's capacity; nothing is allocated on a heap.
 ///
@@ -144,7 +144,7 @@ pub struct NodeSummary {
 /// use bootmem::memory::NoZeroing;
 ///
 /// // One node of 64 MiB; its bitmap lives outside the managed memory.
-/// let mut storage = [0u64; 256];
+/// let mut storage = [0u64; bootmem::node_storage_words(0x4000) as usize];
 /// let mut allocator: BootAllocator<&mut [u64], NoZeroing, 4> =
 ///     BootAllocator::new(Configuration::X86_64, NoZeroing);
 /// allocator
@@ -193,7 +193,9 @@ where
     /// Registers node `node` over `frames` (Linux's `init_bootmem_node`),
     /// with every page reserved, and returns the bitmap's size in bytes.
     ///
-    /// `bitmap` must hold at least [`bitmap_words`]`(pages)` words. When
+    /// `bitmap` must hold at least [`node_storage_words`](crate::node_storage_words)`(pages)`
+    /// words: the leaf bitmap Linux has, then the summary that makes the
+    /// searches fast. The return value is Linux's: the leaf bitmap's bytes. When
     /// the bitmap lives in physical memory, `bitmap_location` is its first
     /// frame: its pages then stay reserved for as long as the allocator
     /// lives, in whichever node they lie (deviation 7), and the hand-off
@@ -224,7 +226,7 @@ where
         }
         self.registry.check_new(node, start, end)?;
         let pages = end - start;
-        let needed_words = bitmap_words(pages);
+        let needed_words = node_storage_words(pages);
         let given_words = bitmap.as_ref().len() as u64;
         if given_words < needed_words {
             return Err(RegistrationError::BitmapTooSmall {
@@ -246,7 +248,7 @@ where
                 other.reserve_frames(low, high);
             }
         }
-        let bytes = needed_words * 8;
+        let bytes = bitmap_words(pages) * 8;
         trace::registered(
             node,
             start,
@@ -613,10 +615,12 @@ where
     /// every free page as blocks, then every bitmap page. Consuming the
     /// allocator means no call can follow the teardown.
     ///
-    /// The blocks follow v4.19: 64 pages at once (order 6) where an aligned
-    /// group of 64 is wholly free, single pages otherwise; the pages at the
-    /// tail of a node that does not start on a multiple of 64 are all
-    /// released (deviation 3).
+    /// The blocks are maximal naturally aligned runs of free pages, up to
+    /// order 10 unless [`HandOff::with_max_order`] says otherwise; v4.19
+    /// cut them into 64-page groups and single pages, which changes the
+    /// blocks but not the pages released. Every free page is released, also
+    /// at the tail of a node that does not start on a multiple of 64
+    /// (deviation 3).
     pub fn free_all(self) -> HandOff<Storage, MAX_NODES> {
         HandOff::new(self.registry.into_nodes())
     }

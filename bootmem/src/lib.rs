@@ -21,7 +21,7 @@
 //!
 //! let mut allocator: BootAllocator<Vec<u64>, NoZeroing, 2> = BootAllocator::new(Configuration::X86_64, NoZeroing);
 //! for (node, start, end) in [(0, 0, 0x8000), (1, 0x8000, 0x10000)] {
-//!     let storage = vec![0; bootmem::bitmap_words(end - start) as usize];
+//!     let storage = vec![0; bootmem::node_storage_words(end - start) as usize];
 //!     allocator.register_node(NodeId::new(node), PageFrameNumber::new(start)..PageFrameNumber::new(end), storage, None)?;
 //! }
 //! allocator.free(PhysicalAddress::new(0x1000), 0x1000_0000 - 0x1000)?;

@@ -25,7 +25,7 @@
 //! let mut bootmem: Bootmem<Vec<u64>, NoZeroing, 4> = Bootmem::new(Configuration::X86_64, NoZeroing);
 //! // 256 MiB on node 0, bitmap at frame 0x100 (1 MiB).
 //! let pages = 0x10000;
-//! let storage = vec![0; bootmem::bitmap_words(pages) as usize];
+//! let storage = vec![0; bootmem::node_storage_words(pages) as usize];
 //! assert_eq!(bootmem.init_bootmem_node(0, 0x100, 0, pages, storage), Ok(8192));
 //! bootmem.free_bootmem(0, 256 << 20).unwrap();
 //! assert_eq!(bootmem.reserve_bootmem(0, 4096, 0), Ok(0));

@@ -1,7 +1,7 @@
 //! One node's allocator (Linux's `bootmem_data`): its frames, bitmap, hint and last end.
 
 use crate::address::{PageFrameNumber, PageSize, PhysicalAddress};
-use crate::bitmap::{bitmap_words, Bitmap};
+use crate::bitmap::{node_storage_words, Bitmap};
 use crate::node_id::NodeId;
 use crate::search::{self, NodeWindow, Placement, SearchRequest};
 use crate::trace;
@@ -45,7 +45,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
         bitmap_frames: Option<BitmapFrames>,
     ) -> Self {
         let pages = end_frame - start_frame;
-        debug_assert!(storage.as_ref().len() as u64 >= bitmap_words(pages));
+        debug_assert!(storage.as_ref().len() as u64 >= node_storage_words(pages));
         Self {
             id,
             start_frame,
@@ -139,7 +139,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
 
     /// Free pages in the node.
     pub(crate) fn free_pages(&self) -> u64 {
-        self.bitmap.count_clear(0, self.pages())
+        self.bitmap.count_clear()
     }
 
     /// Whether absolute `frame` of the node is reserved.

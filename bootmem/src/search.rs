@@ -8,7 +8,7 @@
 //! the node applies the placement.
 
 use crate::address::PageSize;
-use crate::bitmap::Bitmap;
+use crate::bitmap::{Bitmap, BITS_PER_WORD};
 
 /// What the search knows about one node.
 #[derive(Clone, Copy, Debug)]
@@ -115,6 +115,12 @@ pub(crate) fn scan_start(
 
 /// Linux's `find_block` loop: the first index at or after `from` where
 /// `pages` free pages start on a `step` boundary, or `None`.
+///
+/// The bitmap's summary makes every step cheap: the next free page and the
+/// next reserved page are found across whole stretches at once, and a
+/// request spanning whole words first skips to the next stretch of that
+/// many entirely free words, so a fragmented node refuses a large request
+/// without visiting its many short free runs.
 fn find_run<Storage: AsRef<[u64]> + AsMut<[u64]>>(
     bitmap: &Bitmap<Storage>,
     window: &NodeWindow,
@@ -123,7 +129,17 @@ fn find_run<Storage: AsRef<[u64]> + AsMut<[u64]>>(
     pages: u64,
     step: u64,
 ) -> Option<u64> {
+    // Any run of `pages` free pages holds at least this many whole free words.
+    let whole_words = pages.saturating_sub(2 * BITS_PER_WORD - 2) / BITS_PER_WORD;
     loop {
+        if whole_words > 0 {
+            let word = bitmap.free_words_run(
+                from.div_ceil(BITS_PER_WORD),
+                window_end / BITS_PER_WORD,
+                whole_words,
+            )?;
+            from = from.max((word * BITS_PER_WORD).saturating_sub(BITS_PER_WORD - 1));
+        }
         from = bitmap.next_clear(from.min(window_end), window_end);
         from = align_index(window, from, step);
         let end = from.saturating_add(pages);
@@ -212,12 +228,12 @@ pub(crate) fn place<Storage: AsRef<[u64]> + AsMut<[u64]>>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bitmap::bitmap_words;
+    use crate::bitmap::node_storage_words;
     use std::vec;
     use std::vec::Vec;
 
     fn free_node(start_frame: u64, pages: u64) -> (Bitmap<Vec<u64>>, NodeWindow) {
-        let mut bitmap = Bitmap::new_all_set(vec![0; bitmap_words(pages) as usize], pages);
+        let mut bitmap = Bitmap::new_all_set(vec![0; node_storage_words(pages) as usize], pages);
         bitmap.clear_range(0, pages);
         let window = NodeWindow {
             start_frame,

@@ -467,8 +467,11 @@ pub fn simulate(name: &str, firmware: FirmwareMap, layout: &Layout) -> Result<Si
                     span.node
                 )
             })?;
-        let storage =
-            vec![0; usize::try_from(bootmem::bitmap_words(pages)).map_err(|_| "node too large")?];
+        let storage = vec![
+            0;
+            usize::try_from(bootmem::node_storage_words(pages))
+                .map_err(|_| "node too large")?
+        ];
         boot.bootmem
             .init_bootmem_node(span.node.as_u32(), address >> shift, start, end, storage)
             .map_err(|error| format!("init_bootmem_node({}): {error}", span.node))?;

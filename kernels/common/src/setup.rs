@@ -116,8 +116,9 @@ pub fn set_up(
         }
         let (start, end) = (span.start.as_u64(), span.end.as_u64());
         let pages = end - start;
-        let bitmap_pages = bootmem.bootmem_bootmap_pages(pages);
-        let words = bootmem::bitmap_words(pages);
+        // Leaf bitmap plus the summary above it, all reserved in step 3.
+        let bitmap_pages = bootmem::node_storage_bytes(pages).div_ceil(1 << shift);
+        let words = bootmem::node_storage_words(pages);
         let Some(address) = place_bitmap(
             map,
             span.node,
