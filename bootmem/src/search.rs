@@ -116,12 +116,33 @@ pub(crate) fn scan_start(
 /// Linux's `find_block` loop: the first index at or after `from` where
 /// `pages` free pages start on a `step` boundary, or `None`.
 ///
-/// The bitmap's summary makes every step cheap: the next free page and the
-/// next reserved page are found across whole stretches at once, and a
-/// request spanning whole words first skips to the next stretch of that
-/// many entirely free words, so a fragmented node refuses a large request
-/// without visiting its many short free runs.
+/// A search that fails over the whole node is remembered (until a page is
+/// freed), so the same or a larger request at the same or a coarser
+/// alignment is refused at once.
 fn find_run<Storage: AsRef<[u64]> + AsMut<[u64]>>(
+    bitmap: &Bitmap<Storage>,
+    window: &NodeWindow,
+    from: u64,
+    window_end: u64,
+    pages: u64,
+    step: u64,
+) -> Option<u64> {
+    if bitmap.refused(pages, step) {
+        return None;
+    }
+    let found = scan_for_run(bitmap, window, from, window_end, pages, step);
+    if found.is_none() && window_end == bitmap.len() && from <= align_index(window, 0, step) {
+        bitmap.record_refusal(pages, step);
+    }
+    found
+}
+
+/// The scan of [`find_run`]. The bitmap's summary makes every step cheap:
+/// the next free page and the next reserved page are found across whole
+/// stretches at once, and a request spanning whole words first skips to
+/// the next stretch of that many entirely free words, so a fragmented
+/// node refuses a large request without visiting its many short free runs.
+fn scan_for_run<Storage: AsRef<[u64]> + AsMut<[u64]>>(
     bitmap: &Bitmap<Storage>,
     window: &NodeWindow,
     mut from: u64,
@@ -129,6 +150,9 @@ fn find_run<Storage: AsRef<[u64]> + AsMut<[u64]>>(
     pages: u64,
     step: u64,
 ) -> Option<u64> {
+    if let Some(found) = free_in_one_word(bitmap, window, from, window_end, pages, step) {
+        return Some(found);
+    }
     // Any run of `pages` free pages holds at least this many whole free words.
     let whole_words = pages.saturating_sub(2 * BITS_PER_WORD - 2) / BITS_PER_WORD;
     loop {
@@ -157,6 +181,27 @@ fn find_run<Storage: AsRef<[u64]> + AsMut<[u64]>>(
             aligned
         };
     }
+}
+
+/// The common case of a boot's sequential small allocations, in one word
+/// read: `from` is on a `step` boundary and the run starting there lies in
+/// one bitmap word, inside the window, all free. Then `from` is the answer.
+fn free_in_one_word<Storage: AsRef<[u64]> + AsMut<[u64]>>(
+    bitmap: &Bitmap<Storage>,
+    window: &NodeWindow,
+    from: u64,
+    window_end: u64,
+    pages: u64,
+    step: u64,
+) -> Option<u64> {
+    let offset = from % BITS_PER_WORD;
+    let fits = pages <= BITS_PER_WORD - offset
+        && from.checked_add(pages).is_some_and(|end| end <= window_end);
+    if !fits || align_index(window, from, step) != from {
+        return None;
+    }
+    let mask = (u64::MAX >> (BITS_PER_WORD - pages)) << offset;
+    (bitmap.word(from / BITS_PER_WORD) & mask == 0).then_some(from)
 }
 
 /// Decides where `request` lands on the node, or `None` when it does not fit.

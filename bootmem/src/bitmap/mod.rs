@@ -14,9 +14,11 @@
 
 mod bits;
 mod layout;
+mod refusals;
 
 use bits::WORD;
 use layout::{Layout, Set};
+use refusals::Refusals;
 
 /// Bits per bitmap word (Linux's `BITS_PER_LONG` on 64-bit machines).
 pub const BITS_PER_WORD: u64 = 64;
@@ -73,6 +75,7 @@ pub(crate) struct Bitmap<Storage> {
     storage: Storage,
     len: u64,
     layout: Layout,
+    refusals: Refusals,
 }
 
 impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
@@ -87,6 +90,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
             storage,
             len,
             layout,
+            refusals: Refusals::new(),
         }
     }
 
@@ -152,6 +156,9 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
         debug_assert!(to <= self.len);
         if from >= to {
             return;
+        }
+        if !reserve {
+            self.refusals.forget();
         }
         let (whole_from, whole_to) = (from.div_ceil(WORD), to / WORD);
         if whole_from > whole_to {
@@ -292,6 +299,23 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
             }
             from = window_end - count + 1;
         }
+    }
+
+    /// Pages the bitmap covers.
+    pub(crate) fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether a whole-node search proved that no `pages` free pages start
+    /// on a `step` boundary (a power of two), with no page freed since.
+    pub(crate) fn refused(&self, pages: u64, step: u64) -> bool {
+        self.refusals.refused(pages, step)
+    }
+
+    /// Records that a whole-node search found no `pages` free pages on a
+    /// `step` boundary.
+    pub(crate) fn record_refusal(&self, pages: u64, step: u64) {
+        self.refusals.record(pages, step);
     }
 
     /// Number of clear bits in the whole bitmap.
