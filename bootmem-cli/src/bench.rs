@@ -85,6 +85,9 @@ pub fn run(arguments: &BenchArguments) -> ExitCode {
     }
 }
 
+/// One workload's measurement.
+type Workload<'a> = dyn Fn() -> Result<report::Row, String> + 'a;
+
 fn measure(arguments: &BenchArguments, scale: Scale) -> Result<Report, String> {
     let directory = logs::log_directory(arguments.logs.as_deref())
         .ok_or("no boot log directory found: give --logs DIR (the memblock-trace-*.txt logs)")?;
@@ -92,7 +95,7 @@ fn measure(arguments: &BenchArguments, scale: Scale) -> Result<Report, String> {
     let shape = Shape::new(scale.gibibytes, 4);
     let mut workloads = Vec::new();
     let started = std::time::Instant::now();
-    let steps: [(&str, &dyn Fn() -> Result<report::Row, String>); 6] = [
+    let steps: [(&str, &Workload); 6] = [
         ("W1", &|| workloads::w1(&boot_logs, scale)),
         ("W2", &|| workloads::w2(scale)),
         ("W3", &|| workloads::w3(scale)),

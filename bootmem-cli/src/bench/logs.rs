@@ -183,11 +183,11 @@ impl BootLog {
             .collect()
     }
 
-    /// Runs the calls on `machine`; returns the time spent in allocation
-    /// calls and every allocation's result.
-    pub fn replay(&self, machine: &mut LogMachine) -> (std::time::Duration, Vec<Option<u64>>) {
+    /// Runs the calls on `machine`; returns the time of every allocation
+    /// call and its result.
+    pub fn replay(&self, machine: &mut LogMachine) -> (Vec<std::time::Duration>, Vec<Option<u64>>) {
         let spans = self.spans();
-        let mut elapsed = std::time::Duration::ZERO;
+        let mut elapsed = Vec::new();
         let mut results = Vec::new();
         for call in &self.calls {
             match *call {
@@ -207,7 +207,7 @@ impl BootLog {
                         }
                         None => machine.___alloc_bootmem_nopanic(size, align, goal, limit),
                     };
-                    elapsed += started.elapsed();
+                    elapsed.push(started.elapsed());
                     results.push(result.ok().flatten().map(|address| address.as_u64()));
                 }
                 Call::Reserve { start, size } => {

@@ -61,7 +61,11 @@ impl Shape {
     }
 
     /// Registers every node on `allocator` with the given storages.
-    pub fn register(&self, allocator: &mut Allocator, storages: Vec<Vec<u64>>) {
+    pub fn register<Storage: AsRef<[u64]> + AsMut<[u64]>>(
+        &self,
+        allocator: &mut BootAllocator<Storage, NoZeroing, 4>,
+        storages: impl IntoIterator<Item = Storage>,
+    ) {
         for ((node, start, end), storage) in self.node_frames().zip(storages) {
             allocator
                 .register_node(
@@ -76,12 +80,18 @@ impl Shape {
 
     /// Registers the nodes and frees all their RAM.
     pub fn build(&self, bit_by_bit: bool) -> Allocator {
-        let mut allocator = Allocator::new(Configuration::X86_64, NoZeroing);
+        self.build_on((0..self.nodes).map(|_| self.storage()), bit_by_bit)
+    }
+
+    /// [`build`](Self::build) over the given storages.
+    pub fn build_on<Storage: AsRef<[u64]> + AsMut<[u64]>>(
+        &self,
+        storages: impl IntoIterator<Item = Storage>,
+        bit_by_bit: bool,
+    ) -> BootAllocator<Storage, NoZeroing, 4> {
+        let mut allocator = BootAllocator::new(Configuration::X86_64, NoZeroing);
         allocator.use_bit_by_bit_search(bit_by_bit);
-        self.register(
-            &mut allocator,
-            (0..self.nodes).map(|_| self.storage()).collect(),
-        );
+        self.register(&mut allocator, storages);
         allocator
             .free(PhysicalAddress::ZERO, self.pages() * PAGE)
             .expect("the machine's RAM frees");
@@ -132,7 +142,10 @@ impl Runs {
     }
 
     /// Reserves every reserved run on `allocator`.
-    pub fn apply(&self, allocator: &mut Allocator) {
+    pub fn apply<Storage: AsRef<[u64]> + AsMut<[u64]>>(
+        &self,
+        allocator: &mut BootAllocator<Storage, NoZeroing, 4>,
+    ) {
         for &(start, end) in &self.reserved {
             allocator
                 .reserve(
