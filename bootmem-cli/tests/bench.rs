@@ -16,7 +16,15 @@ fn logs() -> String {
 #[test]
 fn json_report_has_every_workload_and_column() {
     let output = Command::new(env!("CARGO_BIN_EXE_bootmem"))
-        .args(["bench", "--quick", "--json", "--gibibytes", "8", "--logs", &logs()])
+        .args([
+            "bench",
+            "--quick",
+            "--json",
+            "--gibibytes",
+            "8",
+            "--logs",
+            &logs(),
+        ])
         .output()
         .unwrap();
     assert!(
@@ -44,13 +52,25 @@ fn json_report_has_every_workload_and_column() {
 #[test]
 fn table_names_every_target() {
     let output = Command::new(env!("CARGO_BIN_EXE_bootmem"))
-        .args(["bench", "--quick", "--gibibytes", "4", "--only", "W3", "--only", "W5"])
+        .args([
+            "bench",
+            "--quick",
+            "--gibibytes",
+            "4",
+            "--only",
+            "W3",
+            "--only",
+            "W5",
+        ])
         .args(["--logs", &logs()])
         .output()
         .unwrap();
     assert!(output.status.success());
     let stdout = String::from_utf8(output.stdout).unwrap();
-    let targets = stdout.lines().filter(|line| line.starts_with("target ")).count();
+    let targets = stdout
+        .lines()
+        .filter(|line| line.starts_with("target "))
+        .count();
     assert_eq!(targets, 3, "{stdout}");
 }
 
