@@ -155,7 +155,12 @@ fn scan_for_run<Storage: AsRef<[u64]> + AsMut<[u64]>>(
     }
     // Any run of `pages` free pages holds at least this many whole free words.
     let whole_words = pages.saturating_sub(2 * BITS_PER_WORD - 2) / BITS_PER_WORD;
+    // Candidates then start on word boundaries.
+    let word_boundaries = step >= BITS_PER_WORD && window.start_frame % BITS_PER_WORD == 0;
     loop {
+        if word_boundaries {
+            from = skip_unusable_boundaries(bitmap, window, from, window_end, pages, step);
+        }
         if whole_words > 0 {
             let word = bitmap.free_words_run(
                 from.div_ceil(BITS_PER_WORD),
@@ -181,6 +186,34 @@ fn scan_for_run<Storage: AsRef<[u64]> + AsMut<[u64]>>(
             aligned
         };
     }
+}
+
+/// For a step of whole words: from a candidate `from` on a step boundary,
+/// skips every boundary whose first word the summary alone shows unusable
+/// (no free page; or, for a run of 64 pages or more, not entirely free),
+/// without reading the leaf words. Returns `from` unchanged when it is not
+/// on a boundary.
+fn skip_unusable_boundaries<Storage: AsRef<[u64]> + AsMut<[u64]>>(
+    bitmap: &Bitmap<Storage>,
+    window: &NodeWindow,
+    mut from: u64,
+    window_end: u64,
+    pages: u64,
+    step: u64,
+) -> u64 {
+    while from < window_end && align_index(window, from, step) == from {
+        let word = from / BITS_PER_WORD;
+        let usable = if pages >= BITS_PER_WORD {
+            bitmap.word_entirely_free(word)
+        } else {
+            bitmap.word_has_free(word)
+        };
+        if usable {
+            break;
+        }
+        from = from.saturating_add(step);
+    }
+    from
 }
 
 /// The common case of a boot's sequential small allocations, in one word

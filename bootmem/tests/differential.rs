@@ -17,8 +17,9 @@ use proptest::prelude::*;
 type Allocator = BootAllocator<Vec<u64>, NoZeroing, 2>;
 
 const PAGE: u64 = 4096;
-/// Two adjacent nodes, the first starting off any word boundary.
-const NODES: [(u32, u64, u64); 2] = [(0, 7, 150_000), (1, 150_000, 400_003)];
+/// Two adjacent nodes, the first starting off any word boundary, the
+/// second on one (where large alignments take the summary-only path).
+const NODES: [(u32, u64, u64); 2] = [(0, 7, 150_016), (1, 150_016, 400_003)];
 const END: u64 = 400_003;
 
 fn machine(bit_by_bit: bool) -> Allocator {

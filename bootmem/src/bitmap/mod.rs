@@ -114,6 +114,16 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
         }
     }
 
+    /// Whether leaf word `index` has a free page, read from the summary alone.
+    pub(crate) fn word_has_free(&self, index: u64) -> bool {
+        bits::get(self.summary(Set::AnyFree), index)
+    }
+
+    /// Whether leaf word `index` is entirely free, read from the summary alone.
+    pub(crate) fn word_entirely_free(&self, index: u64) -> bool {
+        bits::get(self.summary(Set::AllFree), index)
+    }
+
     /// Stores leaf word `index` and brings the summary above it up to date.
     fn store_word(&mut self, index: u64, value: u64) {
         self.storage.as_mut()[index as usize] = value;
