@@ -1,17 +1,28 @@
-//! `bootmem boot`: simulate a Linux-like x86-64 boot on a memory map, then print, export or draw it.
+//! `bootmem boot`: run an architecture's v4.19 sequence of early allocations on a memory map, then print, export, draw or step through it.
 //!
-//! The simulation follows v4.19's `setup_arch` and `start_kernel` as far as
-//! bootmem sees them: one node allocator per NUMA node with its bitmap at
-//! the top of the node's own RAM, the RAM freed, the bitmaps, the low
-//! 64 KiB, the firmware's ranges, the kernel image and the initrd reserved;
-//! then the real-mode trampoline, the early page tables, each node's
-//! `pglist_data` and `struct page` array, the per-CPU areas, the log
-//! buffer, the large system hashes and the swiotlb bounce buffer; then
-//! `free_all_bootmem`. Every allocation goes through a `_nopanic` call, so
-//! a machine too small for the sequence is an error message, not a panic.
+//! The architecture comes from the map (an e820 table is x86-64; a device
+//! tree or boot log names its CPUs) or from `--arch`. Set-up gives each
+//! NUMA node a bootmem allocator with its bitmap at the top of its own RAM,
+//! frees the RAM and reserves the firmware's ranges, the kernel, the initrd
+//! and the blob; then the architecture's file makes the calls its v4.19
+//! boot makes (`x86_64`, `arm64`, `riscv64`, `arm`), each recorded as a
+//! step with its reasons; then `free_all_bootmem`. A call Linux could not
+//! survive ends the sequence as a simulated panic, in the report.
 
+mod arch;
+mod arm;
+mod arm64;
+mod cmdline;
+mod common;
+mod explain;
+mod kinds;
+mod loader;
+mod riscv64;
 mod sequence;
-mod svg;
+mod setup;
+mod simulate;
+mod sizes;
+mod x86_64;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -20,10 +31,15 @@ use std::process::ExitCode;
 
 use serde_json::json;
 
-use crate::map;
 use crate::parse::{self, Format};
+use crate::render::page::{self, Page, PageLimit, PageNode, PageRange, PageStep, Policy};
+use crate::render::size::{size, size_wide};
+use crate::render::{html, palette, svg};
 
-pub use sequence::{simulate, Layout, Region, RegionKind, Simulation};
+pub use arch::Architecture;
+pub use kinds::RegionKind;
+pub use sequence::{Region, Simulation, Step};
+pub use simulate::Layout;
 
 /// The embedded default machine: a two-socket x86-64 server's boot log.
 pub const DEFAULT_MACHINE: &str = include_str!("boot/default-machine.txt");
@@ -39,36 +55,48 @@ pub struct BootArguments {
     /// The input format (guessed from the content by default).
     #[arg(long, value_enum, default_value_t = Format::Auto)]
     pub format: Format,
+    /// The architecture whose boot to simulate (read from the map by default).
+    #[arg(long, value_enum)]
+    pub arch: Option<Architecture>,
     /// Print one JSON object instead of the report.
     #[arg(long)]
     pub json: bool,
     /// Also draw the physical address space as an SVG picture into FILE.
     #[arg(long, value_name = "FILE")]
     pub svg: Option<PathBuf>,
-    /// Where the kernel image is loaded (default: CONFIG_PHYSICAL_START, 16 MiB, or the lowest 2 MiB-aligned RAM that holds it when that is not RAM).
+    /// Also write a self-contained HTML page that steps through the boot into FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Where the kernel image is loaded (default: the architecture's boot protocol).
     #[arg(long, value_parser = parse_size)]
     pub kernel_address: Option<u64>,
-    /// Size of the kernel image, text to bss (K, M, G suffixes).
-    #[arg(long, default_value = "32M", value_parser = parse_size)]
-    pub kernel_size: u64,
-    /// Where the initrd lies (default: as high in RAM below 4 GiB as it fits, as a bootloader puts it).
+    /// Size of the kernel image, text to bss (K, M, G suffixes; default: the architecture's, at most 1/8 of RAM).
+    #[arg(long, value_parser = parse_size)]
+    pub kernel_size: Option<u64>,
+    /// Where the initrd lies (default: as high as the boot protocol lets a bootloader put it).
     #[arg(long, value_parser = parse_size)]
     pub initrd_address: Option<u64>,
-    /// Size of the initrd; 0 for none.
-    #[arg(long, default_value = "64M", value_parser = parse_size)]
-    pub initrd_size: u64,
-    /// CPUs on each node, each with a per-CPU unit.
-    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=4096))]
-    pub cpus_per_node: u64,
-    /// Bytes of a per-CPU unit.
-    #[arg(long, default_value = "256K", value_parser = parse_size)]
-    pub percpu_unit: u64,
-    /// Bytes of the kernel log buffer (log_buf_len).
-    #[arg(long, default_value = "1M", value_parser = parse_size)]
-    pub log_buffer: u64,
-    /// Bytes of the swiotlb bounce buffer below 4 GiB; 0 for none.
-    #[arg(long, default_value = "64M", value_parser = parse_size)]
-    pub bounce_buffer: u64,
+    /// Size of the initrd; 0 for none (default: 64M, at most 1/8 of RAM).
+    #[arg(long, value_parser = parse_size)]
+    pub initrd_size: Option<u64>,
+    /// CPUs on each node, each with a per-CPU unit (default: the architecture's typical machine).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub cpus_per_node: Option<u64>,
+    /// Bytes of a per-CPU unit (default: a defconfig kernel's).
+    #[arg(long, value_parser = parse_size)]
+    pub percpu_unit: Option<u64>,
+    /// Bytes of the kernel log buffer (default: log_buf_len= of the map's command line, else the per-CPU rule).
+    #[arg(long, value_parser = parse_size)]
+    pub log_buffer: Option<u64>,
+    /// Bytes of the swiotlb bounce buffer; 0 for none (default: where the architecture sets one up, 64M).
+    #[arg(long, value_parser = parse_size)]
+    pub bounce_buffer: Option<u64>,
+    /// Bytes of the crash kernel's reservation; 0 for none (default: crashkernel= of the map's command line).
+    #[arg(long, value_parser = parse_size)]
+    pub crash_kernel: Option<u64>,
+    /// Bytes of the CMA area; 0 for none (default: cma= of the command line, else the architecture's).
+    #[arg(long, value_parser = parse_size)]
+    pub cma: Option<u64>,
 }
 
 /// Parses `123`, `0x1000`, `16M`, `1G`, `4K`, with `_` separators.
@@ -106,17 +134,23 @@ pub fn run(arguments: &BootArguments) -> ExitCode {
 }
 
 fn run_fallibly(arguments: &BootArguments) -> Result<(), String> {
-    let (name, firmware) = match &arguments.map {
+    let (name, bytes) = match &arguments.map {
         Some(path) => (
             path.display().to_string(),
-            parse::read_memory_map(path, arguments.format).map_err(|error| error.to_string())?,
+            std::fs::read(path).map_err(|error| format!("{}: {error}", path.display()))?,
         ),
         None => (
             DEFAULT_MACHINE_NAME.to_string(),
-            parse::parse_memory_map(DEFAULT_MACHINE.as_bytes(), Format::Dmesg, false, None)
-                .map_err(|error| error.in_named_file(DEFAULT_MACHINE_NAME).to_string())?,
+            DEFAULT_MACHINE.as_bytes().to_vec(),
         ),
     };
+    let toml_extension = arguments
+        .map
+        .as_ref()
+        .and_then(|path| path.extension())
+        .is_some_and(|extension| extension == "toml");
+    let firmware = parse::parse_memory_map(&bytes, arguments.format, toml_extension, None)
+        .map_err(|error| error.in_named_file(&name).to_string())?;
     let layout = Layout {
         kernel_address: arguments.kernel_address,
         kernel_size: arguments.kernel_size,
@@ -126,10 +160,23 @@ fn run_fallibly(arguments: &BootArguments) -> Result<(), String> {
         percpu_unit: arguments.percpu_unit,
         log_buffer: arguments.log_buffer,
         bounce_buffer: arguments.bounce_buffer,
+        crash_kernel: arguments.crash_kernel,
+        cma: arguments.cma,
     };
-    let simulation = simulate(&name, firmware, &layout)?;
+    let simulation = simulate_bytes(
+        &name,
+        &bytes,
+        arguments.format,
+        arguments.arch,
+        firmware,
+        &layout,
+    )?;
     if let Some(path) = &arguments.svg {
         std::fs::write(path, svg::render(&simulation))
+            .map_err(|error| format!("{}: {error}", path.display()))?;
+    }
+    if let Some(path) = &arguments.html {
+        std::fs::write(path, html::render(&to_page(&simulation)))
             .map_err(|error| format!("{}: {error}", path.display()))?;
     }
     if arguments.json {
@@ -140,63 +187,126 @@ fn run_fallibly(arguments: &BootArguments) -> Result<(), String> {
     Ok(())
 }
 
-/// A byte count in the largest binary unit that keeps it readable.
-pub fn human(bytes: u64) -> String {
-    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut unit = 0;
-    while unit + 1 < UNITS.len() && u128::from(bytes) >= 1024u128 << (10 * unit) {
-        unit += 1;
-    }
-    let scale = 1u64 << (10 * unit);
-    if bytes % scale == 0 {
-        format!("{} {}", bytes / scale, UNITS[unit])
-    } else {
-        format!("{:.1} {}", bytes as f64 / scale as f64, UNITS[unit])
-    }
+/// Simulates the boot of the map read from `bytes`: the architecture is
+/// `architecture` when given, else the one the bytes name.
+///
+/// # Errors
+///
+/// As [`simulate::simulate`].
+pub fn simulate_bytes(
+    name: &str,
+    bytes: &[u8],
+    format: Format,
+    architecture: Option<Architecture>,
+    firmware: parse::FirmwareMap,
+    layout: &Layout,
+) -> Result<Simulation, String> {
+    let is_blob = match format {
+        Format::Auto => bytes.starts_with(&parse::dtb::MAGIC),
+        other => other == Format::Dtb,
+    };
+    let above_4gib = firmware
+        .ranges
+        .iter()
+        .any(|entry| entry.range.kind.is_ram() && entry.range.end.as_u64() > 1 << 32);
+    let below_1mib = firmware
+        .ranges
+        .iter()
+        .any(|entry| entry.range.kind.is_ram() && entry.range.start.as_u64() < 1 << 20);
+    let detection = match architecture {
+        Some(architecture) => arch::Detection {
+            architecture,
+            because: "--arch".to_string(),
+        },
+        None => arch::detect(bytes, is_blob, above_4gib, below_1mib),
+    };
+    let kernel_options = cmdline::find(bytes, is_blob);
+    let inputs = simulate::Inputs {
+        name,
+        detection,
+        kernel_options: &kernel_options,
+        layout,
+        blob_bytes: if is_blob { bytes.len() as u64 } else { 0 },
+    };
+    simulate::simulate(&inputs, firmware)
 }
 
 fn node_text(node: Option<u32>) -> String {
     node.map_or_else(|| "-".to_string(), |node| node.to_string())
 }
 
-/// The report `bootmem boot` prints: map, reservations, allocations, per-node use, hand-off.
-pub fn to_report(simulation: &Simulation) -> String {
-    let mut out = map::to_table(&simulation.name, &simulation.firmware, &simulation.map);
-    let page = simulation.map.page_size().bytes();
-    let _ = writeln!(out);
-    let _ = writeln!(out, "reservations (reserve_bootmem):");
+/// The map part of the report, in the one size format.
+fn map_table(simulation: &Simulation) -> String {
+    let mut out = String::new();
+    let map = &simulation.map;
     let _ = writeln!(
         out,
-        "{:<18}  {:>10}  {:>4}  purpose",
-        "address", "size", "node"
+        "{}: memory map from {}; architecture {} ({})",
+        simulation.name,
+        simulation.firmware.source,
+        simulation.architecture,
+        simulation.architecture_because
     );
-    for region in &simulation.reservations {
+    let _ = writeln!(
+        out,
+        "firmware RAM: {} bytes ({}); after normalisation: {} bytes ({}) in {}-byte pages",
+        simulation.firmware.ram_bytes,
+        size_wide(simulation.firmware.ram_bytes),
+        map.ram_bytes(),
+        size(map.ram_bytes()),
+        map.page_size().bytes()
+    );
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "{:<18}  {:<18}  {:>10}  {:<14}  node",
+        "start", "end", "size", "kind"
+    );
+    for range in map.ranges() {
         let _ = writeln!(
             out,
-            "{:#018x}  {:>10}  {:>4}  {}",
-            region.start,
-            human(region.size()),
-            node_text(region.node),
-            region.purpose
+            "{:#018x}  {:#018x}  {:>10}  {:<14}  {}",
+            range.start.as_u64(),
+            range.end.as_u64(),
+            size(range.size()),
+            range.kind.to_string(),
+            node_text(range.node.map(|node| node.as_u32()))
         );
     }
+    out
+}
+
+/// The report `bootmem boot` prints: map, every call in order with its reasons, per-node use, hand-off.
+pub fn to_report(simulation: &Simulation) -> String {
+    let mut out = map_table(simulation);
+    let page = simulation.map.page_size().bytes();
     let _ = writeln!(out);
-    let _ = writeln!(out, "allocations, in boot order:");
+    let _ = writeln!(out, "{} boot, call by call:", simulation.architecture);
     let _ = writeln!(
         out,
-        "{:<18}  {:>10}  {:>4}  {:<34}  purpose",
-        "address", "size", "node", "call"
+        "{:>4}  {:<18}  {:>10}  {:>4}  {:<31}  purpose",
+        "step", "address", "size", "node", "call"
     );
-    for region in &simulation.allocations {
+    for (index, step) in simulation.steps.iter().enumerate() {
+        let address = step.region.as_ref().map_or_else(
+            || step.outcome.name().to_string(),
+            |region| format!("{:#018x}", region.start),
+        );
         let _ = writeln!(
             out,
-            "{:#018x}  {:>10}  {:>4}  {:<34}  {}",
-            region.start,
-            human(region.size()),
-            node_text(region.node),
-            region.call,
-            region.purpose
+            "{:>4}  {:<18}  {:>10}  {:>4}  {:<31}  {}",
+            index + 1,
+            address,
+            size(step.arguments.size),
+            node_text(step.region.as_ref().and_then(|region| region.node)),
+            step.call,
+            step.purpose
         );
+        if step.outcome != sequence::Outcome::Reserved {
+            for line in &step.explanation {
+                let _ = writeln!(out, "{:>6}{line}", "");
+            }
+        }
     }
     for note in &simulation.notes {
         let _ = writeln!(out, "note: {note}");
@@ -213,11 +323,11 @@ pub fn to_report(simulation: &Simulation) -> String {
             out,
             "{:>4}  {:>12}  {:>12}  {:>12}  {:>12}  {:>12}",
             node.node,
-            human(node.ram_bytes),
-            human(node.reserved_bytes),
-            human(node.allocated_bytes),
+            size(node.ram_bytes),
+            size(node.reserved_bytes),
+            size(node.allocated_bytes),
             node.allocations,
-            human(node.free_pages * page)
+            size(node.free_pages * page)
         );
     }
     let _ = writeln!(out);
@@ -226,7 +336,7 @@ pub fn to_report(simulation: &Simulation) -> String {
         out,
         "free_all_bootmem: {} pages ({}) handed to the page allocator: {} free, {} of bitmaps",
         handoff.total_pages,
-        human(handoff.total_pages * page),
+        size(handoff.total_pages * page),
         handoff.free_pages,
         handoff.bitmap_pages
     );
@@ -250,28 +360,82 @@ pub fn to_report(simulation: &Simulation) -> String {
         }
         let _ = writeln!(out, "{line}  {:>12}  {:>12}", node.bitmap_pages, node.pages);
     }
+    if let Some(panic) = &simulation.panic {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "Kernel panic (simulated): {panic}");
+    }
     out
 }
 
-/// The JSON object of `bootmem boot --json`.
+fn region_json(region: &Region) -> serde_json::Value {
+    json!({
+        "start": region.start,
+        "end": region.end,
+        "size": region.size(),
+        "node": region.node,
+        "kind": region.kind.name(),
+        "purpose": region.purpose,
+        "call": region.call,
+    })
+}
+
+/// One step as JSON: the call, its arguments, where it landed and why.
+pub fn step_json(index: usize, step: &Step) -> serde_json::Value {
+    let arguments = step.arguments;
+    json!({
+        "index": index + 1,
+        "call": step.call,
+        "source": step.source,
+        "arguments": {
+            "size": arguments.size,
+            "align": arguments.align,
+            "goal": arguments.goal,
+            "limit": arguments.limit,
+            "node": arguments.node,
+        },
+        "start": step.region.as_ref().map(|region| region.start),
+        "end": step.region.as_ref().map(|region| region.end),
+        "node": step.region.as_ref().and_then(|region| region.node),
+        "kind": step.kind.name(),
+        "purpose": step.purpose,
+        "outcome": step.outcome.name(),
+        "explanation": step.explanation,
+    })
+}
+
+/// The JSON object of `bootmem boot --json`. Every node number is under the key `"node"`.
 pub fn to_json(simulation: &Simulation) -> serde_json::Value {
-    let region = |region: &Region| {
-        json!({
-            "start": region.start,
-            "end": region.end,
-            "size": region.size(),
-            "node": region.node,
-            "kind": region.kind.name(),
-            "purpose": region.purpose,
-            "call": region.call,
+    let map = &simulation.map;
+    let nodes: Vec<_> = map
+        .nodes()
+        .iter()
+        .map(|span| {
+            json!({
+                "node": span.node.as_u32(),
+                "start_pfn": span.start.as_u64(),
+                "end_pfn": span.end.as_u64(),
+                "ram_bytes": span.ram_bytes,
+            })
         })
-    };
+        .collect();
+    let ranges: Vec<_> = map
+        .ranges()
+        .iter()
+        .map(|range| {
+            json!({
+                "start": range.start.as_u64(),
+                "end": range.end.as_u64(),
+                "kind": range.kind.to_string(),
+                "node": range.node.map(|node| node.as_u32()),
+            })
+        })
+        .collect();
     let node_use: Vec<_> = simulation
         .node_use
         .iter()
         .map(|node| {
             json!({
-                "nid": node.node,
+                "node": node.node,
                 "ram_bytes": node.ram_bytes,
                 "reserved_bytes": node.reserved_bytes,
                 "allocated_bytes": node.allocated_bytes,
@@ -291,21 +455,31 @@ pub fn to_json(simulation: &Simulation) -> serde_json::Value {
                 .map(|(order, count)| (order.to_string(), *count))
                 .collect();
             json!({
-                "nid": node.node,
+                "node": node.node,
                 "blocks_by_order": orders,
                 "bitmap_pages": node.bitmap_pages,
                 "pages": node.pages,
             })
         })
         .collect();
+    let ram_bytes = u64::try_from(simulation.firmware.ram_bytes).map_or_else(
+        |_| json!(simulation.firmware.ram_bytes as f64),
+        |bytes| json!(bytes),
+    );
     json!({
         "name": simulation.name,
-        "page_size": simulation.map.page_size().bytes(),
-        "map": map::to_json(&simulation.firmware, &simulation.map),
-        "reservations": simulation.reservations.iter().map(region).collect::<Vec<_>>(),
-        "allocations": simulation.allocations.iter().map(region).collect::<Vec<_>>(),
+        "arch": simulation.architecture.name(),
+        "arch_because": simulation.architecture_because,
+        "page_size": map.page_size().bytes(),
+        "map": { "ram_bytes": ram_bytes, "nodes": nodes, "ranges": ranges },
+        "steps": simulation.steps.iter().enumerate().map(|(index, step)| step_json(index, step)).collect::<Vec<_>>(),
+        "reservations": simulation.reservations.iter().map(region_json).collect::<Vec<_>>(),
+        "allocations": simulation.allocations.iter().map(region_json).collect::<Vec<_>>(),
         "node_use": node_use,
         "notes": simulation.notes,
+        "limits": simulation.limits.iter().map(|limit| json!({"address": limit.address, "label": limit.label})).collect::<Vec<_>>(),
+        "highmem": simulation.highmem.iter().map(|(start, end)| json!({"start": start, "end": end})).collect::<Vec<_>>(),
+        "panic": simulation.panic,
         "handoff": {
             "total_pages": simulation.handoff.total_pages,
             "free_pages": simulation.handoff.free_pages,
@@ -313,6 +487,130 @@ pub fn to_json(simulation: &Simulation) -> serde_json::Value {
             "nodes": handoff_nodes,
         },
     })
+}
+
+/// The map's ranges for the page: RAM, the firmware's kinds, and 32-bit
+/// highmem (RAM bootmem never manages) split off the RAM it lies in.
+fn page_ranges(simulation: &Simulation) -> Vec<PageRange> {
+    let highmem_start = simulation.highmem.iter().map(|(start, _)| *start).min();
+    let mut ranges = Vec::new();
+    for range in simulation.map.ranges() {
+        let (start, end) = (range.start.as_u64(), range.end.as_u64());
+        let node = range.node.map(|node| node.as_u32());
+        let mut push = |start: u64, end: u64, kind: String| {
+            ranges.push(PageRange {
+                start: page::hex(start),
+                end: page::hex(end),
+                kind,
+                node,
+            });
+        };
+        if !range.kind.is_ram() {
+            push(start, end, format!("firmware-{}", range.kind));
+            continue;
+        }
+        match highmem_start {
+            Some(cut) if end > cut => {
+                if start < cut {
+                    push(start, cut, "ram".to_string());
+                }
+                push(start.max(cut), end, "highmem".to_string());
+            }
+            _ => push(start, end, "ram".to_string()),
+        }
+    }
+    ranges
+}
+
+/// A step's colour name: its kind, or for a firmware range the map's kind of it.
+fn page_kind(simulation: &Simulation, step: &Step) -> String {
+    if step.kind != RegionKind::Firmware {
+        return step.kind.name().to_string();
+    }
+    step.region
+        .as_ref()
+        .and_then(|region| {
+            simulation.map.ranges().iter().find(|range| {
+                range.start.as_u64() <= region.start && region.start < range.end.as_u64()
+            })
+        })
+        .map_or_else(
+            || step.kind.name().to_string(),
+            |range| format!("firmware-{}", range.kind),
+        )
+}
+
+/// The interactive page's input for one simulated boot.
+pub fn to_page(simulation: &Simulation) -> Page {
+    let map = &simulation.map;
+    let shift = map.page_size().shift();
+    let steps = simulation
+        .steps
+        .iter()
+        .map(|step| PageStep {
+            call: step.call.to_string(),
+            source: step.source.to_string(),
+            arguments: if step.outcome == sequence::Outcome::Reserved {
+                vec![page::PageArgument {
+                    name: "size".to_string(),
+                    value: format!("{:#x} ({})", step.arguments.size, size(step.arguments.size)),
+                }]
+            } else {
+                page::allocation_arguments(
+                    step.arguments.size,
+                    step.arguments.align,
+                    step.arguments.goal,
+                    step.arguments.limit,
+                    step.arguments.node,
+                )
+            },
+            start: step.region.as_ref().map(|region| page::hex(region.start)),
+            size: page::hex(step.arguments.size),
+            node: step.region.as_ref().and_then(|region| region.node),
+            owner: step.purpose.clone(),
+            kind: page_kind(simulation, step),
+            outcome: step.outcome.name().to_string(),
+            explanation: step.explanation.clone(),
+        })
+        .collect();
+    let mut colours: Vec<(String, String)> = palette::KINDS
+        .iter()
+        .map(|(name, colour)| ((*name).to_string(), (*colour).to_string()))
+        .collect();
+    colours.push(("free".to_string(), palette::FREE.to_string()));
+    Page {
+        title: format!("bootmem boot: {}", simulation.name),
+        subtitle: format!(
+            "{} v4.19 boot sequence ({}), {} of RAM",
+            simulation.architecture,
+            simulation.architecture_because,
+            size(map.ram_bytes())
+        ),
+        nodes: map
+            .nodes()
+            .iter()
+            .filter(|span| !span.is_memoryless())
+            .map(|span| PageNode {
+                node: span.node.as_u32(),
+                start: page::hex(span.start.as_u64() << shift),
+                end: page::hex(span.end.as_u64() << shift),
+            })
+            .collect(),
+        ranges: page_ranges(simulation),
+        limits: simulation
+            .limits
+            .iter()
+            .map(|limit| PageLimit {
+                address: page::hex(limit.address),
+                label: limit.label.clone(),
+            })
+            .collect(),
+        policies: vec![Policy {
+            name: format!("bootmem ({})", simulation.architecture),
+            steps,
+        }],
+        colours,
+    }
 }
 
 #[cfg(test)]

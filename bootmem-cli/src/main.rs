@@ -8,8 +8,10 @@ mod bench;
 mod boot;
 mod map;
 mod parse;
+mod render;
 mod replay;
 mod script;
+mod soak;
 
 /// Linux's boot-time memory allocator, run on scripts and real machines' memory maps.
 #[derive(Parser)]
@@ -26,12 +28,14 @@ enum Action {
     Script(script::ScriptArguments),
     /// Read a firmware memory map (dmesg, /proc/iomem, device tree, TOML) and print it normalised.
     Map(map::MapArguments),
-    /// Simulate a Linux-like x86-64 boot on a memory map, with a picture.
+    /// Simulate an architecture's v4.19 early allocations on a memory map: report, JSON, SVG picture, interactive HTML page.
     Boot(boot::BootArguments),
-    /// Replay a real memblock=debug boot log through bootmem.
+    /// Replay a real memblock=debug boot log: the machine's placements beside memblock's model and bootmem's.
     Replay(replay::ReplayArguments),
     /// Measure the word-at-a-time search against Linux's bit-by-bit scan, side by side.
     Bench(bench::BenchArguments),
+    /// Drive millions of random calls over several nodes with every invariant checked after each.
+    Soak(soak::SoakArguments),
 }
 
 fn main() -> ExitCode {
@@ -42,5 +46,6 @@ fn main() -> ExitCode {
         Action::Boot(arguments) => boot::run(&arguments),
         Action::Replay(arguments) => replay::run(&arguments),
         Action::Bench(arguments) => bench::run(&arguments),
+        Action::Soak(arguments) => soak::run(&arguments),
     }
 }

@@ -3,6 +3,10 @@
 //! Every file is read and parsed before anything runs; one syntax error in
 //! any file stops them all with `error: FILE:LINE: message` and exit status
 //! 2. Each file then runs on a fresh allocator.
+//!
+//! With `--json` each call prints one JSON object on its own line instead
+//! of its result line: `{"file", "line", "command", "arguments", "result"}`,
+//! where `result` is the line the plain run prints.
 
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -20,6 +24,19 @@ pub struct ScriptArguments {
     /// Script files; `-` reads standard input.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
+    /// Print one JSON object per call (file, line, command, arguments, result).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// One call's outcome, as `--json` prints it.
+#[derive(serde::Serialize)]
+struct CallRecord<'a> {
+    file: &'a str,
+    line: usize,
+    command: &'static str,
+    arguments: &'a [u64],
+    result: String,
 }
 
 fn read(path: &Path) -> io::Result<String> {
@@ -45,7 +62,7 @@ pub fn run(arguments: &ScriptArguments) -> ExitCode {
             }
         };
         match parse_script(&text) {
-            Ok(calls) => scripts.push(calls),
+            Ok(calls) => scripts.push((name.to_string(), calls)),
             Err(error) => {
                 eprintln!("error: {name}:{error}");
                 return ExitCode::from(2);
@@ -54,10 +71,26 @@ pub fn run(arguments: &ScriptArguments) -> ExitCode {
     }
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
-    for calls in &scripts {
+    for (file, calls) in &scripts {
         let mut interpreter = Interpreter::new();
         for call in calls {
-            if writeln!(out, "{}", interpreter.execute(call)).is_err() {
+            let result = interpreter.execute(call);
+            let written = if arguments.json {
+                let record = CallRecord {
+                    file,
+                    line: call.line,
+                    command: call.command.name(),
+                    arguments: &call.arguments,
+                    result,
+                };
+                match serde_json::to_string(&record) {
+                    Ok(json) => writeln!(out, "{json}"),
+                    Err(error) => Err(io::Error::other(error)),
+                }
+            } else {
+                writeln!(out, "{result}")
+            };
+            if written.is_err() {
                 return ExitCode::from(1);
             }
         }

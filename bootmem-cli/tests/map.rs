@@ -55,13 +55,13 @@ fn check_invariants(map: &Value, page: u64) {
         if range["kind"] == "ram" {
             assert_eq!(start % page, 0);
             assert_eq!(end % page, 0);
-            *ram_per_node.entry(number(&range["nid"])).or_insert(0) += end - start;
+            *ram_per_node.entry(number(&range["node"])).or_insert(0) += end - start;
         } else {
-            assert!(range["nid"].is_null());
+            assert!(range["node"].is_null());
         }
     }
     for node in nodes {
-        let nid = number(&node["nid"]);
+        let nid = number(&node["node"]);
         let ram = number(&node["ram_bytes"]);
         assert_eq!(
             ram,
@@ -88,7 +88,7 @@ fn nodes_with_memory(map: &Value) -> Vec<u64> {
         .unwrap()
         .iter()
         .filter(|node| number(&node["ram_bytes"]) > 0)
-        .map(|node| number(&node["nid"]))
+        .map(|node| number(&node["node"]))
         .collect()
 }
 
@@ -208,7 +208,7 @@ fn priority_prefixes_e820_types_and_a_reserved_window_above_ram() {
         assert!(kinds.contains(&kind), "{kind} missing from {kinds:?}");
     }
     let nodes = map["nodes"].as_array().unwrap();
-    let nids: Vec<_> = nodes.iter().map(|node| number(&node["nid"])).collect();
+    let nids: Vec<_> = nodes.iter().map(|node| number(&node["node"])).collect();
     assert_eq!(nids, [0, 1, 3], "node 3 is a memoryless hotplug node");
     // The 1 TiB window does not grow node 1.
     assert_eq!(number(&nodes[1]["end_pfn"]), 0x18_0000);
@@ -261,7 +261,7 @@ fn toml_description() {
     assert_eq!(number(&map["ram_bytes"]), 0x7fff_f000 + 0x8000_0000);
     assert_eq!(nodes_with_memory(&map), [0, 1]);
     let nodes = map["nodes"].as_array().unwrap();
-    assert_eq!(number(&nodes[2]["nid"]), 2);
+    assert_eq!(number(&nodes[2]["node"]), 2);
     assert_eq!(number(&nodes[0]["end_pfn"]), 0x7ff00);
     assert!(map["ranges"]
         .as_array()
@@ -363,7 +363,7 @@ fn a_map_round_trips_through_the_toml_format() {
         if range["kind"] == "ram" {
             toml += &format!(
                 "[[ram]]\nstart = {start}\nend = {end}\nnode = {}\n\n",
-                number(&range["nid"])
+                number(&range["node"])
             );
         } else {
             toml += &format!(
@@ -447,4 +447,107 @@ fn bad_inputs_are_named_errors() {
         &["--format", "dtb"],
     );
     assert_fails("does-not-exist.log", ": ", "", &[]);
+    assert_fails(
+        "overlapping-e820.log",
+        ":3: ",
+        "overlaps the range at line 2",
+        &[],
+    );
+    assert_fails(
+        "duplicate-e820.log",
+        ":3: ",
+        "repeats the range at line 1",
+        &[],
+    );
+    assert_fails(
+        "overlapping.iomem",
+        ":3: ",
+        "overlaps the range at line 2",
+        &[],
+    );
+    assert_fails("empty-ram.toml", ":5: ", "zero-length", &[]);
+}
+
+/// The log without its firmware map and node ranges: only memblock's own lines say where memory is.
+fn memblock_only(name: &str) -> (String, PathBuf) {
+    let text = std::fs::read_to_string(Path::new(SHARED).join(name)).unwrap();
+    let kept: String = text
+        .lines()
+        .filter(|line| {
+            line.starts_with('#')
+                || !(line.contains("BIOS-e820")
+                    || line.contains("e820:")
+                    || line.contains("Early memory node ranges")
+                    || line.contains("node   "))
+        })
+        .map(|line| format!("{line}\n"))
+        .collect();
+    let directory =
+        std::env::temp_dir().join(format!("bootmem-map-memblock-{}", std::process::id()));
+    std::fs::create_dir_all(&directory).unwrap();
+    let path = directory.join(name);
+    std::fs::write(&path, &kept).unwrap();
+    (kept, path)
+}
+
+/// Bytes of the inclusive `[0xA-0xB]` ranges of `marker` lines.
+fn bracketed_bytes(text: &str, marker: &str) -> u64 {
+    text.lines()
+        .filter_map(|line| line.split_once(marker))
+        .map(|(_, rest)| {
+            let inner = rest.trim_start().trim_start_matches('[');
+            let (first, last) = inner.split_once(']').unwrap().0.split_once('-').unwrap();
+            let parse = |hex: &str| u64::from_str_radix(hex.trim_start_matches("0x"), 16).unwrap();
+            parse(last) - parse(first) + 1
+        })
+        .sum()
+}
+
+#[test]
+fn a_log_whose_only_map_is_memblock_add_has_the_exact_ram_total() {
+    let (text, path) = memblock_only("memblock-trace-x86_64-qemu-virtme-2node.txt");
+    assert!(!text.contains("] BIOS-e820") && !text.contains("node   0:"));
+    let map = json_of(&path, &[]);
+    // The adds (none removed here) and the dump's `memory size` agree.
+    let added = bracketed_bytes(&text, "memblock_add:");
+    assert_eq!(number(&map["ram_bytes"]), added);
+    assert_eq!(added, 0xfff7_ec00, "the dump's `memory size`");
+    // Nodes come from the last MEMBLOCK dump ("on node N") or the SRAT lines.
+    assert_eq!(nodes_with_memory(&map), [0, 1]);
+    let table = bootmem(&[path.to_str().unwrap()]);
+    assert!(table.stdout.contains("memblock"), "{}", table.stdout);
+}
+
+#[test]
+fn a_log_whose_only_map_is_the_memblock_dump_has_its_memory_size() {
+    let (text, path) = memblock_only("memblock-trace-riscv64-board-1g.txt");
+    assert!(!text.contains("] memblock_add:"));
+    let map = json_of(&path, &[]);
+    let header = header_figure(&text, "ram_bytes");
+    assert_eq!(number(&map["ram_bytes"]), header);
+    assert_eq!(
+        number(&map["ram_bytes"]),
+        0x3fe0_0000,
+        "the dump's `memory size`"
+    );
+    assert_eq!(number(&map["nodes"][0]["start_pfn"]), 0x8_0200);
+}
+
+#[test]
+fn memblock_remove_lines_take_memory_out() {
+    let directory = std::env::temp_dir().join(format!("bootmem-map-remove-{}", std::process::id()));
+    std::fs::create_dir_all(&directory).unwrap();
+    let path = directory.join("remove.log");
+    std::fs::write(
+        &path,
+        "[    0.000000] memblock_add: [0x0000000040000000-0x00000000bfffffff] early_init_dt_add_memory_arch+0x4c/0x58\n\
+         [    0.000000] memblock_add: [0x0000000080000000-0x000000013fffffff] early_init_dt_add_memory_arch+0x4c/0x58\n\
+         [    0.000000] memblock_remove: [0x0000000100000000-0x000000013fffffff] arm64_memblock_init+0x90/0x2b0\n\
+         [    0.000000] memblock_reserve: [0x0000000040080000-0x000000004170ffff] arm64_memblock_init+0x1c4/0x2b0\n",
+    )
+    .unwrap();
+    let map = json_of(&path, &[]);
+    // Overlapping adds merge; the remove cuts 4 GiB..5 GiB off.
+    assert_eq!(number(&map["ram_bytes"]), 0xc000_0000);
+    assert_eq!(number(&map["nodes"][0]["end_pfn"]), 0x10_0000);
 }

@@ -1,16 +1,20 @@
-//! Boots the three bare-metal kernels under QEMU: each architecture, several memory sizes and NUMA layouts, plus deliberate failures.
+//! Boots the bare-metal kernels under QEMU: PVH and UEFI on x86_64, riscv64 and aarch64, several memory sizes and NUMA layouts, plus deliberate failures.
 //!
-//! Each kernel (`kernels/<arch>`) is built once, in release, for its own
-//! target, and every configuration boots it with a wall-clock timeout. A
-//! configuration passes only with QEMU's exact pass status *and* a `PASS`
-//! line on the serial port: a triple fault, a firmware shutdown, a hang or
-//! a trap never reads as a pass. Missing QEMU or a missing rustup target is
-//! a failure, never a skip: run the README's test command (`scripts/test-all`),
-//! which installs both.
+//! Each kernel (`kernels/<arch>`, members of the `kernels/` workspace) is
+//! built once, in release, for its own target, and every configuration
+//! boots it with a wall-clock timeout. A configuration passes only with
+//! QEMU's exact pass status *and* a `PASS` line on the serial port (a
+//! triple fault, a firmware shutdown, a hang or a trap never reads as a
+//! pass) *and* the kernel's own account adding up (see
+//! `Boot::check_summary`). Deliberate faults (`bootmem.test=...`) must end
+//! in the kernel's named failure. Missing QEMU, OVMF or a rustup target is
+//! a failure, never a skip: run `scripts/test-kernels` (or the README's
+//! test command, `scripts/test-all`), which installs them.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -24,55 +28,205 @@ const FAIL_STATUS: i32 = 35;
 const BOOT_TIMEOUT: Duration = Duration::from_secs(90);
 
 const HOW_TO_FIX: &str =
-    "run the README's test command (scripts/test-all), which installs QEMU and the rustup targets";
+    "run scripts/test-kernels (part of scripts/test-all), which installs QEMU, OVMF and the rustup targets";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Arch {
     X86_64,
+    /// The x86_64 UEFI kernel, loaded by OVMF from a FAT boot volume.
+    X86_64Uefi,
     Riscv64,
     Aarch64,
+    /// The aarch64 UEFI kernel, loaded by AAVMF from a FAT boot volume.
+    Aarch64Uefi,
 }
 
 impl Arch {
     fn directory(self) -> &'static str {
         match self {
             Arch::X86_64 => "x86_64",
+            Arch::X86_64Uefi => "x86_64-uefi",
             Arch::Riscv64 => "riscv64",
             Arch::Aarch64 => "aarch64",
+            Arch::Aarch64Uefi => "aarch64-uefi",
         }
     }
 
     fn target(self) -> &'static str {
         match self {
             Arch::X86_64 => "x86_64-unknown-none",
+            Arch::X86_64Uefi => "x86_64-unknown-uefi",
             Arch::Riscv64 => "riscv64gc-unknown-none-elf",
             Arch::Aarch64 => "aarch64-unknown-none",
+            Arch::Aarch64Uefi => "aarch64-unknown-uefi",
         }
     }
 
     fn qemu(self) -> &'static str {
         match self {
-            Arch::X86_64 => "qemu-system-x86_64",
+            Arch::X86_64 | Arch::X86_64Uefi => "qemu-system-x86_64",
             Arch::Riscv64 => "qemu-system-riscv64",
-            Arch::Aarch64 => "qemu-system-aarch64",
+            Arch::Aarch64 | Arch::Aarch64Uefi => "qemu-system-aarch64",
         }
     }
 
     /// The machine type.
     fn machine(self) -> &'static str {
         match self {
-            Arch::X86_64 => "q35",
-            Arch::Riscv64 | Arch::Aarch64 => "virt",
+            Arch::X86_64 | Arch::X86_64Uefi => "q35",
+            Arch::Riscv64 | Arch::Aarch64 | Arch::Aarch64Uefi => "virt",
         }
     }
 
     /// The firmware, CPU and exit device.
-    fn device_arguments(self) -> &'static [&'static str] {
-        match self {
+    fn device_arguments(self) -> Vec<String> {
+        let arguments: &[&str] = match self {
             Arch::X86_64 => &["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"],
+            Arch::X86_64Uefi | Arch::Aarch64Uefi => {
+                let (code, variables) = uefi_firmware(self);
+                let mut arguments = match self {
+                    Arch::X86_64Uefi => vec!["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"],
+                    _ => vec!["-cpu", "cortex-a57", "-semihosting"],
+                }
+                .into_iter()
+                .map(String::from)
+                .collect::<Vec<_>>();
+                arguments.extend([
+                    // No default NIC, VGA or CD-ROM: nothing for the firmware to probe or boot.
+                    "-nodefaults".to_string(),
+                    "-drive".to_string(),
+                    format!("if=pflash,format=raw,readonly=on,file={}", code.display()),
+                    // snapshot=on: the firmware may write its variables; the file stays as installed.
+                    "-drive".to_string(),
+                    format!(
+                        "if=pflash,format=raw,snapshot=on,file={}",
+                        variables.display()
+                    ),
+                ]);
+                return arguments;
+            }
             Arch::Riscv64 => &["-bios", "default"],
             Arch::Aarch64 => &["-cpu", "cortex-a57", "-semihosting"],
+        };
+        arguments
+            .iter()
+            .map(|argument| argument.to_string())
+            .collect()
+    }
+
+    /// The removable-media boot file of a UEFI kernel (None: QEMU loads the kernel).
+    fn uefi_boot_file(self) -> Option<&'static str> {
+        match self {
+            Arch::X86_64Uefi => Some("BOOTX64.EFI"),
+            Arch::Aarch64Uefi => Some("BOOTAA64.EFI"),
+            _ => None,
         }
+    }
+
+    /// The file name the build leaves in `target/<triple>/release`.
+    fn artifact(self) -> String {
+        match self {
+            Arch::X86_64Uefi | Arch::Aarch64Uefi => {
+                format!("bootmem-kernel-{}.efi", self.directory())
+            }
+            _ => format!("bootmem-kernel-{}", self.directory()),
+        }
+    }
+}
+
+/// The UEFI firmware's code and variable store for `arch`: `OVMF_CODE` and
+/// `OVMF_VARS` (x86_64) or `AAVMF_CODE` and `AAVMF_VARS` (aarch64) when
+/// set, else the first pair a distribution installs (Debian's `ovmf` and
+/// `qemu-efi-aarch64` packages first).
+fn uefi_firmware(arch: Arch) -> (PathBuf, PathBuf) {
+    let (variables_names, pairs, package): (_, &[(&str, &str)], _) = match arch {
+        Arch::Aarch64Uefi => (
+            ("AAVMF_CODE", "AAVMF_VARS"),
+            &[
+                (
+                    "/usr/share/AAVMF/AAVMF_CODE.fd",
+                    "/usr/share/AAVMF/AAVMF_VARS.fd",
+                ),
+                (
+                    "/usr/share/edk2/aarch64/QEMU_EFI-pflash.raw",
+                    "/usr/share/edk2/aarch64/vars-template-pflash.raw",
+                ),
+            ],
+            "AAVMF (qemu-efi-aarch64)",
+        ),
+        _ => (
+            ("OVMF_CODE", "OVMF_VARS"),
+            &[
+                (
+                    "/usr/share/OVMF/OVMF_CODE_4M.fd",
+                    "/usr/share/OVMF/OVMF_VARS_4M.fd",
+                ),
+                (
+                    "/usr/share/OVMF/OVMF_CODE.fd",
+                    "/usr/share/OVMF/OVMF_VARS.fd",
+                ),
+                (
+                    "/usr/share/edk2/ovmf/OVMF_CODE.fd",
+                    "/usr/share/edk2/ovmf/OVMF_VARS.fd",
+                ),
+                (
+                    "/usr/share/edk2/x64/OVMF_CODE.4m.fd",
+                    "/usr/share/edk2/x64/OVMF_VARS.4m.fd",
+                ),
+            ],
+            "OVMF (ovmf)",
+        ),
+    };
+    if let (Some(code), Some(variables)) = (
+        std::env::var_os(variables_names.0),
+        std::env::var_os(variables_names.1),
+    ) {
+        return (code.into(), variables.into());
+    }
+    pairs
+        .iter()
+        .map(|&(code, variables)| (PathBuf::from(code), PathBuf::from(variables)))
+        .find(|(code, variables)| code.is_file() && variables.is_file())
+        .unwrap_or_else(|| {
+            panic!("{package}, UEFI firmware for QEMU, is not installed: {HOW_TO_FIX}")
+        })
+}
+
+/// A FAT boot volume for one UEFI boot: the kernel as the removable-media
+/// boot file (`EFI/BOOT/BOOTX64.EFI`, `BOOTAA64.EFI`), and the command line (QEMU's `-append`
+/// reaches only kernels QEMU loads itself) in `EFI/BOOT/CMDLINE.TXT`.
+/// Removed when dropped.
+struct BootVolume {
+    directory: PathBuf,
+}
+
+impl BootVolume {
+    fn new(kernel: &Path, boot_file: &str, command_line: Option<&str>) -> Self {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let directory = kernels_directory()
+            .join("target")
+            .join("boot-volumes")
+            .join(format!(
+                "{}-{}",
+                std::process::id(),
+                NEXT.fetch_add(1, Ordering::Relaxed)
+            ));
+        let boot = directory.join("EFI").join("BOOT");
+        std::fs::create_dir_all(&boot)
+            .unwrap_or_else(|error| panic!("creating {}: {error}", boot.display()));
+        std::fs::copy(kernel, boot.join(boot_file))
+            .unwrap_or_else(|error| panic!("copying {}: {error}", kernel.display()));
+        if let Some(command_line) = command_line {
+            std::fs::write(boot.join("CMDLINE.TXT"), command_line)
+                .unwrap_or_else(|error| panic!("writing the command line: {error}"));
+        }
+        Self { directory }
+    }
+}
+
+impl Drop for BootVolume {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.directory);
     }
 }
 
@@ -90,8 +244,12 @@ fn kernel(arch: Arch) -> PathBuf {
     static X86_64: Built = OnceLock::new();
     static RISCV64: Built = OnceLock::new();
     static AARCH64: Built = OnceLock::new();
+    static X86_64_UEFI: Built = OnceLock::new();
+    static AARCH64_UEFI: Built = OnceLock::new();
     let slot = match arch {
+        Arch::Aarch64Uefi => &AARCH64_UEFI,
         Arch::X86_64 => &X86_64,
+        Arch::X86_64Uefi => &X86_64_UEFI,
         Arch::Riscv64 => &RISCV64,
         Arch::Aarch64 => &AARCH64,
     };
@@ -102,17 +260,20 @@ fn kernel(arch: Arch) -> PathBuf {
 }
 
 fn build(arch: Arch) -> Result<PathBuf, String> {
-    let directory = kernels_directory().join(arch.directory());
+    let directory = kernels_directory();
     let target_directory = directory.join("target");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let mut command = Command::new(&cargo);
     command
         .arg("build")
         .arg("--release")
+        .arg("--locked")
         .arg("--target")
         .arg(arch.target())
         .arg("--manifest-path")
         .arg(directory.join("Cargo.toml"))
+        .arg("--package")
+        .arg(format!("bootmem-kernel-{}", arch.directory()))
         .arg("--target-dir")
         .arg(&target_directory)
         .current_dir(&directory)
@@ -160,7 +321,7 @@ fn build(arch: Arch) -> Result<PathBuf, String> {
     let elf = target_directory
         .join(arch.target())
         .join("release")
-        .join(format!("bootmem-kernel-{}", arch.directory()));
+        .join(arch.artifact());
     if !elf.is_file() {
         return Err(format!("the build left no kernel at {}", elf.display()));
     }
@@ -183,6 +344,8 @@ struct Boot {
     expect: Vec<String>,
     /// How long QEMU may run before it counts as hung and is killed.
     timeout: Duration,
+    /// The bootmem nodes (with RAM) a passing boot must register.
+    nodes: usize,
 }
 
 /// How one boot ended.
@@ -222,6 +385,7 @@ impl Boot {
             status: PASS_STATUS,
             expect: vec!["summary: ".to_string(), format!("bootmem nodes: {nodes}")],
             timeout: BOOT_TIMEOUT,
+            nodes,
         }
     }
 
@@ -234,16 +398,24 @@ impl Boot {
             status: FAIL_STATUS,
             expect: vec![format!("FAIL: {message}")],
             timeout: BOOT_TIMEOUT,
+            nodes: 1,
         }
     }
 
-    fn arguments(&self, kernel: &Path) -> Vec<String> {
+    /// Also requires a line containing `fragment`.
+    fn with_expected(mut self, fragment: &str) -> Self {
+        self.expect.push(fragment.to_string());
+        self
+    }
+
+    /// QEMU's arguments; `volume` is the UEFI kernel's boot volume.
+    fn arguments(&self, kernel: &Path, volume: Option<&BootVolume>) -> Vec<String> {
         let machine = match self.memory_backend {
             Some(backend) => format!("{},memory-backend={backend}", self.arch.machine()),
             None => self.arch.machine().to_string(),
         };
         let mut arguments = vec!["-machine".to_string(), machine];
-        arguments.extend(self.arch.device_arguments().iter().map(|s| s.to_string()));
+        arguments.extend(self.arch.device_arguments());
         arguments.extend(self.memory.iter().cloned());
         arguments.extend(
             [
@@ -257,11 +429,35 @@ impl Boot {
             ]
             .map(String::from),
         );
-        arguments.push("-kernel".to_string());
-        arguments.push(kernel.display().to_string());
-        if let Some(command_line) = self.command_line {
-            arguments.push("-append".to_string());
-            arguments.push(command_line.to_string());
+        match volume {
+            Some(volume) => {
+                // A FAT view of the directory; snapshot=on lets the emulated
+                // disk take the firmware's writes without the directory.
+                let drive = format!(
+                    "format=raw,snapshot=on,file=fat:{}",
+                    volume.directory.display()
+                );
+                if self.arch == Arch::X86_64Uefi {
+                    // q35's AHCI controller takes it.
+                    arguments.extend(["-drive".to_string(), drive]);
+                } else {
+                    // virt has no disk controller of its own.
+                    arguments.extend([
+                        "-drive".to_string(),
+                        format!("if=none,id=boot-volume,{drive}"),
+                        "-device".to_string(),
+                        "virtio-blk-pci,drive=boot-volume".to_string(),
+                    ]);
+                }
+            }
+            None => {
+                arguments.push("-kernel".to_string());
+                arguments.push(kernel.display().to_string());
+                if let Some(command_line) = self.command_line {
+                    arguments.push("-append".to_string());
+                    arguments.push(command_line.to_string());
+                }
+            }
         }
         arguments
     }
@@ -269,7 +465,11 @@ impl Boot {
     /// Boots once and reports how it ended.
     fn boot(&self) -> Outcome {
         let kernel = kernel(self.arch);
-        let arguments = self.arguments(&kernel);
+        let volume = self
+            .arch
+            .uefi_boot_file()
+            .map(|boot_file| BootVolume::new(&kernel, boot_file, self.command_line));
+        let arguments = self.arguments(&kernel, volume.as_ref());
         let started = Instant::now();
         let mut child = match Command::new(self.arch.qemu())
             .args(&arguments)
@@ -361,8 +561,132 @@ impl Boot {
                 "the serial log lacks {expected:?}:\n{describe}"
             );
         }
+        if self.status == PASS_STATUS {
+            self.check_summary(&outcome);
+        }
+    }
+
+    /// The machine's memory in MiB, from `-m`.
+    fn memory_mib(&self) -> u64 {
+        let value = self
+            .memory
+            .windows(2)
+            .find(|pair| pair[0] == "-m")
+            .map(|pair| pair[1].as_str())
+            .expect("every boot gives -m");
+        let (number, unit) = value.split_at(value.len() - 1);
+        let number: u64 = number.parse().expect("-m NUMBER[MG]");
+        match unit {
+            "G" => number << 10,
+            "M" => number,
+            _ => panic!("-m {value}: give M or G"),
+        }
+    }
+
+    /// Checks the kernel's own account, not only its verdict: every
+    /// self-test step reported; the hand-off's pages per node equal that
+    /// node's RAM minus what the kernel reserved and allocated, and add up
+    /// to the total, which equals the pages expected; the RAM found is the
+    /// machine's memory less at most a sixteenth (firmware and holes).
+    fn check_summary(&self, outcome: &Outcome) {
+        let describe = &outcome.description;
+        let nodes = self.nodes;
+        let count = |prefix: &str| {
+            outcome
+                .lines()
+                .filter(|line| line.starts_with(prefix))
+                .count()
+        };
+        for step in SELF_TEST_STEPS {
+            assert_eq!(
+                count(step),
+                1,
+                "the self-test did not report {step:?}:\n{describe}"
+            );
+        }
+        assert_eq!(
+            count("selftest: alloc_bootmem_pages_node("),
+            nodes,
+            "one node page per node:\n{describe}"
+        );
+        let summary = outcome
+            .lines()
+            .find_map(|line| line.strip_prefix("summary: "))
+            .unwrap_or_else(|| panic!("no summary line:\n{describe}"));
+        let fields: Vec<&str> = summary.split(" | ").collect();
+        let number_before = |suffix: &str| -> u64 {
+            fields
+                .iter()
+                .find_map(|field| field.strip_suffix(suffix))
+                .and_then(|number| number.parse().ok())
+                .unwrap_or_else(|| panic!("the summary has no NUMBER{suffix:?}:\n{describe}"))
+        };
+        let ram_mib = number_before(" MiB RAM");
+        let memory_mib = self.memory_mib();
+        assert!(
+            ram_mib <= memory_mib && ram_mib >= memory_mib - memory_mib / 16,
+            "the kernel found {ram_mib} MiB of RAM in a {memory_mib} MiB machine:\n{describe}"
+        );
+        let handed_field = fields
+            .iter()
+            .find_map(|field| {
+                field
+                    .strip_suffix(")")?
+                    .split_once(" pages handed to the page allocator (expected ")
+            })
+            .unwrap_or_else(|| panic!("the summary has no hand-off count:\n{describe}"));
+        let handed: u64 = handed_field.0.parse().expect("a page count");
+        let expected: u64 = handed_field.1.parse().expect("a page count");
+        assert_eq!(
+            handed, expected,
+            "pages handed over != pages expected:\n{describe}"
+        );
+        // Most of the RAM goes to the page allocator: the test keeps ~7 MiB.
+        assert!(
+            handed << 12 >= (ram_mib << 20) / 2,
+            "only {handed} pages of {ram_mib} MiB handed over:\n{describe}"
+        );
+        let mut node_total = 0;
+        let mut node_lines = 0;
+        for line in outcome
+            .lines()
+            .filter(|line| line.starts_with("hand-off node "))
+        {
+            let numbers: Vec<u64> = line
+                .split(|c: char| !c.is_ascii_digit())
+                .filter(|word| !word.is_empty())
+                .map(|word| word.parse().expect("digits"))
+                .collect();
+            // hand-off node ID: HANDED pages (MIB MiB) = RAM R - reserved/allocated C; ...
+            let [_, node_handed, _, ram, claimed, ..] = numbers[..] else {
+                panic!("unreadable hand-off line {line:?}:\n{describe}");
+            };
+            assert_eq!(node_handed, ram - claimed, "{line}:\n{describe}");
+            node_total += node_handed;
+            node_lines += 1;
+        }
+        assert!(
+            node_lines >= nodes,
+            "{node_lines} hand-off lines for {nodes} nodes:\n{describe}"
+        );
+        assert_eq!(
+            node_total, handed,
+            "the nodes' pages do not add up:\n{describe}"
+        );
     }
 }
+
+/// The self-test steps every passing boot reports once (the kernel's
+/// `selftest.rs`).
+const SELF_TEST_STEPS: [&str; 7] = [
+    "selftest: alloc_bootmem_low(100) = ",
+    "selftest: __alloc_bootmem(0x600000, 0x200000, ",
+    "selftest: 300 alloc_bootmem calls, ",
+    "selftest: free_bootmem(",
+    "selftest: reserve_bootmem(.., BOOTMEM_EXCLUSIVE) on used ranges = -EBUSY, rolled back",
+    "selftest: aimed at the kernel's reservations: ",
+    "selftest: live allocations: ",
+];
 
 fn args(text: &str) -> Vec<&str> {
     text.split_whitespace().collect()
@@ -407,6 +731,24 @@ fn x86_64_64g_unreserved() {
     boot.run();
 }
 
+// --- x86_64 UEFI: OVMF on q35, removable-media boot from a FAT volume ---
+
+#[test]
+fn x86_64_uefi_512m() {
+    Boot::passing(Arch::X86_64Uefi, &args("-m 512M"), 1).run();
+}
+
+#[test]
+fn x86_64_uefi_6g() {
+    Boot::passing(Arch::X86_64Uefi, &args("-m 6G"), 1).run();
+}
+
+#[test]
+fn x86_64_uefi_6g_two_numa_nodes() {
+    // NUMA from the SRAT the firmware's configuration table leads to.
+    Boot::passing(Arch::X86_64Uefi, &args(TWO_NODES_6G), 2).run();
+}
+
 // --- riscv64: virt behind OpenSBI ---
 
 #[test]
@@ -437,6 +779,21 @@ fn aarch64_6g() {
 }
 
 #[test]
+fn aarch64_uefi_512m() {
+    Boot::passing(Arch::Aarch64Uefi, &args("-m 512M"), 1).run();
+}
+
+#[test]
+fn aarch64_uefi_6g() {
+    Boot::passing(Arch::Aarch64Uefi, &args("-m 6G"), 1).run();
+}
+
+#[test]
+fn aarch64_uefi_6g_two_numa_nodes() {
+    Boot::passing(Arch::Aarch64Uefi, &args(TWO_NODES_6G), 2).run();
+}
+
+#[test]
 fn aarch64_four_unequal_numa_nodes() {
     Boot::passing(Arch::Aarch64, &args(FOUR_UNEQUAL_NODES), 4).run();
 }
@@ -447,6 +804,16 @@ fn aarch64_four_unequal_numa_nodes() {
 fn x86_64_fault_fails() {
     Boot::failing(
         Arch::X86_64,
+        "bootmem.test=fault",
+        "exception 14 (page fault)",
+    )
+    .run();
+}
+
+#[test]
+fn x86_64_uefi_fault_fails() {
+    Boot::failing(
+        Arch::X86_64Uefi,
         "bootmem.test=fault",
         "exception 14 (page fault)",
     )
@@ -476,6 +843,59 @@ fn riscv64_out_of_memory_fails() {
 #[test]
 fn aarch64_out_of_memory_fails() {
     Boot::failing(Arch::Aarch64, "bootmem.test=oom", "panic: bootmem alloc of").run();
+}
+
+// --- The kernel's own checks catch a broken allocator ---
+
+/// bootmem is not told of the boot information (hvm_start_info, the UEFI
+/// memory map, the device tree): the next allocation that lands there must
+/// be caught by the kernel's ledger, before anything is written over it.
+fn forgotten_reservation_fails(arch: Arch) {
+    Boot::failing(arch, "bootmem.test=forget-reservation", "allocation ")
+        .with_expected("lands on the reservation")
+        .run();
+}
+
+#[test]
+fn x86_64_forgotten_reservation_fails() {
+    forgotten_reservation_fails(Arch::X86_64);
+}
+
+#[test]
+fn x86_64_uefi_forgotten_reservation_fails() {
+    forgotten_reservation_fails(Arch::X86_64Uefi);
+}
+
+#[test]
+fn riscv64_forgotten_reservation_fails() {
+    forgotten_reservation_fails(Arch::Riscv64);
+}
+
+#[test]
+fn aarch64_forgotten_reservation_fails() {
+    forgotten_reservation_fails(Arch::Aarch64);
+}
+
+/// The hand-off gives one block twice: the kernel's hand-off check must fail the boot.
+fn double_hand_off_fails(arch: Arch) {
+    Boot::failing(arch, "bootmem.test=double-hand-off", "node 0: pfn ")
+        .with_expected("handed over twice")
+        .run();
+}
+
+#[test]
+fn x86_64_double_hand_off_fails() {
+    double_hand_off_fails(Arch::X86_64);
+}
+
+#[test]
+fn riscv64_double_hand_off_fails() {
+    double_hand_off_fails(Arch::Riscv64);
+}
+
+#[test]
+fn aarch64_double_hand_off_fails() {
+    double_hand_off_fails(Arch::Aarch64);
 }
 
 // --- A PASS line alone is not a pass ---
@@ -534,4 +954,52 @@ fn pass_then_hang_is_no_pass() {
         "read as a pass:\n{}",
         outcome.description
     );
+}
+
+// --- The summary check itself: a log whose account does not add up fails ---
+
+/// Runs `check_summary` on `outcome` with `edit` applied to its log, and
+/// reports whether the check rejected it.
+fn summary_rejected(boot: &Boot, outcome: &Outcome, edit: impl Fn(&str) -> String) -> bool {
+    let edited = Outcome {
+        code: outcome.code,
+        timed_out: outcome.timed_out,
+        log: edit(&outcome.log),
+        description: String::from("(edited log)"),
+    };
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| boot.check_summary(&edited))).is_err()
+}
+
+#[test]
+fn summary_check_rejects_a_wrong_account() {
+    let boot = Boot::passing(Arch::X86_64, &args("-m 512M"), 1);
+    let outcome = boot.boot();
+    assert!(outcome.is_pass(), "{}", outcome.description);
+    assert!(
+        !summary_rejected(&boot, &outcome, str::to_string),
+        "the true log was rejected:\n{}",
+        outcome.description
+    );
+    // The hand-off total no longer equals the pages expected.
+    assert!(summary_rejected(&boot, &outcome, |log| {
+        log.replace(
+            " pages handed to the page allocator (expected ",
+            " pages handed to the page allocator (expected 1",
+        )
+    }));
+    // A node's pages no longer equal its RAM minus what was claimed.
+    assert!(summary_rejected(&boot, &outcome, |log| {
+        log.replace("= RAM ", "= RAM 9")
+    }));
+    // A self-test step is missing.
+    assert!(summary_rejected(&boot, &outcome, |log| {
+        log.lines()
+            .filter(|line| !line.starts_with("selftest: free_bootmem("))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }));
+    // The kernel found far less RAM than the machine has (q35 512M: 511 MiB).
+    assert!(summary_rejected(&boot, &outcome, |log| {
+        log.replace("| 511 MiB RAM |", "| 100 MiB RAM |")
+    }));
 }

@@ -6,13 +6,13 @@
 
 use core::ops::Range;
 
-use crate::address::{PageFrameNumber, PhysicalAddress};
-use crate::bitmap::{bitmap_words, node_storage_words};
+use crate::address::{FrameRange, PageFrameNumber, PhysicalAddress, PhysicalRange};
+use crate::bitmap::{bitmap_bytes, bitmap_words, node_storage_words};
 use crate::config::Configuration;
 use crate::error::{AllocationError, RangeError, RegistrationError};
 use crate::handoff::HandOff;
 use crate::memory::PhysicalMemory;
-use crate::node::{BitmapFrames, NodeAllocator};
+use crate::node::NodeAllocator;
 use crate::node_id::NodeId;
 use crate::node_walk;
 use crate::registry::NodeRegistry;
@@ -57,7 +57,9 @@ pub struct AllocationRequest {
     /// repeated from zero.
     pub goal: PhysicalAddress,
     /// An exclusive upper bound, truncated to its page: the page holding an
-    /// unaligned limit is not used.
+    /// unaligned limit is not used. As in v4.19, a limit inside the first
+    /// page stops the walk over all nodes but does not bound the search
+    /// within the preferred node.
     pub limit: Option<PhysicalAddress>,
     /// Which nodes may serve the request.
     pub preference: NodePreference,
@@ -129,10 +131,20 @@ pub struct NodeSummary {
     pub free_pages: u64,
 }
 
+impl NodeSummary {
+    /// Its frames, `[start, end)`.
+    pub const fn frames(&self) -> FrameRange {
+        match FrameRange::new(self.start, self.end) {
+            Some(frames) => frames,
+            None => FrameRange::empty_at(self.start),
+        }
+    }
+}
+
 /// Linux's boot-time allocator over up to `MAX_NODES` NUMA nodes.
 ///
 /// - `Storage` holds one node's bitmap words (`&'static mut [u64]` in a
-///   kernel, `Vec<u64>` on a host); see [`node_storage_words`](crate::node_storage_words).
+///   kernel, `Vec<u64>` on a host); see [`node_storage_words`].
 /// - `Memory` zeroes handed-out blocks ([`PhysicalMemory`]).
 /// - `MAX_NODES` is the registry's capacity; nothing is allocated on a heap.
 ///
@@ -144,7 +156,7 @@ pub struct NodeSummary {
 /// use bootmem::memory::NoZeroing;
 ///
 /// // One node of 64 MiB; its bitmap lives outside the managed memory.
-/// let mut storage = [0u64; bootmem::node_storage_words(0x4000) as usize];
+/// let mut storage = vec![0u64; bootmem::node_storage_words(0x4000) as usize];
 /// let mut allocator: BootAllocator<&mut [u64], NoZeroing, 4> =
 ///     BootAllocator::new(Configuration::X86_64, NoZeroing);
 /// allocator
@@ -190,42 +202,49 @@ where
         &self.configuration
     }
 
+    /// How the allocator reaches physical memory (what zeroes its blocks).
+    pub const fn memory(&self) -> &Memory {
+        &self.memory
+    }
+
     /// Registers node `node` over `frames` (Linux's `init_bootmem_node`),
     /// with every page reserved, and returns the bitmap's size in bytes.
     ///
-    /// `bitmap` must hold at least [`node_storage_words`](crate::node_storage_words)`(pages)`
-    /// words: the leaf bitmap Linux has, then the summary that makes the
-    /// searches fast. The return value is Linux's: the leaf bitmap's bytes. When
-    /// the bitmap lives in physical memory, `bitmap_location` is its first
-    /// frame: its pages then stay reserved for as long as the allocator
+    /// `bitmap` must hold at least
+    /// [`node_storage_words`](crate::node_storage_words)`(pages)` words. When
+    /// the storage lives in physical memory, `bitmap_location` is the frames
+    /// it occupies: they then stay reserved for as long as the allocator
     /// lives, in whichever node they lie (deviation 7), and the hand-off
     /// releases them last, as [`BlockKind::Bitmap`](crate::BlockKind::Bitmap)
-    /// blocks.
+    /// blocks. The allocator reserves them itself: callers need not (and
+    /// [`setup::set_up`](crate::setup::set_up) does not) reserve them again.
+    /// The value returned is Linux's bitmap size, [`bitmap_bytes`](crate::bitmap_bytes)`(pages)`.
     ///
     /// # Errors
     ///
     /// An empty range, an end address past 2^64, an overlap with a
     /// registered node, a number already registered, a full registry, or too
-    /// small a bitmap.
+    /// small a storage.
     pub fn register_node(
         &mut self,
         node: NodeId,
         frames: Range<PageFrameNumber>,
         bitmap: Storage,
-        bitmap_location: Option<PageFrameNumber>,
+        bitmap_location: Option<FrameRange>,
     ) -> Result<u64, RegistrationError> {
-        let (start, end) = (frames.start.as_u64(), frames.end.as_u64());
-        if start >= end {
+        let Some(frames) =
+            FrameRange::new(frames.start, frames.end).filter(|frames| !frames.is_empty())
+        else {
             return Err(RegistrationError::EmptyRange {
                 start: frames.start,
                 end: frames.end,
             });
+        };
+        if frames.to_physical(self.configuration.page_size).is_none() {
+            return Err(RegistrationError::AddressOverflow { end: frames.end() });
         }
-        if self.configuration.page_size.start_of(frames.end).is_none() {
-            return Err(RegistrationError::AddressOverflow { end: frames.end });
-        }
-        self.registry.check_new(node, start, end)?;
-        let pages = end - start;
+        self.registry.check_new(node, frames)?;
+        let pages = frames.len();
         let needed_words = node_storage_words(pages);
         let given_words = bitmap.as_ref().len() as u64;
         if given_words < needed_words {
@@ -234,28 +253,14 @@ where
                 given_words,
             });
         }
-        let bitmap_frames = bitmap_location.map(|location| BitmapFrames {
-            start: location.as_u64(),
-            end: location.as_u64().saturating_add(self.bitmap_pages(pages)),
-        });
-        let mut allocator = NodeAllocator::new(node, start, end, bitmap, bitmap_frames);
+        let mut allocator = NodeAllocator::new(node, frames, bitmap, bitmap_location);
         allocator.bit_by_bit = self.bit_by_bit;
         self.registry.insert(allocator);
-        if let Some(frames) = bitmap_frames {
-            for other in self.registry.iter_mut() {
-                let low = frames.start.max(other.start_frame);
-                let high = frames.end.min(other.end_frame);
-                other.reserve_frames(low, high);
-            }
+        if let Some(location) = bitmap_location {
+            self.registry.pin_bitmap(location);
         }
-        let bytes = bitmap_words(pages) * 8;
-        trace::registered(
-            node,
-            start,
-            bitmap_location.map_or(0, PageFrameNumber::as_u64),
-            end,
-            bytes,
-        );
+        let bytes = bitmap_bytes(pages);
+        trace::registered(node, frames, bitmap_location, bytes);
         Ok(bytes)
     }
 
@@ -327,8 +332,8 @@ where
         let search = SearchRequest {
             size,
             align: request.alignment,
-            goal: request.goal.as_u64(),
-            limit: request.limit.map_or(0, PhysicalAddress::as_u64),
+            goal: request.goal,
+            limit: request.limit,
         };
         let page = self.configuration.page_size;
         let found = match (request.preference, position) {
@@ -359,33 +364,10 @@ where
         }
     }
 
-    /// The exclusive end of `[start, start + size)`, checked.
-    fn range_end(start: PhysicalAddress, size: u64) -> Result<PhysicalAddress, RangeError> {
-        start
-            .end_of_range(size)
+    /// The bytes `[start, start + size)`, checked.
+    fn physical_range(start: PhysicalAddress, size: u64) -> Result<PhysicalRange, RangeError> {
+        PhysicalRange::from_start_and_size(start, size)
             .ok_or(RangeError::AddressOverflow { start, size })
-    }
-
-    /// The frames wholly inside `[start, start + size)`, as a free rounds
-    /// them: `[PFN_UP(start), PFN_DOWN(end))`, possibly inverted.
-    fn frames_inside(&self, start: PhysicalAddress, size: u64) -> Result<(u64, u64), RangeError> {
-        let end = Self::range_end(start, size)?;
-        let page = self.configuration.page_size;
-        Ok((
-            page.frame_at_or_above(start).as_u64(),
-            page.frame_containing(end).as_u64(),
-        ))
-    }
-
-    /// The frames `[start, start + size)` touches, as a reservation rounds
-    /// them: `[PFN_DOWN(start), PFN_UP(end))`.
-    fn frames_touched(&self, start: PhysicalAddress, size: u64) -> Result<(u64, u64), RangeError> {
-        let end = Self::range_end(start, size)?;
-        let page = self.configuration.page_size;
-        Ok((
-            page.frame_containing(start).as_u64(),
-            page.frame_at_or_above(end).as_u64(),
-        ))
     }
 
     /// The registry position of the node a `_node` free or reserve names.
@@ -406,9 +388,10 @@ where
     /// leaves the nodes or crosses a hole between them (even when no whole
     /// page lies inside it), or a page in it that is already free.
     pub fn free(&mut self, start: PhysicalAddress, size: u64) -> Result<(), RangeError> {
-        let (first, last) = self.frames_inside(start, size)?;
-        let pieces = self.registry.pieces(first, last)?;
-        self.free_pieces(pieces.first..=pieces.last, first, last)
+        let range = Self::physical_range(start, size)?;
+        let frames = range.frames_inside(self.configuration.page_size);
+        let pieces = self.registry.pieces(frames)?;
+        self.free_pieces(pieces.positions(), frames)
     }
 
     /// Frees every page wholly inside `[start, start + size)` on one node
@@ -425,49 +408,54 @@ where
         size: u64,
     ) -> Result<(), RangeError> {
         let position = self.range_node(node)?;
-        let (first, last) = self.frames_inside(start, size)?;
-        self.check_inside_node(position, first, last)?;
-        self.free_pieces(position..=position, first, last)
+        let page = self.configuration.page_size;
+        let range = Self::physical_range(start, size)?;
+        let frames = range.frames_inside(page);
+        // v4.19 checks the end as rounded, before an inverted range is
+        // emptied: `PFN_DOWN(end)` may lie one below `PFN_UP(start)`.
+        self.check_inside_node(position, frames.start(), page.frame_containing(range.end()))?;
+        self.free_pieces(position..=position, frames)
     }
 
-    /// Linux's `mark_bootmem_node` bounds: only `start < node start` and
-    /// `end > node end` are refused, so an inverted range inside is allowed.
-    fn check_inside_node(&self, position: usize, first: u64, last: u64) -> Result<(), RangeError> {
+    /// Linux's `mark_bootmem_node` bounds on a rounded range: only `start <
+    /// node start` and `end > node end` are refused, so a range inverted by
+    /// rounding inside the node is allowed.
+    fn check_inside_node(
+        &self,
+        position: usize,
+        start: PageFrameNumber,
+        end: PageFrameNumber,
+    ) -> Result<(), RangeError> {
         let node = self.registry.get(position);
-        if first < node.start_frame || last > node.end_frame {
+        if start < node.frames.start() || end > node.frames.end() {
             return Err(RangeError::OutsideNode {
                 node: node.id,
-                start: PageFrameNumber::new(first),
-                end: PageFrameNumber::new(last),
+                start,
+                end,
             });
         }
         Ok(())
     }
 
-    /// Frees frames `[first, last)` over the nodes at `positions`, after
-    /// checking that no page of it is already free.
+    /// Frees `frames` over the nodes at `positions`, after checking that no
+    /// page of it is already free.
     fn free_pieces(
         &mut self,
         positions: core::ops::RangeInclusive<usize>,
-        first: u64,
-        last: u64,
+        frames: FrameRange,
     ) -> Result<(), RangeError> {
         for position in positions.clone() {
-            let (from, to) = self.registry.piece_frames(position, first, last);
-            if from < to {
-                if let Some(frame) = self.registry.get(position).first_free(from, to) {
-                    return Err(RangeError::PageAlreadyFree {
-                        frame: PageFrameNumber::new(frame),
-                    });
-                }
+            let piece = self.registry.piece(position, frames);
+            if let Some(frame) = self.registry.get(position).first_free(piece) {
+                return Err(RangeError::PageAlreadyFree { frame });
             }
         }
         for position in positions {
-            let (from, to) = self.registry.piece_frames(position, first, last);
+            let piece = self.registry.piece(position, frames);
             let node = self.registry.get_mut(position);
-            trace::marked(node.id, from, to, false, 0);
-            node.free_frames(from, to);
-            self.registry.protect_bitmaps(position, from, to);
+            trace::marked(node.id, piece, false, 0);
+            node.free_frames(piece);
+            self.registry.protect_bitmaps(position, piece);
         }
         Ok(())
     }
@@ -486,9 +474,10 @@ where
         size: u64,
         mode: ReserveMode,
     ) -> Result<(), RangeError> {
-        let (first, last) = self.frames_touched(start, size)?;
-        let pieces = self.registry.pieces(first, last)?;
-        self.reserve_pieces(pieces.first..=pieces.last, first, last, mode)
+        let range = Self::physical_range(start, size)?;
+        let frames = range.frames_touched(self.configuration.page_size);
+        let pieces = self.registry.pieces(frames)?;
+        self.reserve_pieces(pieces.positions(), frames, mode)
     }
 
     /// Reserves every page touched by `[start, start + size)` on one node
@@ -506,48 +495,40 @@ where
         mode: ReserveMode,
     ) -> Result<(), RangeError> {
         let position = self.range_node(node)?;
-        let (first, last) = self.frames_touched(start, size)?;
-        self.check_inside_node(position, first, last)?;
-        self.reserve_pieces(position..=position, first, last, mode)
+        let range = Self::physical_range(start, size)?;
+        let frames = range.frames_touched(self.configuration.page_size);
+        self.check_inside_node(position, frames.start(), frames.end())?;
+        self.reserve_pieces(position..=position, frames, mode)
     }
 
+    /// Reserves `frames` over the nodes at `positions`; an exclusive
+    /// reservation first checks that no page of it is reserved.
     fn reserve_pieces(
         &mut self,
         positions: core::ops::RangeInclusive<usize>,
-        first: u64,
-        last: u64,
+        frames: FrameRange,
         mode: ReserveMode,
     ) -> Result<(), RangeError> {
         if mode == ReserveMode::Exclusive {
             for position in positions.clone() {
-                let (from, to) = self.registry.piece_frames(position, first, last);
-                if from < to {
-                    if let Some(frame) = self.registry.get(position).first_reserved(from, to) {
-                        return Err(RangeError::Busy {
-                            frame: PageFrameNumber::new(frame),
-                        });
-                    }
+                let piece = self.registry.piece(position, frames);
+                if let Some(frame) = self.registry.get(position).first_reserved(piece) {
+                    return Err(RangeError::Busy { frame });
                 }
             }
         }
         for position in positions {
-            let (from, to) = self.registry.piece_frames(position, first, last);
+            let piece = self.registry.piece(position, frames);
             let node = self.registry.get_mut(position);
-            trace::marked(
-                node.id,
-                from,
-                to,
-                true,
-                u32::from(mode == ReserveMode::Exclusive),
-            );
-            node.reserve_frames(from, to);
+            let flags = u32::from(mode == ReserveMode::Exclusive);
+            trace::marked(node.id, piece, true, flags);
+            node.reserve_frames(piece);
         }
         Ok(())
     }
 
     /// Whether `frame` is reserved, or `None` when no node covers it.
     pub fn is_reserved(&self, frame: PageFrameNumber) -> Option<bool> {
-        let frame = frame.as_u64();
         self.registry
             .iter()
             .find(|node| node.contains(frame))
@@ -563,8 +544,8 @@ where
     pub fn nodes(&self) -> impl Iterator<Item = NodeSummary> + '_ {
         self.registry.iter().map(|node| NodeSummary {
             node: node.id,
-            start: node.start(),
-            end: node.end(),
+            start: node.frames.start(),
+            end: node.frames.end(),
             free_pages: node.free_pages(),
         })
     }
@@ -572,42 +553,13 @@ where
     /// The reserved pages of every node as ascending half-open frame runs,
     /// adjacent runs merged, also across nodes.
     pub fn reserved_runs(&self) -> impl Iterator<Item = Range<PageFrameNumber>> + '_ {
-        let mut nodes = self.registry.iter().peekable();
-        let mut cursor: Option<u64> = None;
-        let mut pending: Option<(u64, u64)> = None;
-        core::iter::from_fn(move || loop {
-            // Next run of the current node, if any.
-            let next = loop {
-                let node = nodes.peek()?;
-                let from = cursor.unwrap_or(node.start_frame);
-                match node.first_reserved(from, node.end_frame) {
-                    Some(run_start) => {
-                        let run_end = node
-                            .first_free(run_start, node.end_frame)
-                            .unwrap_or(node.end_frame);
-                        cursor = Some(run_end);
-                        break Some((run_start, run_end));
-                    }
-                    None => {
-                        nodes.next();
-                        cursor = None;
-                        if nodes.peek().is_none() {
-                            break None;
-                        }
-                    }
-                }
-            };
-            match (pending, next) {
-                (Some((start, end)), Some((next_start, next_end))) if end == next_start => {
-                    pending = Some((start, next_end));
-                }
-                (Some((start, end)), next) => {
-                    pending = next;
-                    return Some(PageFrameNumber::new(start)..PageFrameNumber::new(end));
-                }
-                (None, Some(run)) => pending = Some(run),
-                (None, None) => return None,
+        let mut runs = self.registry.iter().flat_map(node_reserved_runs).peekable();
+        core::iter::from_fn(move || {
+            let mut run = runs.next()?;
+            while let Some(next) = runs.next_if(|next| next.start() == run.end()) {
+                run = FrameRange::new(run.start(), next.end()).unwrap_or(run);
             }
+            Some(run.into())
         })
     }
 
@@ -635,4 +587,19 @@ where
             node.bit_by_bit = enabled;
         }
     }
+}
+
+/// The reserved runs of one node, in address order.
+fn node_reserved_runs<Storage: AsRef<[u64]> + AsMut<[u64]>>(
+    node: &NodeAllocator<Storage>,
+) -> impl Iterator<Item = FrameRange> + '_ {
+    let mut cursor = node.frames.start();
+    core::iter::from_fn(move || {
+        let rest = FrameRange::new(cursor, node.frames.end())?;
+        let run_start = node.first_reserved(rest)?;
+        let after = FrameRange::new(run_start, node.frames.end())?;
+        let run_end = node.first_free(after).unwrap_or(node.frames.end());
+        cursor = run_end;
+        FrameRange::new(run_start, run_end)
+    })
 }

@@ -33,7 +33,7 @@ pub struct Configuration {
     /// exclusive byte address truncated to a page like every limit.
     pub low_address_limit: PhysicalAddress,
     /// The first page frame above 32-bit DMA memory (`MAX_DMA32_PFN`); only
-    /// [`NodePreference::AboveDma32`](crate::NodePreference::AboveDma32) uses it.
+    /// [`NodePreference::PreferAboveDma32`](crate::NodePreference::PreferAboveDma32) uses it.
     pub dma32_end: PageFrameNumber,
 }
 

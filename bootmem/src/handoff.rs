@@ -61,11 +61,11 @@ struct FreeRun {
 /// Every bitmap page then follows as an order-0 [`BlockKind::Bitmap`] block.
 ///
 /// ```
-/// use bootmem::{BlockKind, BootAllocator, Configuration, NodeId, PageFrameNumber, PhysicalAddress};
+/// use bootmem::{BlockKind, BootAllocator, Configuration, FrameRange, NodeId, PageFrameNumber, PhysicalAddress};
 /// use bootmem::memory::NoZeroing;
 /// let mut allocator: BootAllocator<Vec<u64>, NoZeroing, 1> = BootAllocator::new(Configuration::X86_64, NoZeroing);
 /// let storage = vec![0; bootmem::node_storage_words(200) as usize];
-/// allocator.register_node(NodeId::new(0), PageFrameNumber::new(0)..PageFrameNumber::new(200), storage, Some(PageFrameNumber::new(0))).unwrap();
+/// allocator.register_node(NodeId::new(0), PageFrameNumber::new(0)..PageFrameNumber::new(200), storage, FrameRange::new(PageFrameNumber::new(0), PageFrameNumber::new(1))).unwrap();
 /// allocator.free(PhysicalAddress::new(0), 200 * 4096).unwrap();
 /// let blocks: Vec<_> = allocator.free_all().collect();
 /// // Frame 0 holds the bitmap; frames 1..200 go as blocks of 1, 2, 4, ... 64, 64, 8 pages.
@@ -168,7 +168,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize> HandOff<Stora
             }
             let node = self.nodes.get(self.position)?.as_ref()?;
             let cursor = *self.cursor.get_or_insert_with(|| {
-                trace::released(node.id, node.start_frame, node.end_frame);
+                trace::released(node.id, node.start_frame(), node.end_frame());
                 0
             });
             let pages = node.pages();
@@ -182,8 +182,8 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize> HandOff<Stora
             self.cursor = Some(end);
             self.run = FreeRun {
                 node: node.id,
-                start: node.start_frame + start,
-                end: node.start_frame + end,
+                start: node.start_frame() + start,
+                end: node.start_frame() + end,
             };
         }
     }
@@ -192,8 +192,8 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize> HandOff<Stora
         loop {
             let node = self.nodes.get(self.position)?.as_ref()?;
             if let Some(frames) = node.bitmap_frames {
-                let frame = *self.bitmap_frame.get_or_insert(frames.start);
-                if frame < frames.end {
+                let frame = *self.bitmap_frame.get_or_insert(frames.start().as_u64());
+                if frame < frames.end().as_u64() {
                     self.bitmap_frame = Some(frame + 1);
                     return Some(FreeBlock {
                         node: node.id,

@@ -46,7 +46,7 @@
 //! assert_eq!(released, pages - 3);
 //! ```
 
-use crate::address::{PageFrameNumber, PageSize, PhysicalAddress};
+use crate::address::{FrameRange, PageFrameNumber, PageSize, PhysicalAddress, PhysicalRange};
 use crate::allocator::{AllocationRequest, BootAllocator, NodePreference, ReserveMode};
 use crate::config::Configuration;
 use crate::error::{AllocationError, RangeError, RegistrationError};
@@ -107,12 +107,9 @@ pub fn late_free_frames(
     size: u64,
 ) -> Result<core::ops::Range<PageFrameNumber>, RangeError> {
     let start = PhysicalAddress::new(address);
-    let end = start
-        .end_of_range(size)
+    let range = PhysicalRange::from_start_and_size(start, size)
         .ok_or(RangeError::AddressOverflow { start, size })?;
-    let first = page_size.frame_at_or_above(start);
-    let last = page_size.frame_containing(end);
-    Ok(first..last.max(first))
+    Ok(range.frames_inside(page_size).into())
 }
 
 /// `free_bootmem_late`: after teardown, hands each whole page of
@@ -134,11 +131,23 @@ pub fn free_bootmem_late(
     size: u64,
     mut release: impl FnMut(PageFrameNumber),
 ) -> Result<u64, RangeError> {
-    let frames = late_free_frames(page_size, address, size)?;
-    for frame in frames.start.as_u64()..frames.end.as_u64() {
-        release(PageFrameNumber::new(frame));
+    let start = PhysicalAddress::new(address);
+    let frames = PhysicalRange::from_start_and_size(start, size)
+        .ok_or(RangeError::AddressOverflow { start, size })?
+        .frames_inside(page_size);
+    frames.iter().for_each(&mut release);
+    Ok(frames.len())
+}
+
+impl<Storage, Memory, const MAX_NODES: usize> From<BootAllocator<Storage, Memory, MAX_NODES>>
+    for Bootmem<Storage, Memory, MAX_NODES>
+where
+    Storage: AsRef<[u64]> + AsMut<[u64]>,
+    Memory: PhysicalMemory,
+{
+    fn from(allocator: BootAllocator<Storage, Memory, MAX_NODES>) -> Self {
+        Self::from_allocator(allocator)
     }
-    Ok(frames.end.as_u64() - frames.start.as_u64())
 }
 
 #[allow(clippy::used_underscore_items)]
@@ -152,6 +161,22 @@ where
         Self {
             allocator: BootAllocator::new(configuration, memory),
         }
+    }
+
+    /// Wraps an allocator already set up (for example by
+    /// [`setup::set_up`](crate::setup::set_up)) in the Linux names.
+    ///
+    /// ```
+    /// use bootmem::linux::Bootmem;
+    /// use bootmem::{memory::NoZeroing, BootAllocator, Configuration};
+    /// let allocator: BootAllocator<Vec<u64>, NoZeroing, 1> = BootAllocator::new(Configuration::X86_64, NoZeroing);
+    /// let bootmem = Bootmem::from_allocator(allocator);
+    /// assert_eq!(bootmem.allocator().free_pages(), 0);
+    /// let again: Bootmem<_, _, 1> = bootmem.into_allocator().into();
+    /// assert_eq!(again.allocator().nodes().count(), 0);
+    /// ```
+    pub const fn from_allocator(allocator: BootAllocator<Storage, Memory, MAX_NODES>) -> Self {
+        Self { allocator }
     }
 
     /// The idiomatic allocator underneath.
@@ -180,6 +205,11 @@ where
     /// `mapstart`, stored in `storage`, every page reserved. Returns the
     /// bitmap's size in bytes.
     ///
+    /// The bitmap occupies Linux's count of pages from `mapstart`,
+    /// [`bootmem_bootmap_pages`](Self::bootmem_bootmap_pages)`(end - start)`:
+    /// those pages stay reserved (deviation 7). `storage` must still hold
+    /// [`node_storage_words`](crate::node_storage_words)`(end - start)` words.
+    ///
     /// # Errors
     ///
     /// See [`BootAllocator::register_node`].
@@ -191,11 +221,14 @@ where
         end: u64,
         storage: Storage,
     ) -> Result<u64, RegistrationError> {
+        let map_pages = self.bootmem_bootmap_pages(end.saturating_sub(start));
+        let map_start = PageFrameNumber::new(mapstart);
+        let map_end = PageFrameNumber::new(mapstart.saturating_add(map_pages));
         self.allocator.register_node(
             NodeId::new(nid),
             PageFrameNumber::new(start)..PageFrameNumber::new(end),
             storage,
-            Some(PageFrameNumber::new(mapstart)),
+            Some(FrameRange::new(map_start, map_end).unwrap_or(FrameRange::empty_at(map_start))),
         )
     }
 

@@ -1,30 +1,21 @@
 //! One node's allocator (Linux's `bootmem_data`): its frames, bitmap, hint and last end.
 
-use crate::address::{PageFrameNumber, PageSize, PhysicalAddress};
+use crate::address::{FrameRange, PageFrameNumber, PageSize, PhysicalAddress};
 use crate::bitmap::{node_storage_words, Bitmap};
 use crate::node_id::NodeId;
 use crate::search::{self, NodeWindow, Placement, SearchRequest};
 use crate::trace;
 
-/// The pages that hold a node's bitmap, when the bitmap lives in the
-/// physical memory the allocator manages.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct BitmapFrames {
-    pub(crate) start: u64,
-    pub(crate) end: u64,
-}
-
 /// One registered node.
 #[derive(Debug)]
 pub(crate) struct NodeAllocator<Storage> {
     pub(crate) id: NodeId,
-    /// First frame (`node_min_pfn`).
-    pub(crate) start_frame: u64,
-    /// Exclusive end frame (`node_low_pfn`).
-    pub(crate) end_frame: u64,
+    /// Its frames, `[node_min_pfn, node_low_pfn)`; never empty.
+    pub(crate) frames: FrameRange,
     pub(crate) bitmap: Bitmap<Storage>,
-    /// Where the bitmap lies in physical memory (`mapstart`), if it does.
-    pub(crate) bitmap_frames: Option<BitmapFrames>,
+    /// The frames its bitmap storage occupies (from `mapstart`), when the
+    /// storage lies in physical memory.
+    pub(crate) bitmap_frames: Option<FrameRange>,
     /// Node-relative byte offset of the end of the last allocation.
     pub(crate) last_end_offset: u64,
     /// Node-relative page index where the next search starts.
@@ -35,21 +26,19 @@ pub(crate) struct NodeAllocator<Storage> {
 }
 
 impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
-    /// A node over `[start_frame, end_frame)` with every page reserved. The
-    /// caller has validated the range and the storage size.
+    /// A node over `frames` with every page reserved. The caller has
+    /// validated the range and the storage size.
     pub(crate) fn new(
         id: NodeId,
-        start_frame: u64,
-        end_frame: u64,
+        frames: FrameRange,
         storage: Storage,
-        bitmap_frames: Option<BitmapFrames>,
+        bitmap_frames: Option<FrameRange>,
     ) -> Self {
-        let pages = end_frame - start_frame;
+        let pages = frames.len();
         debug_assert!(storage.as_ref().len() as u64 >= node_storage_words(pages));
         Self {
             id,
-            start_frame,
-            end_frame,
+            frames,
             bitmap: Bitmap::new_all_set(storage, pages),
             bitmap_frames,
             last_end_offset: 0,
@@ -58,20 +47,30 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
         }
     }
 
+    /// The node's first frame, as a number.
+    pub(crate) fn start_frame(&self) -> u64 {
+        self.frames.start().as_u64()
+    }
+
+    /// The node's exclusive end frame, as a number.
+    pub(crate) fn end_frame(&self) -> u64 {
+        self.frames.end().as_u64()
+    }
+
     /// Pages the node covers.
     pub(crate) fn pages(&self) -> u64 {
-        self.end_frame - self.start_frame
+        self.frames.len()
     }
 
     /// Whether `frame` lies in the node.
-    pub(crate) fn contains(&self, frame: u64) -> bool {
-        self.start_frame <= frame && frame < self.end_frame
+    pub(crate) fn contains(&self, frame: PageFrameNumber) -> bool {
+        self.frames.contains(frame)
     }
 
     fn window(&self) -> NodeWindow {
         NodeWindow {
-            start_frame: self.start_frame,
-            end_frame: self.end_frame,
+            start_frame: self.start_frame(),
+            end_frame: self.end_frame(),
             last_end_offset: self.last_end_offset,
             hint_index: self.hint_index,
         }
@@ -96,44 +95,57 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
         self.bitmap
             .set_range(placement.reserve_from, placement.reserve_to);
         // Within the node, whose end address fits in 64 bits.
-        PhysicalAddress::new((self.start_frame << page.shift()) + placement.start_offset)
+        PhysicalAddress::new((self.start_frame() << page.shift()) + placement.start_offset)
     }
 
-    /// Node-relative index of an absolute frame of the node (or its end).
-    pub(crate) fn index_of(&self, frame: u64) -> u64 {
-        frame - self.start_frame
+    /// Node-relative index of a frame of the node (or of its end).
+    fn index_of(&self, frame: PageFrameNumber) -> u64 {
+        debug_assert!(frame >= self.frames.start());
+        frame.as_u64() - self.start_frame()
     }
 
-    /// The first absolute frame in `[from, to)` that is free, if any.
-    pub(crate) fn first_free(&self, from: u64, to: u64) -> Option<u64> {
-        let (from, to) = (self.index_of(from), self.index_of(to));
-        let found = self.bitmap.next_clear(from, to);
-        (found < to).then(|| found + self.start_frame)
+    /// The frame at node-relative `index`.
+    fn frame_at(&self, index: u64) -> PageFrameNumber {
+        PageFrameNumber::new(self.start_frame() + index)
     }
 
-    /// The first absolute frame in `[from, to)` that is reserved, if any.
-    pub(crate) fn first_reserved(&self, from: u64, to: u64) -> Option<u64> {
-        let (from, to) = (self.index_of(from), self.index_of(to));
-        let found = self.bitmap.next_set(from, to);
-        (found < to).then(|| found + self.start_frame)
+    /// The first frame of `frames` (inside the node) that is free, if any.
+    pub(crate) fn first_free(&self, frames: FrameRange) -> Option<PageFrameNumber> {
+        if frames.is_empty() {
+            return None;
+        }
+        let to = self.index_of(frames.end());
+        let found = self.bitmap.next_clear(self.index_of(frames.start()), to);
+        (found < to).then(|| self.frame_at(found))
     }
 
-    /// Marks absolute frames `[from, to)` reserved (an empty or inverted range does nothing).
-    pub(crate) fn reserve_frames(&mut self, from: u64, to: u64) {
-        if from < to {
-            let (from, to) = (self.index_of(from), self.index_of(to));
+    /// The first frame of `frames` (inside the node) that is reserved, if any.
+    pub(crate) fn first_reserved(&self, frames: FrameRange) -> Option<PageFrameNumber> {
+        if frames.is_empty() {
+            return None;
+        }
+        let to = self.index_of(frames.end());
+        let found = self.bitmap.next_set(self.index_of(frames.start()), to);
+        (found < to).then(|| self.frame_at(found))
+    }
+
+    /// Marks `frames` (inside the node) reserved.
+    pub(crate) fn reserve_frames(&mut self, frames: FrameRange) {
+        if !frames.is_empty() {
+            let (from, to) = (self.index_of(frames.start()), self.index_of(frames.end()));
             self.bitmap.set_range(from, to);
         }
     }
 
-    /// Linux's `__free` on absolute frames `[from, to)`: lowers the hint to
-    /// the start of the range, even an empty or inverted one, and clears the
-    /// bits. The caller re-reserves bitmap pages afterwards.
-    pub(crate) fn free_frames(&mut self, from: u64, to: u64) {
-        let from_index = from - self.start_frame;
+    /// Linux's `__free` on `frames` (inside the node, possibly empty):
+    /// lowers the hint to the start of the range, even an empty one, and
+    /// clears the bits. The caller re-reserves bitmap pages afterwards.
+    pub(crate) fn free_frames(&mut self, frames: FrameRange) {
+        let from_index = self.index_of(frames.start());
         self.hint_index = self.hint_index.min(from_index);
-        if from < to {
-            self.bitmap.clear_range(from_index, self.index_of(to));
+        if !frames.is_empty() {
+            self.bitmap
+                .clear_range(from_index, self.index_of(frames.end()));
         }
     }
 
@@ -142,18 +154,8 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
         self.bitmap.count_clear()
     }
 
-    /// Whether absolute `frame` of the node is reserved.
-    pub(crate) fn is_reserved(&self, frame: u64) -> bool {
+    /// Whether `frame` of the node is reserved.
+    pub(crate) fn is_reserved(&self, frame: PageFrameNumber) -> bool {
         self.bitmap.is_set(self.index_of(frame))
-    }
-
-    /// The node's first frame as a typed value.
-    pub(crate) fn start(&self) -> PageFrameNumber {
-        PageFrameNumber::new(self.start_frame)
-    }
-
-    /// The node's exclusive end frame as a typed value.
-    pub(crate) fn end(&self) -> PageFrameNumber {
-        PageFrameNumber::new(self.end_frame)
     }
 }

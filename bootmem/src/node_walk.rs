@@ -30,14 +30,14 @@ pub(crate) fn all_nodes<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: u
     page: PageSize,
     request: &SearchRequest,
 ) -> Option<PhysicalAddress> {
-    let goal_frame = request.goal >> page.shift();
-    let limit_frame = request.limit >> page.shift();
+    let goal_frame = page.frame_containing(request.goal);
+    let limit_frame = request.limit.map(|limit| page.frame_containing(limit));
     for position in 0..registry.len() {
         let node = registry.get(position);
-        if request.goal != 0 && node.end_frame <= goal_frame {
+        if node.frames.end() <= goal_frame {
             continue;
         }
-        if request.limit != 0 && node.start_frame >= limit_frame {
+        if limit_frame.is_some_and(|limit| node.frames.start() >= limit) {
             break;
         }
         if let Some(address) = try_node(registry, position, page, request) {
@@ -55,13 +55,13 @@ pub(crate) fn any_node<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: us
     request: &SearchRequest,
 ) -> Option<PhysicalAddress> {
     all_nodes(registry, page, request).or_else(|| {
-        (request.goal != 0)
+        (request.goal != PhysicalAddress::ZERO)
             .then(|| {
                 all_nodes(
                     registry,
                     page,
                     &SearchRequest {
-                        goal: 0,
+                        goal: PhysicalAddress::ZERO,
                         ..*request
                     },
                 )
@@ -81,8 +81,9 @@ pub(crate) fn preferred_node<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NOD
 ) -> Option<PhysicalAddress> {
     let mut request = *request;
     loop {
-        if request.limit != 0 && request.goal.saturating_add(request.size) > request.limit {
-            request.limit = 0;
+        let goal_end = request.goal.as_u64().saturating_add(request.size);
+        if request.limit.is_some_and(|limit| goal_end > limit.as_u64()) {
+            request.limit = None;
         }
         if let Some(address) = try_node(registry, position, page, &request) {
             return Some(address);
@@ -90,10 +91,10 @@ pub(crate) fn preferred_node<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NOD
         if let Some(address) = all_nodes(registry, page, &request) {
             return Some(address);
         }
-        if request.goal == 0 {
+        if request.goal == PhysicalAddress::ZERO {
             return None;
         }
-        request.goal = 0;
+        request.goal = PhysicalAddress::ZERO;
     }
 }
 
@@ -111,17 +112,17 @@ pub(crate) fn preferred_node_above_dma32<
     request: &SearchRequest,
 ) -> Option<PhysicalAddress> {
     let page = configuration.page_size;
-    let dma32_end = configuration.dma32_end.as_u64();
+    let dma32_end = configuration.dma32_end;
     let margin = (128u64 << 20) >> page.shift();
-    let node_end = registry.get(position).end_frame;
+    let node_end = registry.get(position).frames.end();
     let reaches_high_memory = dma32_end
         .checked_add(margin)
         .is_some_and(|threshold| node_end > threshold);
-    if reaches_high_memory && (request.goal >> page.shift()) < dma32_end {
-        if let Some(high_goal) = page.start_of(configuration.dma32_end) {
+    if reaches_high_memory && page.frame_containing(request.goal) < dma32_end {
+        if let Some(high_goal) = page.start_of(dma32_end) {
             let high = SearchRequest {
-                goal: high_goal.as_u64(),
-                limit: 0,
+                goal: high_goal,
+                limit: None,
                 ..*request
             };
             if let Some(address) = try_node(registry, position, page, &high) {
@@ -134,7 +135,7 @@ pub(crate) fn preferred_node_above_dma32<
         position,
         page,
         &SearchRequest {
-            limit: 0,
+            limit: None,
             ..*request
         },
     )

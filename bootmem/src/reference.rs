@@ -116,7 +116,12 @@ mod tests {
                 }
             }
             let window = NodeWindow { start_frame, end_frame: start_frame + pages, last_end_offset: last_end_offset.min(pages * 4096), hint_index: hint };
-            let request = SearchRequest { size, align: 1 << align_shift, goal, limit };
+            let request = SearchRequest {
+                size,
+                align: 1 << align_shift,
+                goal: crate::PhysicalAddress::new(goal),
+                limit: (limit != 0).then_some(crate::PhysicalAddress::new(limit)),
+            };
             let page = PageSize::SIZE_4KIB;
             prop_assert_eq!(
                 crate::search::find_placement(&bitmap, &window, page, &request),

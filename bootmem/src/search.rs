@@ -7,7 +7,7 @@
 //! partly used page is still reserved (deviation 2). It changes nothing;
 //! the node applies the placement.
 
-use crate::address::PageSize;
+use crate::address::{PageSize, PhysicalAddress};
 use crate::bitmap::{Bitmap, BITS_PER_WORD};
 
 /// What the search knows about one node.
@@ -23,14 +23,15 @@ pub(crate) struct NodeWindow {
     pub(crate) hint_index: u64,
 }
 
-/// One request, in Linux's raw terms: `goal` and `limit` are bytes, 0 meaning none.
+/// One request as the per-node search sees it: sizes in bytes, the goal
+/// (zero: from the lowest address) and the exclusive limit, if any.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct SearchRequest {
     pub(crate) size: u64,
     /// A power of two (checked by the caller).
     pub(crate) align: u64,
-    pub(crate) goal: u64,
-    pub(crate) limit: u64,
+    pub(crate) goal: PhysicalAddress,
+    pub(crate) limit: Option<PhysicalAddress>,
 }
 
 /// Where a request lands on a node, relative to the node's first byte.
@@ -80,12 +81,18 @@ pub(crate) fn scan_start(
     page: PageSize,
     request: &SearchRequest,
 ) -> Option<ScanStart> {
-    let goal_frame = request.goal >> page.shift();
-    let limit_frame = request.limit >> page.shift();
+    let goal_frame = page.frame_containing(request.goal).as_u64();
     let low = window.start_frame;
     let mut high = window.end_frame;
-    if limit_frame != 0 && high > limit_frame {
-        high = limit_frame;
+    // v4.19 truncates the limit to its frame and tests that frame against
+    // zero: a limit inside the first page bounds the node walk but not the
+    // search within a node (spec §3.1 step 5).
+    if let Some(limit_frame) = request
+        .limit
+        .map(|limit| page.frame_containing(limit).as_u64())
+        .filter(|&frame| frame != 0)
+    {
+        high = high.min(limit_frame);
     }
     if high <= low {
         return None;
@@ -326,8 +333,8 @@ mod tests {
         SearchRequest {
             size,
             align,
-            goal,
-            limit,
+            goal: PhysicalAddress::new(goal),
+            limit: (limit != 0).then_some(PhysicalAddress::new(limit)),
         }
     }
 

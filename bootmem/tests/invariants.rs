@@ -15,7 +15,7 @@ use std::collections::HashSet;
 
 use bootmem::memory::NoZeroing;
 use bootmem::{
-    AllocationRequest, BlockKind, BootAllocator, Configuration, NodeId, NodePreference,
+    AllocationRequest, BlockKind, BootAllocator, Configuration, FrameRange, NodeId, NodePreference,
     PageFrameNumber, PhysicalAddress, ReserveMode,
 };
 use proptest::prelude::*;
@@ -44,12 +44,20 @@ fn machine(bit_by_bit: bool) -> Allocator {
     allocator.use_bit_by_bit_search(bit_by_bit);
     for (node, start, end, bitmap) in NODES {
         let storage = vec![0; bootmem::node_storage_words(end - start) as usize];
+        // Linux's count of bitmap pages from the given first frame.
+        let pages = bootmem::bitmap_bytes(end - start).div_ceil(PAGE);
+        let location = bitmap.and_then(|first| {
+            FrameRange::new(
+                PageFrameNumber::new(first),
+                PageFrameNumber::new(first + pages),
+            )
+        });
         allocator
             .register_node(
                 NodeId::new(node),
                 PageFrameNumber::new(start)..PageFrameNumber::new(end),
                 storage,
-                bitmap.map(PageFrameNumber::new),
+                location,
             )
             .unwrap();
     }

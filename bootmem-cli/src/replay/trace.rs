@@ -11,13 +11,23 @@
 //!   `__memblock_reserve: [A-B] nid=N flags=F ...`;
 //! - frees: `memblock_free: [A-B] ...` and `memblock_phys_free: [A-B] ...`;
 //! - additions: `memblock_add: [A-B] ...` and
-//!   `memblock_add_node: [A-B] nid=N ...`.
+//!   `memblock_add_node: [A-B] nid=N ...`; removals: `memblock_remove: [A-B]`;
+//! - the `MEMBLOCK configuration:` dump (`memblock_dump_all`): its
+//!   ` memory[0xI]\t[A-B], S bytes[ on node N][ flags: 0xF]` and
+//!   ` reserved[0xI]...` lines, in every version's spacing;
+//! - `memblock: bottom-up allocation failed, ...` (3.13 to early 5.x): the kernel
+//!   was allocating bottom-up.
+//!
+//! Addresses may be printed with any number of digits (`%#016llx` in 3.x and
+//! 4.x, `%pa` later, 8 digits on 32-bit). The debug line that
+//! `memblock_double_array` prints has no newline, so the next message may
+//! follow on the same line: it is read from there.
 //!
 //! Ends are inclusive as printed; `B = A - 1` is a zero-length range (real
 //! logs hold them). A recognised line that does not parse is an error; any
 //! other line is ignored.
 
-use crate::parse::parse_hex;
+use crate::parse::{dmesg, parse_hex};
 
 /// `NUMA_NO_NODE`: the request names no node.
 pub const NO_NODE: i64 = -1;
@@ -37,6 +47,8 @@ pub struct Request {
     pub minimum: u64,
     /// The upper bound (`max_addr=`, exclusive; 0, 1 and `~0` mean none).
     pub maximum: u64,
+    /// The calling function as printed (`sparse_init+0x3f8/0x490`), if any.
+    pub caller: Option<String>,
 }
 
 /// One recognised line of the trace.
@@ -58,6 +70,20 @@ pub enum TraceLine {
         /// Bytes (0 for a zero-length range).
         size: u64,
     },
+    /// Memory removed from memblock (`memblock_remove`).
+    Remove {
+        /// First byte.
+        start: u64,
+        /// Bytes.
+        size: u64,
+    },
+    /// `MEMBLOCK configuration:`: a dump of both lists follows.
+    DumpStart,
+    /// One region line of a dump.
+    DumpRegion(DumpRegion),
+    /// memblock warned that a bottom-up search failed (and fell back to
+    /// top-down).
+    BottomUpFailed,
     /// Memory added to memblock, on a node when printed.
     Add {
         /// First byte.
@@ -66,7 +92,35 @@ pub enum TraceLine {
         size: u64,
         /// The node (`memblock_add_node`).
         node: Option<u32>,
+        /// The region flags (`memblock_add_node`'s `flags=`, else 0).
+        flags: u64,
     },
+}
+
+/// Which list a dump line describes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DumpList {
+    /// `memory[...]`.
+    Memory,
+    /// `reserved[...]`.
+    Reserved,
+    /// `physmem[...]` (the firmware's view; never allocated from).
+    Physical,
+}
+
+/// One region line of a `MEMBLOCK configuration:` dump.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DumpRegion {
+    /// The list.
+    pub list: DumpList,
+    /// First byte.
+    pub start: u64,
+    /// Bytes.
+    pub size: u64,
+    /// ` on node N`, when printed.
+    pub node: Option<u32>,
+    /// ` flags: 0xF`, when printed.
+    pub flags: u64,
 }
 
 /// Whether `function` names an allocation request.
@@ -75,6 +129,7 @@ fn is_request(function: &str) -> bool {
         "memblock_alloc",
         "memblock_virt_alloc",
         "memblock_phys_alloc",
+        "memblock_early_alloc",
     ]
     .iter()
     .any(|prefix| function.starts_with(prefix))
@@ -145,6 +200,10 @@ fn parse_request(function: &str, rest: &str) -> Result<Request, String> {
         node: parse_node(&fields).map_err(wrap)?.unwrap_or(NO_NODE),
         minimum: required_hex(&fields, "from").map_err(wrap)?,
         maximum: required_hex(&fields, "max_addr").map_err(wrap)?,
+        caller: fields
+            .last()
+            .filter(|token| !token.contains('=') && fields.len() > 2)
+            .map(|token| token.to_string()),
     })
 }
 
@@ -154,6 +213,16 @@ fn parse_request(function: &str, rest: &str) -> Result<Request, String> {
 ///
 /// A recognised line that does not parse, with what is wrong.
 pub fn parse_message(message: &str) -> Result<Option<TraceLine>, String> {
+    let message = message.trim();
+    if message.starts_with("MEMBLOCK configuration:") {
+        return Ok(Some(TraceLine::DumpStart));
+    }
+    if message.contains("bottom-up allocation failed") {
+        return Ok(Some(TraceLine::BottomUpFailed));
+    }
+    if let Some(region) = parse_dump_region(message)? {
+        return Ok(Some(TraceLine::DumpRegion(region)));
+    }
     let Some((function, rest)) = message.split_once(':') else {
         return Ok(None);
     };
@@ -181,6 +250,10 @@ pub fn parse_message(message: &str) -> Result<Option<TraceLine>, String> {
             let (start, size, _) = range_line(rest)?;
             Ok(Some(TraceLine::Free { start, size }))
         }
+        "memblock_remove" => {
+            let (start, size, _) = range_line(rest)?;
+            Ok(Some(TraceLine::Remove { start, size }))
+        }
         "memblock_add" | "memblock_add_node" => {
             let (start, size, tokens) = range_line(rest)?;
             let fields: Vec<&str> = tokens.iter().map(String::as_str).collect();
@@ -195,10 +268,119 @@ pub fn parse_message(message: &str) -> Result<Option<TraceLine>, String> {
                             .map_err(|_| format!("{function}: nid={node} is not a node"))?,
                     ),
                 };
-            Ok(Some(TraceLine::Add { start, size, node }))
+            let flags = match field(&fields, "flags") {
+                Some(value) => parse_hex(value)
+                    .ok_or_else(|| format!("{function}: bad flags= value `{value}`"))?,
+                None => 0,
+            };
+            Ok(Some(TraceLine::Add {
+                start,
+                size,
+                node,
+                flags,
+            }))
         }
         _ => Ok(None),
     }
+}
+
+/// Parses a dump line ` memory[0x1]\t[A-B], 0xS bytes on node N flags: 0xF`
+/// (`None` for any other line).
+fn parse_dump_region(message: &str) -> Result<Option<DumpRegion>, String> {
+    let list = [
+        ("memory[", DumpList::Memory),
+        ("reserved[", DumpList::Reserved),
+        ("physmem[", DumpList::Physical),
+    ]
+    .into_iter()
+    .find_map(|(prefix, list)| message.strip_prefix(prefix).map(|rest| (rest, list)));
+    let Some((rest, list)) = list else {
+        return Ok(None);
+    };
+    let Some((index, rest)) = rest.split_once(']') else {
+        return Ok(None);
+    };
+    if parse_hex(index).is_none() || !rest.trim_start().starts_with('[') {
+        return Ok(None);
+    }
+    let rest = rest.trim_start();
+    let close = rest
+        .find(']')
+        .ok_or_else(|| format!("dump line: expected [START-END], found `{rest}`"))?;
+    let (start, size) =
+        parse_range(&rest[..=close]).map_err(|problem| format!("dump line: {problem}"))?;
+    let fields: Vec<&str> = rest[close + 1..]
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|token| !token.is_empty())
+        .collect();
+    let after = |word: &str| {
+        fields
+            .iter()
+            .position(|token| *token == word)
+            .and_then(|position| fields.get(position + 1))
+    };
+    let node = match after("node") {
+        Some(value) => Some(
+            value
+                .parse::<u32>()
+                .map_err(|_| format!("dump line: bad node `{value}`"))?,
+        ),
+        None => None,
+    };
+    let flags = match after("flags:") {
+        Some(value) => parse_hex(value).ok_or_else(|| format!("dump line: bad flags `{value}`"))?,
+        None => 0,
+    };
+    Ok(Some(DumpRegion {
+        list,
+        start,
+        size,
+        node,
+        flags,
+    }))
+}
+
+/// The messages of one log line: usually one; two when the line carries
+/// the newline-less `memblock: ... is doubled to ...` message first.
+pub fn messages(line: &str) -> Vec<&str> {
+    let message = dmesg::message(line).trim();
+    let known = [
+        "memblock",
+        "__memblock",
+        "MEMBLOCK",
+        "memory[",
+        "reserved[",
+        "physmem[",
+    ];
+    let message = if known.iter().any(|start| message.starts_with(start)) {
+        message
+    } else {
+        // A prefix the stripper does not know: start at the first memblock
+        // function name, if any.
+        match message.find("memblock_") {
+            Some(index) => {
+                let start = if message[..index].ends_with("__") {
+                    index - 2
+                } else {
+                    index
+                };
+                &message[start..]
+            }
+            None => message,
+        }
+    };
+    if message.contains(" is doubled to ") {
+        if let Some(at) = message.find(" at [") {
+            if let Some(close) = message[at..].find(']') {
+                let (first, second) = message.split_at(at + close + 1);
+                return [first, second.trim()]
+                    .into_iter()
+                    .filter(|text| !text.is_empty())
+                    .collect();
+            }
+        }
+    }
+    vec![message]
 }
 
 #[cfg(test)]
@@ -259,5 +441,83 @@ mod tests {
             Ok(None)
         );
         assert_eq!(parse_message("Zone ranges:"), Ok(None));
+    }
+
+    fn line(text: &str) -> Vec<Option<TraceLine>> {
+        messages(text)
+            .into_iter()
+            .map(|message| parse_message(message).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn dump_lines_of_every_version() {
+        let region = |text: &str| match line(text).as_slice() {
+            [Some(TraceLine::DumpRegion(region))] => *region,
+            other => panic!("{text}: {other:?}"),
+        };
+        // 6.x: %pa, node and flags.
+        let new = region("[    0.004010]  memory[0x1]\t[0x0000000000100000-0x000000007fffffff], 0x000000007ff00000 bytes on node 0 flags: 0x0");
+        assert_eq!(
+            (new.list, new.start, new.size, new.node, new.flags),
+            (DumpList::Memory, 0x10_0000, 0x7ff0_0000, Some(0), 0)
+        );
+        // 3.x: %#016llx, short size, no node, no flags.
+        let old = region(
+            "<6>[    0.000000]  reserved[0x2]\t[0x0000000009a000-0x0000000009ffff], 0x6000 bytes",
+        );
+        assert_eq!(
+            (old.list, old.start, old.size, old.node, old.flags),
+            (DumpList::Reserved, 0x9_a000, 0x6000, None, 0)
+        );
+        let nomap = region(" memory[0x2]     [0x00000000bfc00000-0x00000000bfffffff], 0x0000000000400000 bytes on node 1 flags: 0x4");
+        assert_eq!((nomap.node, nomap.flags), (Some(1), 0x4));
+        assert_eq!(
+            line("[    0.003818] MEMBLOCK configuration:"),
+            [Some(TraceLine::DumpStart)]
+        );
+        assert_eq!(line("[    0.003818]  memory.cnt  = 0x3"), [None]);
+        assert!(parse_message("memory[0x0]\t[0x2000-0x1000], 0x0 bytes").is_err());
+    }
+
+    #[test]
+    fn prefixes_warnings_and_the_newline_less_doubling_message() {
+        // The doubling message has no newline: the next message follows.
+        let joined = line("[    0.000000] memblock: reserved is doubled to 256 at [0x000000007fffc000-0x000000007fffdfff]memblock_reserve: [0x000000007fffc000-0x000000007fffdfff] memblock_double_array+0x1b5/0x240");
+        assert_eq!(
+            joined,
+            [
+                None,
+                Some(TraceLine::Reserve {
+                    start: 0x7fff_c000,
+                    size: 0x2000
+                })
+            ]
+        );
+        // A prefix the stripper does not know.
+        assert_eq!(
+            line("2024-07-22T10:00:00+0000 host kern.info memblock_remove: [0x0001000000000000-0xfffffffffffffffe] arm64_memblock_init+0x34/0x24c"),
+            [Some(TraceLine::Remove {
+                start: 0x1_0000_0000_0000,
+                size: 0xffff_0000_0000_0000 - 1
+            })]
+        );
+        assert_eq!(
+            line("[    0.000000] memblock: bottom-up allocation failed, memory hotunplug may be affected"),
+            [Some(TraceLine::BottomUpFailed)]
+        );
+        // 3.16's reservation format with flags, and no timestamp at all.
+        assert_eq!(
+            line("memblock_reserve: [0x0000000009a000-0x0000000009efff] flags 0x0 setup_real_mode+0x53/0x15c"),
+            [Some(TraceLine::Reserve {
+                start: 0x9_a000,
+                size: 0x5000
+            })]
+        );
+        // A caller trace line naming memblock functions is no trace line.
+        assert_eq!(
+            line("[    0.000000]  [<c10a2f5e>] memblock_virt_alloc_internal+0x104/0x146"),
+            [None]
+        );
     }
 }

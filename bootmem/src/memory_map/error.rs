@@ -47,13 +47,14 @@ pub enum MemoryMapError {
     /// No whole page of RAM is left once reservations are taken out and RAM
     /// is rounded inward to pages.
     NoRam,
-    /// Two NUMA affinities of different nodes share addresses.
+    /// Two NUMA affinities of different nodes share addresses (when several
+    /// pairs do, one of them is named).
     OverlappingNodes {
-        /// The index of the earlier affinity.
+        /// The index of the affinity added first.
         first: usize,
         /// Its node.
         first_node: NodeId,
-        /// The index of the later affinity.
+        /// The index of the affinity added later.
         second: usize,
         /// Its node.
         second_node: NodeId,
@@ -94,3 +95,5 @@ impl fmt::Display for MemoryMapError {
         }
     }
 }
+
+impl core::error::Error for MemoryMapError {}

@@ -50,6 +50,7 @@
 mod error;
 mod node;
 mod range;
+mod sweep;
 
 #[cfg(test)]
 mod tests;
@@ -59,6 +60,7 @@ pub use node::NodeSpan;
 pub use range::{MemoryRange, NodeAffinity, RangeKind};
 
 use crate::address::{PageFrameNumber, PageSize, PhysicalAddress};
+use crate::list::FixedList;
 use crate::node_id::NodeId;
 
 /// Collects firmware ranges and NUMA affinities, in any order, then
@@ -69,12 +71,9 @@ use crate::node_id::NodeId;
 /// distinct nodes.
 #[derive(Clone, Debug)]
 pub struct MemoryMapBuilder<const RANGES: usize, const NODES: usize> {
-    ranges: [MemoryRange; RANGES],
-    range_count: usize,
-    affinities: [NodeAffinity; RANGES],
-    affinity_count: usize,
-    declared_nodes: [NodeId; NODES],
-    declared_count: usize,
+    ranges: FixedList<MemoryRange, RANGES>,
+    affinities: FixedList<NodeAffinity, RANGES>,
+    declared_nodes: FixedList<NodeId, NODES>,
 }
 
 impl<const RANGES: usize, const NODES: usize> Default for MemoryMapBuilder<RANGES, NODES> {
@@ -87,12 +86,9 @@ impl<const RANGES: usize, const NODES: usize> MemoryMapBuilder<RANGES, NODES> {
     /// An empty builder.
     pub const fn new() -> Self {
         Self {
-            ranges: [MemoryRange::EMPTY; RANGES],
-            range_count: 0,
-            affinities: [NodeAffinity::EMPTY; RANGES],
-            affinity_count: 0,
-            declared_nodes: [NodeId::new(0); NODES],
-            declared_count: 0,
+            ranges: FixedList::new(MemoryRange::EMPTY),
+            affinities: FixedList::new(NodeAffinity::EMPTY),
+            declared_nodes: FixedList::new(NodeId::new(0)),
         }
     }
 
@@ -111,13 +107,9 @@ impl<const RANGES: usize, const NODES: usize> MemoryMapBuilder<RANGES, NODES> {
         if end < start {
             return Err(MemoryMapError::EndBeforeStart { start, end });
         }
-        let slot = self
-            .ranges
-            .get_mut(self.range_count)
-            .ok_or(MemoryMapError::TooManyRanges { capacity: RANGES })?;
-        *slot = MemoryRange::new(start, end, kind);
-        self.range_count += 1;
-        Ok(())
+        self.ranges
+            .push(MemoryRange::new(start, end, kind))
+            .map_err(|_| MemoryMapError::TooManyRanges { capacity: RANGES })
     }
 
     /// Adds usable RAM `[start, end)`.
@@ -159,7 +151,7 @@ impl<const RANGES: usize, const NODES: usize> MemoryMapBuilder<RANGES, NODES> {
         end: PhysicalAddress,
         node: NodeId,
     ) -> Result<(), MemoryMapError> {
-        if self.affinity_count >= RANGES {
+        if self.affinities.is_full() {
             return Err(MemoryMapError::TooManyAffinities { capacity: RANGES });
         }
         self.add_ram(start, end)?;
@@ -184,13 +176,9 @@ impl<const RANGES: usize, const NODES: usize> MemoryMapBuilder<RANGES, NODES> {
         if end < start {
             return Err(MemoryMapError::EndBeforeStart { start, end });
         }
-        let slot = self
-            .affinities
-            .get_mut(self.affinity_count)
-            .ok_or(MemoryMapError::TooManyAffinities { capacity: RANGES })?;
-        *slot = NodeAffinity { start, end, node };
-        self.affinity_count += 1;
-        Ok(())
+        self.affinities
+            .push(NodeAffinity { start, end, node })
+            .map_err(|_| MemoryMapError::TooManyAffinities { capacity: RANGES })
     }
 
     /// Declares a node that exists even if it has no memory (a CPU-only or
@@ -200,26 +188,22 @@ impl<const RANGES: usize, const NODES: usize> MemoryMapBuilder<RANGES, NODES> {
     ///
     /// [`MemoryMapError::TooManyNodes`].
     pub fn declare_node(&mut self, node: NodeId) -> Result<(), MemoryMapError> {
-        if self.declared_nodes[..self.declared_count].contains(&node) {
+        if self.declared_nodes.as_slice().contains(&node) {
             return Ok(());
         }
-        let slot = self
-            .declared_nodes
-            .get_mut(self.declared_count)
-            .ok_or(MemoryMapError::TooManyNodes { capacity: NODES })?;
-        *slot = node;
-        self.declared_count += 1;
-        Ok(())
+        self.declared_nodes
+            .push(node)
+            .map_err(|_| MemoryMapError::TooManyNodes { capacity: NODES })
     }
 
     /// The ranges added so far, in the order added.
     pub fn added_ranges(&self) -> &[MemoryRange] {
-        &self.ranges[..self.range_count]
+        self.ranges.as_slice()
     }
 
     /// The NUMA affinities added so far, in the order added.
     pub fn added_affinities(&self) -> &[NodeAffinity] {
-        &self.affinities[..self.affinity_count]
+        self.affinities.as_slice()
     }
 
     /// Normalises what was added into a [`MemoryMap`] of `page_size` pages
@@ -235,52 +219,21 @@ impl<const RANGES: usize, const NODES: usize> MemoryMapBuilder<RANGES, NODES> {
     pub fn build(&self, page_size: PageSize) -> Result<MemoryMap<RANGES, NODES>, MemoryMapError> {
         self.check_affinities()?;
         let mut map = MemoryMap {
-            ranges: [MemoryRange::EMPTY; RANGES],
-            range_count: 0,
-            nodes: [NodeSpan::memoryless(NodeId::new(0)); NODES],
-            node_count: 0,
+            ranges: FixedList::new(MemoryRange::EMPTY),
+            nodes: FixedList::new(NodeSpan::memoryless(NodeId::new(0))),
             page_size,
         };
-        let entries = self.added_ranges();
         let mut pending: Option<MemoryRange> = None;
-        let mut position = match entries
-            .iter()
-            .filter(|entry| entry.size() > 0)
-            .map(|entry| entry.start)
-            .min()
-        {
-            Some(start) => start,
-            None => return Err(MemoryMapError::NoRam),
-        };
-        // Sweep the boundaries in address order: between two consecutive
-        // boundaries, the same set of entries covers every address.
-        loop {
-            let mut heaviest: Option<RangeKind> = None;
-            let mut next: Option<PhysicalAddress> = None;
-            for entry in entries {
-                if entry.contains(position) {
-                    if heaviest.map_or(true, |kind| entry.kind.precedence() > kind.precedence()) {
-                        heaviest = Some(entry.kind);
-                    }
-                    next = Some(next.map_or(entry.end, |next| next.min(entry.end)));
-                } else if entry.start > position && entry.end > entry.start {
-                    next = Some(next.map_or(entry.start, |next| next.min(entry.start)));
-                }
+        sweep::sweep::<RANGES, _>(self.added_ranges(), |segment| match pending.as_mut() {
+            Some(open) if open.end == segment.start && open.kind == segment.kind => {
+                open.end = segment.end;
+                Ok(())
             }
-            let Some(next) = next else { break };
-            if let Some(kind) = heaviest {
-                let segment = MemoryRange::new(position, next, kind);
-                match pending.as_mut() {
-                    Some(open) if open.end == position && open.kind == kind => open.end = next,
-                    _ => {
-                        if let Some(done) = pending.replace(segment) {
-                            self.emit(&mut map, done)?;
-                        }
-                    }
-                }
-            }
-            position = next;
-        }
+            _ => match pending.replace(segment) {
+                Some(done) => self.emit(&mut map, done),
+                None => Ok(()),
+            },
+        })?;
         if let Some(done) = pending {
             self.emit(&mut map, done)?;
         }
@@ -291,25 +244,47 @@ impl<const RANGES: usize, const NODES: usize> MemoryMapBuilder<RANGES, NODES> {
         for affinity in self.added_affinities() {
             map.ensure_node(affinity.node)?;
         }
-        for &node in &self.declared_nodes[..self.declared_count] {
+        for &node in self.declared_nodes.iter() {
             map.ensure_node(node)?;
         }
         Ok(map)
     }
 
+    /// Refuses two affinities of different nodes that share an address.
+    ///
+    /// In start order, every earlier affinity that reaches past the start
+    /// of the current one contains that start, so (the earlier ones being
+    /// consistent) they all belong to one node: comparing with the one that
+    /// reaches furthest is enough. O(n log n).
     fn check_affinities(&self) -> Result<(), MemoryMapError> {
         let affinities = self.added_affinities();
-        for (second, later) in affinities.iter().enumerate() {
-            for (first, earlier) in affinities[..second].iter().enumerate() {
-                let overlap = earlier.start < later.end && later.start < earlier.end;
-                if overlap && earlier.node != later.node {
+        let mut by_start: FixedList<usize, RANGES> = FixedList::new(0);
+        for (index, affinity) in affinities.iter().enumerate() {
+            if !affinity.as_physical_range().is_empty() {
+                // At most RANGES affinities were added.
+                let _ = by_start.push(index);
+            }
+        }
+        by_start
+            .as_mut_slice()
+            .sort_unstable_by_key(|&index| affinities[index].start);
+        let mut furthest: Option<usize> = None;
+        for &index in by_start.iter() {
+            let current = &affinities[index];
+            if let Some(reaching) = furthest {
+                let earlier = &affinities[reaching];
+                if earlier.end > current.start && earlier.node != current.node {
+                    let (first, second) = (reaching.min(index), reaching.max(index));
                     return Err(MemoryMapError::OverlappingNodes {
                         first,
-                        first_node: earlier.node,
+                        first_node: affinities[first].node,
                         second,
-                        second_node: later.node,
+                        second_node: affinities[second].node,
                     });
                 }
+            }
+            if furthest.map_or(true, |reaching| current.end > affinities[reaching].end) {
+                furthest = Some(index);
             }
         }
         Ok(())
@@ -388,10 +363,8 @@ impl<const RANGES: usize, const NODES: usize> MemoryMapBuilder<RANGES, NODES> {
 /// Made by [`MemoryMapBuilder::build`]; see the [module documentation](self).
 #[derive(Clone, Debug)]
 pub struct MemoryMap<const RANGES: usize, const NODES: usize> {
-    ranges: [MemoryRange; RANGES],
-    range_count: usize,
-    nodes: [NodeSpan; NODES],
-    node_count: usize,
+    ranges: FixedList<MemoryRange, RANGES>,
+    nodes: FixedList<NodeSpan, NODES>,
     page_size: PageSize,
 }
 
@@ -399,7 +372,7 @@ impl<const RANGES: usize, const NODES: usize> MemoryMap<RANGES, NODES> {
     /// Every range, RAM and not, sorted by address, disjoint; adjacent
     /// ranges differ in kind or node.
     pub fn ranges(&self) -> &[MemoryRange] {
-        &self.ranges[..self.range_count]
+        self.ranges.as_slice()
     }
 
     /// The RAM ranges, in address order.
@@ -416,7 +389,7 @@ impl<const RANGES: usize, const NODES: usize> MemoryMap<RANGES, NODES> {
 
     /// Every node, with and without memory, by increasing node number.
     pub fn nodes(&self) -> &[NodeSpan] {
-        &self.nodes[..self.node_count]
+        self.nodes.as_slice()
     }
 
     /// The span of `node`, if the map has that node.
@@ -447,33 +420,25 @@ impl<const RANGES: usize, const NODES: usize> MemoryMap<RANGES, NODES> {
     }
 
     fn push(&mut self, range: MemoryRange) -> Result<(), MemoryMapError> {
-        if let Some(last) = self.ranges[..self.range_count].last_mut() {
+        if let Some(last) = self.ranges.last_mut() {
             if last.end == range.start && last.kind == range.kind && last.node == range.node {
                 last.end = range.end;
                 return Ok(());
             }
         }
-        let slot = self
-            .ranges
-            .get_mut(self.range_count)
-            .ok_or(MemoryMapError::TooManyNormalisedRanges { capacity: RANGES })?;
-        *slot = range;
-        self.range_count += 1;
-        Ok(())
+        self.ranges
+            .push(range)
+            .map_err(|_| MemoryMapError::TooManyNormalisedRanges { capacity: RANGES })
     }
 
     /// Finds `node` in the node table, inserting it (memoryless) in order if absent.
     fn ensure_node(&mut self, node: NodeId) -> Result<usize, MemoryMapError> {
-        let nodes = &self.nodes[..self.node_count];
-        match nodes.binary_search_by_key(&node, |span| span.node) {
+        match self.nodes().binary_search_by_key(&node, |span| span.node) {
             Ok(index) => Ok(index),
             Err(index) => {
-                if self.node_count >= NODES {
-                    return Err(MemoryMapError::TooManyNodes { capacity: NODES });
-                }
-                self.nodes.copy_within(index..self.node_count, index + 1);
-                self.nodes[index] = NodeSpan::memoryless(node);
-                self.node_count += 1;
+                self.nodes
+                    .insert(index, NodeSpan::memoryless(node))
+                    .map_err(|_| MemoryMapError::TooManyNodes { capacity: NODES })?;
                 Ok(index)
             }
         }
@@ -481,13 +446,13 @@ impl<const RANGES: usize, const NODES: usize> MemoryMap<RANGES, NODES> {
 
     fn size_nodes(&mut self) -> Result<(), MemoryMapError> {
         let page_size = self.page_size;
-        for position in 0..self.range_count {
-            let range = self.ranges[position];
+        for position in 0..self.ranges.len() {
+            let range = self.ranges.as_slice()[position];
             let Some(node) = range.node.filter(|_| range.kind.is_ram()) else {
                 continue;
             };
             let index = self.ensure_node(node)?;
-            let span = &mut self.nodes[index];
+            let span = &mut self.nodes.as_mut_slice()[index];
             let first = page_size.frame_containing(range.start);
             let past = page_size.frame_containing(range.end);
             if span.ram_bytes == 0 {

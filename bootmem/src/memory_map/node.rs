@@ -1,6 +1,6 @@
 //! One node of a normalised memory map: the page frames it spans and the RAM it owns.
 
-use crate::address::{PageFrameNumber, PageSize, PhysicalAddress};
+use crate::address::{FrameRange, PageFrameNumber, PageSize, PhysicalAddress};
 use crate::node_id::NodeId;
 
 /// A node's span, sized from its RAM only.
@@ -65,6 +65,14 @@ impl NodeSpan {
     /// 64-bit words (Linux's `bootmap_bytes`).
     pub const fn bitmap_bytes(&self) -> u64 {
         self.pages().div_ceil(64) * 8
+    }
+
+    /// The frames from `start` to `end` (empty for a memoryless node).
+    pub const fn frames(&self) -> FrameRange {
+        match FrameRange::new(self.start, self.end) {
+            Some(frames) => frames,
+            None => FrameRange::empty_at(self.start),
+        }
     }
 
     /// The first byte of the span, or `None` past 2^64.

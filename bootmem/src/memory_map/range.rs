@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use crate::address::PhysicalAddress;
+use crate::address::{PhysicalAddress, PhysicalRange};
 use crate::node_id::NodeId;
 
 /// What a range of physical addresses holds, in the vocabulary of the
@@ -131,12 +131,23 @@ impl MemoryRange {
 
     /// The number of bytes, zero when `end` is not above `start`.
     pub const fn size(&self) -> u64 {
-        self.end.as_u64().saturating_sub(self.start.as_u64())
+        self.as_physical_range().size()
     }
 
     /// Whether `address` lies in the range.
     pub const fn contains(&self, address: PhysicalAddress) -> bool {
-        self.start.as_u64() <= address.as_u64() && address.as_u64() < self.end.as_u64()
+        self.as_physical_range().contains(address)
+    }
+
+    /// The bytes of the range (empty at `start` when `end` lies below it).
+    pub const fn as_physical_range(&self) -> PhysicalRange {
+        match PhysicalRange::new(self.start, self.end) {
+            Some(range) => range,
+            None => match PhysicalRange::new(self.start, self.start) {
+                Some(empty) => empty,
+                None => PhysicalRange::EMPTY,
+            },
+        }
     }
 
     pub(crate) const EMPTY: Self =
@@ -157,6 +168,11 @@ pub struct NodeAffinity {
 }
 
 impl NodeAffinity {
+    /// The bytes of the affinity (empty at `start` when `end` lies below it).
+    pub const fn as_physical_range(&self) -> PhysicalRange {
+        MemoryRange::new(self.start, self.end, RangeKind::Ram).as_physical_range()
+    }
+
     pub(crate) const EMPTY: Self = Self {
         start: PhysicalAddress::ZERO,
         end: PhysicalAddress::ZERO,

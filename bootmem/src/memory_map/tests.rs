@@ -376,3 +376,33 @@ proptest! {
         prop_assert!(map.nodes().windows(2).all(|pair| pair[0].node < pair[1].node));
     }
 }
+
+proptest! {
+    /// The sorted check finds an overlap of different nodes exactly when
+    /// some pair of affinities has one, and the pair it names has one.
+    #[test]
+    fn overlapping_nodes_are_found_exactly_when_some_pair_overlaps(
+        affinities in proptest::collection::vec((0u64..40, 0u64..12, 0u32..3), 0..10),
+    ) {
+        let mut builder = Builder::new();
+        builder.add_ram(address(0), address(0x10_0000)).unwrap();
+        for &(start, length, number) in &affinities {
+            builder.add_node_affinity(address(start), address(start + length), node(number)).unwrap();
+        }
+        let clash = |first: usize, second: usize| {
+            let (a, b) = (affinities[first], affinities[second]);
+            a.2 != b.2 && a.0 < b.0 + b.1 && b.0 < a.0 + a.1 && a.1 > 0 && b.1 > 0
+        };
+        let any_clash = (0..affinities.len())
+            .any(|second| (0..second).any(|first| clash(first, second)));
+        match builder.build(PAGE) {
+            Err(MemoryMapError::OverlappingNodes { first, first_node, second, second_node }) => {
+                prop_assert!(first < second && clash(first, second));
+                prop_assert_eq!(first_node, node(affinities[first].2));
+                prop_assert_eq!(second_node, node(affinities[second].2));
+            }
+            Err(other) => prop_assert!(false, "unexpected {:?}", other),
+            Ok(_) => prop_assert!(!any_clash),
+        }
+    }
+}

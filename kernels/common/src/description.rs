@@ -3,8 +3,9 @@
 use bootmem::memory_map::MemoryMapBuilder;
 use bootmem::Configuration;
 
-/// Ranges (and, separately, NUMA affinities) a firmware map may hold.
-pub const MAX_RANGES: usize = 64;
+/// Ranges (and, separately, NUMA affinities) a firmware map may hold:
+/// OVMF's UEFI memory map has some 120 descriptors, each added as it is.
+pub const MAX_RANGES: usize = 256;
 /// NUMA nodes a machine may have.
 pub const MAX_NODES: usize = 8;
 
@@ -21,12 +22,33 @@ pub struct Region {
     pub start: u64,
     /// Byte past the end.
     pub end: u64,
+    /// Whether this is boot information the kernel has finished reading
+    /// (copied out) before bootmem is set up: the one region
+    /// `bootmem.test=forget-reservation` may leave unreserved, because an
+    /// allocation there overwrites nothing the kernel still needs.
+    pub boot_information: bool,
 }
 
 impl Region {
     /// The range `[start, end)` named `label`.
     pub const fn new(label: &'static str, start: u64, end: u64) -> Self {
-        Self { label, start, end }
+        Self {
+            label,
+            start,
+            end,
+            boot_information: false,
+        }
+    }
+
+    /// Boot information `[start, end)` named `label`, read and copied out
+    /// before the set-up (see [`boot_information`](Self::boot_information)).
+    pub const fn boot_information(label: &'static str, start: u64, end: u64) -> Self {
+        Self {
+            label,
+            start,
+            end,
+            boot_information: true,
+        }
     }
 
     /// Bytes in the range.
@@ -93,8 +115,11 @@ pub struct BootDescription {
     pub kernel_regions: KernelRegions,
     /// The exclusive limit the self-test's low allocation must land under.
     pub low_test_limit: u64,
-    /// The kernel command line (empty if none). `bootmem.test=fault` and
-    /// `bootmem.test=oom` make the kernel fail on purpose, to prove that a
-    /// fault or an allocation failure never reads as a pass.
+    /// The kernel command line (empty if none). `bootmem.test=MODE` makes
+    /// the kernel fail on purpose, to prove that the failure never reads as
+    /// a pass: `fault` (an unmapped read), `oom` (an allocation larger than
+    /// RAM), `forget-reservation` (bootmem is not told of the boot
+    /// information, so an allocation lands on it), `double-hand-off` (the
+    /// hand-off gives one block twice).
     pub command_line: &'static str,
 }

@@ -11,12 +11,12 @@ use alloc::vec::Vec;
 use bootmem::{BlockKind, FreeBlock};
 use buddy_system_allocator::FrameAllocator;
 
+use crate::early::{EarlyMemory, NodeBitmap, NormalisedMap};
 use crate::exit::fail;
 use crate::heap;
 use crate::ledger::Ledger;
 use crate::pattern;
 use crate::println;
-use crate::setup::{EarlyMemory, NodeBitmap, NormalisedMap};
 
 /// Sample pages written and read back per node.
 const SAMPLES_PER_NODE: u64 = 64;
@@ -43,8 +43,16 @@ pub struct HandOffReport {
 }
 
 /// Tears bootmem down into one buddy allocator per node, checks every
-/// block and the totals, and exercises the page allocators.
-pub fn hand_off(early: EarlyMemory, map: &NormalisedMap, ledger: &mut Ledger) -> HandOffReport {
+/// block and the totals, and exercises the page allocators. With
+/// `duplicate_first_block` (`bootmem.test=double-hand-off`) the first block
+/// is received twice, as a corrupted hand-off would give it: the checks
+/// must fail the boot.
+pub fn hand_off(
+    early: EarlyMemory,
+    map: &NormalisedMap,
+    ledger: &mut Ledger,
+    duplicate_first_block: bool,
+) -> HandOffReport {
     ledger.seal();
     let shift = map.page_size().shift();
     let page = map.page_size().bytes();
@@ -59,14 +67,20 @@ pub fn hand_off(early: EarlyMemory, map: &NormalisedMap, ledger: &mut Ledger) ->
         })
         .collect();
 
-    let released = early.bootmem.free_all_bootmem(|block: FreeBlock| {
+    let mut receive = |block: FreeBlock| {
         let start = block.start.as_u64();
         let pages = 1u64 << block.order;
         let Some(end) = start.checked_add(pages) else {
-            fail(format_args!("block at pfn {start:#x} of order {} wraps", block.order));
+            fail(format_args!(
+                "block at pfn {start:#x} of order {} wraps",
+                block.order
+            ));
         };
         let Some(slot) = nodes.iter().position(|span| span.node == block.node) else {
-            fail(format_args!("block at pfn {start:#x} from unknown node {}", block.node.as_u32()));
+            fail(format_args!(
+                "block at pfn {start:#x} from unknown node {}",
+                block.node.as_u32()
+            ));
         };
         let in_ram = map.ram_ranges_of(block.node).any(|range| {
             range.start.as_u64() >> shift <= start && end <= range.end.as_u64() >> shift
@@ -84,21 +98,34 @@ pub fn hand_off(early: EarlyMemory, map: &NormalisedMap, ledger: &mut Ledger) ->
         }
         let node = &mut received[slot];
         let in_bitmap = node.bitmap.is_some_and(|bitmap| {
-            bitmap.start_frame <= start && end <= bitmap.start_frame + bitmap.pages
+            bitmap.frames.start().as_u64() <= start && end <= bitmap.frames.end().as_u64()
         });
         if in_bitmap != (block.kind == BlockKind::Bitmap) {
             fail(format_args!(
-                "block pfn {start:#x}-{end:#x} of kind {:?}: the bitmap of node {} is pfn {:#x}+{}",
+                "block pfn {start:#x}-{end:#x} of kind {:?}: the bitmap of node {} is pfn {:#x}-{:#x}",
                 block.kind,
                 block.node.as_u32(),
-                node.bitmap.map_or(0, |bitmap| bitmap.start_frame),
-                node.bitmap.map_or(0, |bitmap| bitmap.pages)
+                node.bitmap.map_or(0, |bitmap| bitmap.frames.start().as_u64()),
+                node.bitmap.map_or(0, |bitmap| bitmap.frames.end().as_u64())
             ));
         }
         node.pages += pages;
         match node.runs.last_mut() {
             Some(run) if run.1 == start => run.1 = end,
             _ => node.runs.push((start, end)),
+        }
+    };
+    let mut duplicate = duplicate_first_block;
+    let released = early.bootmem.free_all_bootmem(|block: FreeBlock| {
+        receive(block);
+        if duplicate {
+            duplicate = false;
+            println!(
+                "bootmem.test=double-hand-off: pfn {:#x} (order {}) received twice",
+                block.start.as_u64(),
+                block.order
+            );
+            receive(block);
         }
     });
 
@@ -116,7 +143,7 @@ pub fn hand_off(early: EarlyMemory, map: &NormalisedMap, ledger: &mut Ledger) ->
             })
             .sum();
         let expected = ram_pages - claimed;
-        let bitmap_pages = node.bitmap.map_or(0, |bitmap| bitmap.pages);
+        let bitmap_pages = node.bitmap.map_or(0, |bitmap| bitmap.frames.len());
         // No page may come twice: the runs, sorted, must not overlap.
         node.runs.sort_unstable();
         for pair in node.runs.windows(2) {

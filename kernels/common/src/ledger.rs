@@ -1,27 +1,40 @@
-//! The kernel's own account of which pages must never reach the page allocator: reservations and live allocations.
+//! The kernel's own account of which memory must never be handed out again: reservations and live allocations, checked at every allocation and at the hand-off.
 //!
-//! The hand-off check compares what bootmem hands over with this ledger,
-//! which is kept independently of bootmem's bitmap: every reservation and
-//! every allocation the kernel makes is written here too, rounded to the
-//! pages it touches.
+//! The ledger is kept independently of bootmem's bitmap: every reservation
+//! and every allocation the kernel makes is written here too. A new
+//! allocation must touch no page of a reservation (bootmem reserves whole
+//! pages) and no byte of a live allocation (sub-page allocations share
+//! pages); the hand-off must give no page the ledger claims.
 
 use crate::exit::fail;
 
 /// Entries the ledger holds: a few hundred burst allocations plus the rest.
 const CAPACITY: usize = 1024;
 
-/// Pages `[start, end)` claimed for `label`.
+/// What a claim is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClaimKind {
+    /// Memory reserved before the first allocation: every page it touches.
+    Reservation,
+    /// A live allocation: exactly its bytes.
+    Allocation,
+}
+
+/// Bytes `[start, end)` claimed for `label`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Claim {
-    /// What holds the pages.
+    /// What holds the memory.
     pub label: &'static str,
-    /// First page frame.
+    /// Reservation or allocation.
+    pub kind: ClaimKind,
+    /// First byte.
     pub start: u64,
-    /// Frame past the end.
+    /// Byte past the end.
     pub end: u64,
 }
 
-/// The claims, and (once [`seal`](Ledger::seal)ed) their union in address order.
+/// The claims, and (once [`seal`](Ledger::seal)ed) the frames they touch,
+/// merged, in address order.
 pub struct Ledger {
     page_shift: u32,
     claims: [Claim; CAPACITY],
@@ -37,6 +50,7 @@ impl Ledger {
             page_shift,
             claims: [Claim {
                 label: "",
+                kind: ClaimKind::Reservation,
                 start: 0,
                 end: 0,
             }; CAPACITY],
@@ -46,38 +60,78 @@ impl Ledger {
         }
     }
 
-    /// Claims every page the bytes `[start, end)` touch.
-    pub fn claim_bytes(&mut self, label: &'static str, start: u64, end: u64) {
-        if end <= start {
-            return;
-        }
+    /// The frames `[first, past)` the bytes `[start, end)` touch.
+    fn frames(&self, start: u64, end: u64) -> (u64, u64) {
         let page = 1u64 << self.page_shift;
-        let first = start >> self.page_shift;
-        let past = end.div_ceil(page);
-        self.claim_frames(label, first, past);
+        (start >> self.page_shift, end.div_ceil(page))
     }
 
-    /// Claims the frames `[start, end)`.
-    pub fn claim_frames(&mut self, label: &'static str, start: u64, end: u64) {
+    /// Claims the reservation `[start, end)`: every page it touches.
+    pub fn reserve(&mut self, label: &'static str, start: u64, end: u64) {
+        self.push(Claim {
+            label,
+            kind: ClaimKind::Reservation,
+            start,
+            end,
+        });
+    }
+
+    /// Claims the allocation `[start, end)` after checking that it touches
+    /// no reserved page and no byte of a live allocation; fails the boot
+    /// (naming both) if it does.
+    pub fn allocate(&mut self, label: &'static str, start: u64, end: u64) {
+        if let Some(other) = self.overlapping(start, end) {
+            fail(format_args!(
+                "allocation {label} {start:#x}-{end:#x} lands on {} {} {:#x}-{:#x}",
+                match other.kind {
+                    ClaimKind::Reservation => "the reservation",
+                    ClaimKind::Allocation => "the live allocation",
+                },
+                other.label,
+                other.start,
+                other.end
+            ));
+        }
+        self.push(Claim {
+            label,
+            kind: ClaimKind::Allocation,
+            start,
+            end,
+        });
+    }
+
+    /// The first claim the new allocation `[start, end)` would collide with.
+    fn overlapping(&self, start: u64, end: u64) -> Option<Claim> {
+        let (first, past) = self.frames(start, end);
+        self.claims()
+            .iter()
+            .copied()
+            .find(|claim| match claim.kind {
+                ClaimKind::Allocation => claim.start < end && start < claim.end,
+                ClaimKind::Reservation => {
+                    let (claim_first, claim_past) = self.frames(claim.start, claim.end);
+                    claim.start < claim.end && claim_first < past && first < claim_past
+                }
+            })
+    }
+
+    fn push(&mut self, claim: Claim) {
         let Some(slot) = self.claims.get_mut(self.count) else {
             fail(format_args!("the ledger is full ({CAPACITY} claims)"));
         };
-        *slot = Claim { label, start, end };
+        *slot = claim;
         self.count += 1;
         self.merged_count = 0;
     }
 
-    /// Drops the claim of exactly the bytes `[start, end)` (a freed allocation).
-    pub fn release_bytes(&mut self, start: u64, end: u64) {
-        let page = 1u64 << self.page_shift;
-        let (first, past) = (start >> self.page_shift, end.div_ceil(page));
+    /// Drops the allocation of exactly the bytes `[start, end)` (freed).
+    pub fn release(&mut self, start: u64, end: u64) {
         let claims = &mut self.claims[..self.count];
-        let Some(index) = claims
-            .iter()
-            .position(|claim| claim.start == first && claim.end == past)
-        else {
+        let Some(index) = claims.iter().position(|claim| {
+            claim.kind == ClaimKind::Allocation && claim.start == start && claim.end == end
+        }) else {
             fail(format_args!(
-                "the ledger has no claim of {start:#x}-{end:#x} to release"
+                "the ledger has no allocation {start:#x}-{end:#x} to release"
             ));
         };
         claims.copy_within(index + 1.., index);
@@ -90,19 +144,26 @@ impl Ledger {
         &self.claims[..self.count]
     }
 
-    /// Computes the union of the claims, for [`claimed`](Self::claimed) and
-    /// [`claimed_frames_in`](Self::claimed_frames_in).
+    /// Computes the union of the frames the claims touch, for
+    /// [`claimed`](Self::claimed) and [`claimed_frames_in`](Self::claimed_frames_in).
     pub fn seal(&mut self) {
-        let mut sorted = self.claims;
-        let sorted = &mut sorted[..self.count];
-        sorted.sort_unstable_by_key(|claim| claim.start);
-        let mut merged = 0;
-        for claim in sorted.iter().filter(|claim| claim.end > claim.start) {
-            if merged > 0 && claim.start <= self.merged[merged - 1].1 {
-                let last = &mut self.merged[merged - 1];
-                last.1 = last.1.max(claim.end);
+        let mut frames = [(0u64, 0u64); CAPACITY];
+        let frames = &mut frames[..self.count];
+        for (slot, claim) in frames.iter_mut().zip(&self.claims[..self.count]) {
+            *slot = if claim.end > claim.start {
+                self.frames(claim.start, claim.end)
             } else {
-                self.merged[merged] = (claim.start, claim.end);
+                (0, 0)
+            };
+        }
+        frames.sort_unstable();
+        let mut merged = 0;
+        for &(start, end) in frames.iter().filter(|(start, end)| end > start) {
+            if merged > 0 && start <= self.merged[merged - 1].1 {
+                let last = &mut self.merged[merged - 1];
+                last.1 = last.1.max(end);
+            } else {
+                self.merged[merged] = (start, end);
                 merged += 1;
             }
         }
@@ -113,7 +174,7 @@ impl Ledger {
         &self.merged[..self.merged_count]
     }
 
-    /// The first claim (of the sealed union) overlapping frames `[start, end)`.
+    /// The first claimed run (of the sealed union) overlapping frames `[start, end)`.
     pub fn claimed(&self, start: u64, end: u64) -> Option<(u64, u64)> {
         let union = self.union();
         // The first merged range ending after `start`.

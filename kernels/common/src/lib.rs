@@ -1,4 +1,4 @@
-//! Shared by the three bare-metal kernels: console, exit, early memory set-up on bootmem, self-test and hand-off.
+//! Shared by the bare-metal kernels (PVH, UEFI, device tree): consoles, exit, firmware readers' glue, early memory set-up on bootmem, self-test and hand-off.
 //!
 //! Each architecture's kernel registers its serial port and exit device
 //! ([`register`]), reads its firmware's description into a
@@ -10,17 +10,22 @@
 
 extern crate alloc;
 
+#[cfg(target_arch = "aarch64")]
+pub mod aarch64;
 pub mod console;
 mod description;
-#[cfg(feature = "devicetree")]
-pub mod devicetree;
+pub mod early;
 pub mod exit;
+pub mod firmware;
 mod handoff;
 mod heap;
 mod ledger;
 mod pattern;
 mod selftest;
-pub mod setup;
+#[cfg(feature = "uefi")]
+pub mod uefi;
+#[cfg(target_arch = "x86_64")]
+pub mod x86_64;
 
 use ledger::Ledger;
 
@@ -79,20 +84,22 @@ pub fn boot(description: BootDescription) -> ! {
     }
 
     let mut ledger = Ledger::new(configuration.page_size.shift());
-    let mut early = setup::set_up(&description, &map, &mut ledger);
+    let forget = requested_test(description.command_line) == Some("forget-reservation");
+    let mut early = early::set_up_bootmem(&description, &map, &mut ledger, forget);
     let live = selftest::run(&description, &map, &mut early.bootmem, &mut ledger);
 
     let heap = match early.bootmem.alloc_bootmem_pages(HEAP_BYTES) {
         Ok(address) => address.as_u64(),
         Err(error) => exit::fail(format_args!("alloc_bootmem_pages(heap): {error}")),
     };
-    ledger.claim_bytes("kernel heap", heap, heap + HEAP_BYTES);
+    ledger.allocate("kernel heap", heap, heap + HEAP_BYTES);
     // SAFETY: bootmem just allocated the heap; it is identity-mapped RAM,
     // never freed, and only the global allocator uses it.
     unsafe { heap::init(heap, HEAP_BYTES) };
     println!("kernel heap: {HEAP_BYTES:#x} bytes at {heap:#x}, from alloc_bootmem_pages");
 
-    let report = handoff::hand_off(early, &map, &mut ledger);
+    let duplicate = requested_test(description.command_line) == Some("double-hand-off");
+    let report = handoff::hand_off(early, &map, &mut ledger, duplicate);
     // The hand-off must not have touched what is still allocated.
     live.verify_all();
 
@@ -114,7 +121,7 @@ pub fn boot(description: BootDescription) -> ! {
 }
 
 /// The value of `bootmem.test=` on the command line, if given.
-fn requested_test(command_line: &str) -> Option<&str> {
+pub(crate) fn requested_test(command_line: &str) -> Option<&str> {
     command_line
         .split_whitespace()
         .find_map(|word| word.strip_prefix("bootmem.test="))

@@ -3,11 +3,11 @@
 use bootmem::NodeId;
 
 use crate::description::BootDescription;
+use crate::early::{KernelBootmem, NormalisedMap};
 use crate::exit::fail;
 use crate::ledger::Ledger;
 use crate::pattern;
 use crate::println;
-use crate::setup::{KernelBootmem, NormalisedMap};
 use bootmem::linux::{BOOTMEM_EXCLUSIVE, EBUSY};
 
 /// Sub-page allocations in the burst.
@@ -68,8 +68,12 @@ impl Allocations {
     /// (and its pages in `ledger`).
     fn keep(&mut self, ledger: &mut Ledger, label: &'static str, address: u64, size: u64) {
         let seed = (self.count as u8).wrapping_mul(7).wrapping_add(1);
-        // SAFETY: bootmem just handed out `[address, address + size)`; the
-        // kernel identity-maps RAM, and nothing else refers to the block.
+        // First the ledger: an allocation over a reservation or a live
+        // block fails the boot before anything is written there.
+        ledger.allocate(label, address, address + size);
+        // SAFETY: bootmem just handed out `[address, address + size)`, and
+        // the ledger confirmed no reservation or live allocation lies there;
+        // the kernel identity-maps RAM, and nothing else refers to the block.
         unsafe {
             pattern::check_zeroed(label, address, size);
             pattern::write(address, size, seed);
@@ -84,7 +88,6 @@ impl Allocations {
             seed,
         };
         self.count += 1;
-        ledger.claim_bytes(label, address, address + size);
     }
 
     /// Forgets the allocation at `address` (freed).
@@ -97,7 +100,7 @@ impl Allocations {
             fail(format_args!("no live allocation at {address:#x}"));
         };
         let item = self.items[index];
-        ledger.release_bytes(item.address, item.address + item.size);
+        ledger.release(item.address, item.address + item.size);
         self.items.copy_within(index + 1..self.count, index);
         self.count -= 1;
     }
@@ -299,6 +302,28 @@ pub fn run(
         "selftest: reserve_bootmem(.., BOOTMEM_EXCLUSIVE) on used ranges = -EBUSY, rolled back"
     );
 
+    // An allocation aimed at each of the kernel's reservations (its image,
+    // the boot information) must land clear of it: `keep` checks every
+    // allocation against the ledger, which holds them all.
+    let mut aimed = 0;
+    for region in description.kernel_regions.as_slice() {
+        let in_ram = map
+            .ram_ranges()
+            .any(|range| range.start.as_u64() <= region.start && region.start < range.end.as_u64());
+        if !in_ram {
+            continue;
+        }
+        let address = allocated(
+            "__alloc_bootmem(page, page, goal at a reservation)",
+            bootmem.__alloc_bootmem(page, page, region.start),
+        );
+        live.keep(ledger, "page aimed at a reservation", address, page);
+        aimed += 1;
+    }
+    println!(
+        "selftest: aimed at the kernel's reservations: {aimed} __alloc_bootmem calls, each landed clear of them"
+    );
+
     // Out of memory, on request: the panicking API must stop the machine.
     if description
         .command_line
@@ -315,7 +340,7 @@ pub fn run(
 
     live.verify_all();
     println!(
-        "selftest: {} live allocations, {} bytes, every byte written and read back",
+        "selftest: live allocations: {}, {} bytes, every byte written and read back",
         live.count,
         live.bytes()
     );

@@ -9,13 +9,10 @@
 #![no_main]
 
 mod boot;
-mod exceptions;
 mod pvh;
-mod serial;
-mod srat;
 
 use bootmem::{Configuration, PhysicalAddress};
-use kernel_common::{println, BootDescription, FirmwareMap, KernelRegions, Platform, Region};
+use kernel_common::{println, BootDescription, FirmwareMap, KernelRegions, Region};
 
 extern "C" {
     static __kernel_start: u8;
@@ -25,12 +22,8 @@ extern "C" {
 /// Entered from `boot.rs` in long mode with the low 128 GiB identity-mapped.
 #[no_mangle]
 extern "C" fn rust_start(start_info: u32) -> ! {
-    serial::init();
-    kernel_common::register(Platform {
-        write: serial::write,
-        exit: serial::exit,
-    });
-    exceptions::init();
+    kernel_common::x86_64::init_console();
+    kernel_common::x86_64::init_cpu();
     println!();
     println!("bootmem x86_64 kernel (PVH)");
 
@@ -43,7 +36,9 @@ extern "C" fn rust_start(start_info: u32) -> ! {
     let image_end = (&raw const __kernel_end) as u64;
     kernel_regions.push(Region::new("kernel image", image_start, image_end));
     let info = pvh::read(u64::from(start_info), &mut firmware, &mut kernel_regions);
-    srat::read(info.rsdp, &mut firmware);
+    // SAFETY: the RSDP comes from the PVH boot information, and boot.rs
+    // identity-maps the low 128 GiB, where QEMU's ACPI tables lie.
+    unsafe { kernel_common::firmware::read_srat(info.rsdp, &mut firmware) };
 
     kernel_common::boot(BootDescription {
         machine: "x86_64 PVH",
