@@ -8,12 +8,15 @@
 
 use core::cell::Cell;
 
-/// Alignment classes: one per power of two of a `u64` step.
-const CLASSES: usize = 64;
+/// The alignment classes, as log2 of a step in pages: a refusal found at
+/// step `2^k` is kept in the first class at or above `k` (so it is only
+/// ever applied to steps at least as coarse as the one it was found at).
+/// Few classes keep a node small: registries hold up to thousands of nodes.
+const CLASSES: [u32; 4] = [0, 6, 12, 18];
 
-/// Per alignment `2^k` pages, the shortest run known to fit nowhere.
+/// Per alignment class, the shortest run known to fit nowhere.
 pub(crate) struct Refusals {
-    shortest: [Cell<u64>; CLASSES],
+    shortest: [Cell<u64>; CLASSES.len()],
     /// Whether any class holds a refusal (so that frees stay cheap).
     any: Cell<bool>,
 }
@@ -22,7 +25,7 @@ impl Refusals {
     /// Knows nothing.
     pub(crate) const fn new() -> Self {
         Self {
-            shortest: [const { Cell::new(u64::MAX) }; CLASSES],
+            shortest: [const { Cell::new(u64::MAX) }; CLASSES.len()],
             any: Cell::new(false),
         }
     }
@@ -30,15 +33,21 @@ impl Refusals {
     /// Whether `pages` free pages on a `step` boundary (a power of two)
     /// are known to exist nowhere.
     pub(crate) fn refused(&self, pages: u64, step: u64) -> bool {
-        self.shortest[step.trailing_zeros() as usize].get() <= pages
+        let class = step.trailing_zeros();
+        CLASSES
+            .iter()
+            .zip(&self.shortest)
+            .any(|(&threshold, shortest)| threshold <= class && shortest.get() <= pages)
     }
 
     /// Records that `pages` free pages on a `step` boundary exist nowhere.
     pub(crate) fn record(&self, pages: u64, step: u64) {
-        for class in &self.shortest[step.trailing_zeros() as usize..] {
-            class.set(class.get().min(pages));
+        let class = step.trailing_zeros();
+        if let Some(position) = CLASSES.iter().position(|&threshold| threshold >= class) {
+            let shortest = &self.shortest[position];
+            shortest.set(shortest.get().min(pages));
+            self.any.set(true);
         }
-        self.any.set(true);
     }
 
     /// Forgets every refusal (a page became free).
@@ -66,9 +75,15 @@ mod tests {
     fn refusals_cover_longer_runs_and_coarser_alignments_until_forgotten() {
         let refusals = Refusals::new();
         assert!(!refusals.refused(1 << 40, 1 << 20));
-        refusals.record(100, 4);
-        assert!(refusals.refused(100, 4) && refusals.refused(101, 1 << 30));
-        assert!(!refusals.refused(99, 4) && !refusals.refused(100, 2));
+        refusals.record(100, 64);
+        assert!(refusals.refused(100, 64) && refusals.refused(101, 1 << 30));
+        assert!(!refusals.refused(99, 64) && !refusals.refused(100, 32));
+        // Found at step 4, kept for steps from 64 on only.
+        refusals.record(50, 4);
+        assert!(!refusals.refused(60, 4) && refusals.refused(60, 64));
+        // Steps beyond the last class are not recorded.
+        refusals.record(1, 1 << 40);
+        assert!(!refusals.refused(40, 1 << 41));
         refusals.forget();
         assert!(!refusals.refused(100, 4));
     }
