@@ -141,6 +141,39 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
         bits::put(self.summary_mut(Set::AllFreeFull), index, all == u64::MAX);
     }
 
+    /// Recomputes the level-2 bits of level-1 words `[from, to)`: the two
+    /// end words one by one, the ones between (whose 64 leaf words were
+    /// all just set alike) as a whole from the first of them.
+    fn refresh_level2_range(&mut self, from: u64, to: u64) {
+        self.refresh_level2(from);
+        if to - from > 1 {
+            self.refresh_level2(to - 1);
+        }
+        if to - from > 2 {
+            let (inner_from, inner_to) = (from + 1, to - 1);
+            let all = self.summary(Set::AllFree)[inner_from as usize];
+            let any = self.summary(Set::AnyFree)[inner_from as usize];
+            bits::fill(
+                self.summary_mut(Set::AnyFreeNonzero),
+                inner_from,
+                inner_to,
+                any != 0,
+            );
+            bits::fill(
+                self.summary_mut(Set::AllFreeNonzero),
+                inner_from,
+                inner_to,
+                all != 0,
+            );
+            bits::fill(
+                self.summary_mut(Set::AllFreeFull),
+                inner_from,
+                inner_to,
+                all == u64::MAX,
+            );
+        }
+    }
+
     /// Whether bit `index` is set. Bits past `len` read as set.
     pub(crate) fn is_set(&self, index: u64) -> bool {
         if index >= self.len {
@@ -193,9 +226,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
                 whole_to,
                 !reserve,
             );
-            for index in whole_from / WORD..=(whole_to - 1) / WORD {
-                self.refresh_level2(index);
-            }
+            self.refresh_level2_range(whole_from / WORD, (whole_to - 1) / WORD + 1);
         }
     }
 
