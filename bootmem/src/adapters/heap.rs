@@ -42,7 +42,7 @@
 //!     LockedBootAllocator::new(Configuration::X86_64, memory);
 //! heap.with(|allocator| -> Result<(), Box<dyn std::error::Error>> {
 //!     let frames = PageFrameNumber::new(0x1000)..PageFrameNumber::new(0x1100);
-//!     allocator.register_node(NodeId::new(0), frames, vec![0; 4], None)?;
+//!     allocator.register_node(NodeId::new(0), frames, vec![0; bootmem::node_storage_words(0x100) as usize], None)?;
 //!     allocator.free(PhysicalAddress::new(0x100_0000), 1 << 20)?;
 //!     Ok(())
 //! })??;
@@ -130,7 +130,7 @@ where
     /// let heap: LockedBootAllocator<spin::Mutex<()>, Vec<u64>, OffsetMapped, 1> =
     ///     LockedBootAllocator::new(Configuration::X86_64, memory);
     /// heap.with(|allocator| {
-    ///     allocator.register_node(NodeId::new(0), PageFrameNumber::new(0)..PageFrameNumber::new(8), vec![0; 1], None).unwrap();
+    ///     allocator.register_node(NodeId::new(0), PageFrameNumber::new(0)..PageFrameNumber::new(8), vec![0; bootmem::node_storage_words(8) as usize], None).unwrap();
     ///     allocator.free(PhysicalAddress::new(0), 8 * 4096).unwrap();
     /// })?;
     /// let block = heap.allocate_layout(Layout::new::<[u64; 4]>()).unwrap();
@@ -267,7 +267,12 @@ mod tests {
         heap.with(|allocator| {
             let frames = PageFrameNumber::new(0x1000)..PageFrameNumber::new(0x1040);
             allocator
-                .register_node(NodeId::new(0), frames, vec![0; 1], None)
+                .register_node(
+                    NodeId::new(0),
+                    frames,
+                    vec![0; crate::node_storage_words(0x40) as usize],
+                    None,
+                )
                 .unwrap();
             allocator
                 .free(PhysicalAddress::new(0x100_0000), 64 * 4096)

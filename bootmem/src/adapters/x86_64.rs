@@ -20,7 +20,7 @@
 //! // 4 GiB of RAM on one node.
 //! let mut allocator: BootAllocator<Vec<u64>, NoZeroing, 1> = BootAllocator::new(Configuration::X86_64, NoZeroing);
 //! let frames = PageFrameNumber::new(0)..PageFrameNumber::new(0x10_0000);
-//! allocator.register_node(NodeId::new(0), frames, vec![0; bootmem::bitmap_words(0x10_0000) as usize], None)?;
+//! allocator.register_node(NodeId::new(0), frames, vec![0; bootmem::node_storage_words(0x10_0000) as usize], None)?;
 //! allocator.free(PhysicalAddress::new(0), 4 << 30)?;
 //!
 //! let table: PhysFrame<Size4KiB> = allocator.allocate_frame().unwrap();
@@ -201,7 +201,7 @@ where
 ///
 /// let mut allocator: BootAllocator<Vec<u64>, NoZeroing, 2> = BootAllocator::new(Configuration::X86_64, NoZeroing);
 /// for (node, start, end) in [(0, 0, 0x8000), (1, 0x8000, 0x10000)] {
-///     let storage = vec![0; bootmem::bitmap_words(end - start) as usize];
+///     let storage = vec![0; bootmem::node_storage_words(end - start) as usize];
 ///     allocator.register_node(NodeId::new(node), PageFrameNumber::new(start)..PageFrameNumber::new(end), storage, None)?;
 /// }
 /// allocator.free(PhysicalAddress::new(0), 256 << 20)?;
@@ -333,7 +333,7 @@ mod tests {
 
     fn allocator(pages: u64) -> BootAllocator<Vec<u64>, NoZeroing, 2> {
         let mut allocator = BootAllocator::new(Configuration::X86_64, NoZeroing);
-        let words = crate::bitmap_words(pages) as usize;
+        let words = crate::node_storage_words(pages) as usize;
         let frames = PageFrameNumber::new(0)..PageFrameNumber::new(pages);
         allocator
             .register_node(NodeId::new(0), frames, vec![0; words], None)
