@@ -296,7 +296,8 @@ where
 ///
 /// static BOOTMEM: LockedBootAllocator<spin::Mutex<()>, &'static mut [u64], NoZeroing, 1> =
 ///     LockedBootAllocator::new(Configuration::X86_64, NoZeroing);
-/// let storage: &'static mut [u64] = Box::leak(Box::new([0u64; 256]));
+/// let words = bootmem::node_storage_words(0x4000) as usize;
+/// let storage: &'static mut [u64] = Box::leak(vec![0u64; words].into_boxed_slice());
 /// BOOTMEM.with(|allocator| {
 ///     allocator.register_node(NodeId::new(0), PageFrameNumber::new(0)..PageFrameNumber::new(0x4000), storage, None).unwrap();
 ///     allocator.free(PhysicalAddress::new(0), 64 << 20).unwrap();
