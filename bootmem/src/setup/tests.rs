@@ -500,3 +500,37 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn the_whole_storage_stays_reserved_not_only_linux_bitmap_pages() {
+    // 128 MiB: Linux's bitmap is exactly one page, the storage (leaf bitmap
+    // and summary) needs a second one.
+    let pages = 0x8000;
+    assert_eq!(crate::bitmap_bytes(pages), 4096);
+    assert!(node_storage_bytes(pages) > 4096);
+    let map = build(
+        PageSize::SIZE_4KIB,
+        &[(0, pages * 4096, RangeKind::Ram)],
+        &[],
+    );
+    let (allocator, summary) = set_up_4k::<1>(&map, &[]).unwrap();
+    let bitmap = summary.nodes()[0].bitmap.unwrap();
+    let storage_pages = bitmap.size() / 4096;
+    assert_eq!(
+        storage_pages,
+        storage_bytes(pages, PageSize::SIZE_4KIB) / 4096
+    );
+    assert!(storage_pages >= 2);
+    for frame in bitmap.frames_touched(PageSize::SIZE_4KIB) {
+        assert_eq!(allocator.is_reserved(frame), Some(true), "{frame:?}");
+    }
+    assert_eq!(allocator.free_pages(), pages - storage_pages);
+    let mut bitmap_pages = 0;
+    let released = allocator.free_all().release_with(|block| {
+        if block.kind == crate::BlockKind::Bitmap {
+            bitmap_pages += block.pages();
+        }
+    });
+    assert_eq!(bitmap_pages, storage_pages);
+    assert_eq!(released, pages);
+}
