@@ -98,7 +98,8 @@ pub(crate) fn scan_start(
         return None;
     }
     let step = (request.align >> page.shift()).max(1);
-    let start = if goal_frame != 0 && low < goal_frame && goal_frame < high {
+    // A goal strictly inside the window is the start (a zero goal never is).
+    let start = if low < goal_frame && goal_frame < high {
         align_up_saturating(goal_frame, step)
     } else {
         align_up_saturating(low, step)
