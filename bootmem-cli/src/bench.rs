@@ -1,224 +1,117 @@
-//! `bootmem bench`: the word-at-a-time search against Linux's bit-by-bit scan, side by side.
+//! `bootmem bench`: issue 9's workloads, every implementation side by side in one process.
 //!
-//! Both allocators are built identically and driven through the same
-//! boot-like workload on a large, fragmented node; every address they return
-//! is compared, so the speed-up is measured on identical placements. Each
-//! workload runs `--rounds` times, alternating the two searches, and the
-//! best time of each is reported.
+//! W1 replays the allocation requests of real boot logs; W2 allocates on a
+//! fragmented TiB; W3 makes a million small allocations; W4a and W4b hand
+//! a TiB over; W5 registers a TiB and frees its RAM. Each runs on this
+//! crate's summary search and, where it searches, on the bit-by-bit
+//! reference (whose placements must be identical, or the bench fails), on
+//! the `bitmap-allocator` and `buddy_system_allocator` crates where the
+//! workload fits them, and beside the limits: reading the leaf bitmap once
+//! and writing it once. Times are the best of `--rounds` runs.
 
+mod logs;
+mod machine;
+mod peers;
+mod report;
+mod workloads;
+
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
 
-use bootmem::memory::NoZeroing;
-use bootmem::{
-    AllocationRequest, BootAllocator, Configuration, NodeId, PageFrameNumber, PhysicalAddress,
-    ReserveMode,
-};
+use machine::Shape;
+use report::Report;
+use workloads::Scale;
 
 /// Arguments of `bootmem bench`.
 #[derive(clap::Args)]
 pub struct BenchArguments {
-    /// Size of the simulated node, in GiB.
-    #[arg(long, default_value_t = 16)]
+    /// Size of the W2, W4 and W5 machines, in GiB (4 nodes).
+    #[arg(long, default_value_t = 1024)]
     pub gibibytes: u64,
-    /// Times each workload runs per search; the best time counts.
-    #[arg(long, default_value_t = 3)]
-    pub rounds: u32,
-}
-
-type Allocator = BootAllocator<Vec<u64>, NoZeroing, 1>;
-
-const PAGE: u64 = 4096;
-
-/// A node of `gibibytes` GiB: below 1 GiB one page in every 64 reserved
-/// (the small fragments early reservations leave), every 4 MiB below 4 GiB
-/// a 512 KiB reservation, the rest free.
-fn machine(gibibytes: u64, bit_by_bit: bool) -> Allocator {
-    let pages = gibibytes << 18;
-    let mut allocator = Allocator::new(Configuration::X86_64, NoZeroing);
-    allocator.use_bit_by_bit_search(bit_by_bit);
-    allocator
-        .register_node(
-            NodeId::new(0),
-            PageFrameNumber::new(0)..PageFrameNumber::new(pages),
-            vec![0; bootmem::bitmap_words(pages) as usize],
-            None,
-        )
-        .expect("one node registers");
-    allocator
-        .free(PhysicalAddress::ZERO, pages * PAGE)
-        .expect("the node's RAM frees");
-    let low_end = (pages * PAGE).min(4 << 30);
-    let mut chunk = 0;
-    while chunk < low_end {
-        allocator
-            .reserve(
-                PhysicalAddress::new(chunk + 0x10_0000),
-                0x8_0000,
-                ReserveMode::Shared,
-            )
-            .expect("inside the node");
-        chunk += 4 << 20;
-    }
-    let mut page = 32;
-    while page < (1 << 18).min(pages) {
-        allocator
-            .reserve(PhysicalAddress::new(page * PAGE), PAGE, ReserveMode::Shared)
-            .expect("inside the node");
-        page += 64;
-    }
-    allocator
-}
-
-/// One workload: a name and the requests it makes.
-struct Workload {
-    name: &'static str,
-    requests: Vec<AllocationRequest>,
-}
-
-fn workloads() -> Vec<Workload> {
-    let goal = PhysicalAddress::new(0x100_0000);
-    let small = (0..4000u64)
-        .map(|index| {
-            AllocationRequest::new(64 + (index * 37) % 2048)
-                .aligned(64)
-                .goal(goal)
-        })
-        .collect();
-    let pages = (0..1000u64)
-        .map(|index| {
-            AllocationRequest::new(PAGE * (1 + index % 8))
-                .aligned(PAGE)
-                .goal(goal)
-        })
-        .collect();
-    let huge = (0..200u64)
-        .map(|_| AllocationRequest::new(3 << 20).aligned(2 << 20).goal(goal))
-        .collect();
-    // Goal 0 behind a hint: each search runs from the hint, fails above it,
-    // and falls back to a full rescan from the node's start.
-    let low = (0..300u64)
-        .map(|_| {
-            AllocationRequest::new(0x18_0000)
-                .aligned(PAGE)
-                .limit(PhysicalAddress::new(0xffff_ffff))
-        })
-        .collect();
-    // 64 pages never fit in the fragmented first GiB: each request scans it
-    // all, from the hint and again from the start, and fails.
-    let fragmented = (0..50u64)
-        .map(|_| {
-            AllocationRequest::new(64 * PAGE)
-                .aligned(PAGE)
-                .limit(PhysicalAddress::new(1 << 30))
-        })
-        .collect();
-    vec![
-        Workload {
-            name: "50 misfits in a fragmented GiB (full scans)",
-            requests: fragmented,
-        },
-        Workload {
-            name: "4000 small blocks (cache-line aligned)",
-            requests: small,
-        },
-        Workload {
-            name: "1000 page-aligned blocks of 1-8 pages",
-            requests: pages,
-        },
-        Workload {
-            name: "200 blocks of 3 MiB, 2 MiB aligned",
-            requests: huge,
-        },
-        Workload {
-            name: "300 low blocks of 1.5 MiB below 4 GiB",
-            requests: low,
-        },
-    ]
-}
-
-/// Runs a workload on a fresh machine; returns the time and the addresses.
-fn measure(
-    gibibytes: u64,
-    bit_by_bit: bool,
-    workload: &Workload,
-) -> (Duration, Vec<Option<PhysicalAddress>>) {
-    let mut allocator = machine(gibibytes, bit_by_bit);
-    let start = Instant::now();
-    let addresses = workload
-        .requests
-        .iter()
-        .map(|request| allocator.allocate(request).ok())
-        .collect();
-    (start.elapsed(), addresses)
-}
-
-fn teardown(gibibytes: u64, bit_by_bit: bool) -> (Duration, u64) {
-    let allocator = machine(gibibytes, bit_by_bit);
-    let start = Instant::now();
-    let pages = allocator.free_all().count_pages();
-    (start.elapsed(), pages)
+    /// Times each measurement runs; the best time counts (default 3, 1 with --quick).
+    #[arg(long)]
+    pub rounds: Option<u32>,
+    /// Fewer rounds and a smaller reference subset: under a minute on 2 cores.
+    #[arg(long)]
+    pub quick: bool,
+    /// Print the issue's JSON report instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Run only these workloads (W1, W2, W3, W4a, W4b, W5; repeatable).
+    #[arg(long = "only", value_name = "ID")]
+    pub only: Vec<String>,
+    /// Directory of the `memblock-trace-*.txt` boot logs for W1 (default:
+    /// the first of shared/data, ../shared/data, ../../shared/data).
+    #[arg(long)]
+    pub logs: Option<PathBuf>,
 }
 
 /// Runs `bootmem bench`.
 pub fn run(arguments: &BenchArguments) -> ExitCode {
-    if arguments.gibibytes == 0 || arguments.gibibytes > 1024 || arguments.rounds == 0 {
-        eprintln!("error: --gibibytes must be 1..=1024 and --rounds at least 1");
+    let rounds = arguments
+        .rounds
+        .unwrap_or(if arguments.quick { 1 } else { 3 });
+    if !(4..=1024).contains(&arguments.gibibytes) || rounds == 0 {
+        eprintln!("error: --gibibytes must be 4..=1024 and --rounds at least 1");
         return ExitCode::from(2);
     }
-    println!(
-        "node of {} GiB, fragmented below 4 GiB; best of {} rounds",
-        arguments.gibibytes, arguments.rounds
-    );
-    println!(
-        "{:<50} {:>14} {:>14} {:>8}",
-        "workload", "bit by bit", "word search", "speed-up"
-    );
-    for workload in workloads() {
-        let mut best = [Duration::MAX; 2];
-        let mut results: [Vec<Option<PhysicalAddress>>; 2] = [Vec::new(), Vec::new()];
-        for _ in 0..arguments.rounds {
-            for (slot, bit_by_bit) in [(0, true), (1, false)] {
-                let (time, addresses) = measure(arguments.gibibytes, bit_by_bit, &workload);
-                best[slot] = best[slot].min(time);
-                results[slot] = addresses;
+    let scale = Scale {
+        gibibytes: arguments.gibibytes,
+        rounds,
+        reference_requests: if arguments.quick { 5 } else { 40 },
+        bitmap_allocator_requests: if arguments.quick { 50 } else { 500 },
+        log_repeats: if arguments.quick { 20 } else { 200 },
+    };
+    match measure(arguments, scale) {
+        Ok(report) => {
+            if arguments.json {
+                println!(
+                    "{}",
+                    serde_json::to_string(&report).expect("plain numbers serialise")
+                );
+            } else {
+                println!(
+                    "bootmem bench: W2/W4/W5 on {} GiB in 4 nodes, best of {rounds}",
+                    arguments.gibibytes
+                );
+                report::print_table(&report);
             }
+            ExitCode::SUCCESS
         }
-        if results[0] != results[1] {
-            eprintln!(
-                "error: {}: the two searches placed blocks differently",
-                workload.name
-            );
-            return ExitCode::from(1);
-        }
-        report(workload.name, best);
-    }
-    let mut best = [Duration::MAX; 2];
-    for _ in 0..arguments.rounds {
-        let (time, pages) = teardown(arguments.gibibytes, false);
-        best[1] = best[1].min(time);
-        let (time, reference_pages) = teardown(arguments.gibibytes, true);
-        best[0] = best[0].min(time);
-        if pages != reference_pages {
-            eprintln!("error: teardown released different page counts");
-            return ExitCode::from(1);
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(1)
         }
     }
-    println!(
-        "{:<50} {:>14} (hand-off scans words in both modes)",
-        "free_all_bootmem (hand-off)",
-        format!("{:.3?}", best[1])
-    );
-    ExitCode::SUCCESS
 }
 
-fn report(name: &str, best: [Duration; 2]) {
-    let ratio = best[0].as_secs_f64() / best[1].as_secs_f64().max(1e-9);
-    println!(
-        "{:<50} {:>14} {:>14} {:>7.1}x",
-        name,
-        format!("{:.3?}", best[0]),
-        format!("{:.3?}", best[1]),
-        ratio
-    );
+/// One workload's measurement.
+type Workload<'a> = dyn Fn() -> Result<report::Row, String> + 'a;
+
+fn measure(arguments: &BenchArguments, scale: Scale) -> Result<Report, String> {
+    let directory = logs::log_directory(arguments.logs.as_deref())
+        .ok_or("no boot log directory found: give --logs DIR (the memblock-trace-*.txt logs)")?;
+    let boot_logs = logs::read_logs(&directory)?;
+    let shape = Shape::new(scale.gibibytes, 4);
+    let mut workloads = Vec::new();
+    let started = std::time::Instant::now();
+    let steps: [(&str, &Workload); 6] = [
+        ("W1", &|| workloads::w1(&boot_logs, scale)),
+        ("W2", &|| workloads::w2(scale)),
+        ("W3", &|| workloads::w3(scale)),
+        ("W4a", &|| workloads::w4a(scale)),
+        ("W4b", &|| workloads::w4b(scale)),
+        ("W5", &|| workloads::w5(scale)),
+    ];
+    for (id, step) in steps {
+        if !arguments.only.is_empty() && !arguments.only.iter().any(|only| only == id) {
+            continue;
+        }
+        workloads.push(step()?);
+        eprintln!("{id} done at {:.1?}", started.elapsed());
+    }
+    Ok(Report {
+        metadata_bits_per_page: (shape.storage_words() * 64) as f64 / shape.pages() as f64,
+        workloads,
+    })
 }

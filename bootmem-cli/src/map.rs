@@ -7,6 +7,7 @@ use bootmem::PageSize;
 use serde_json::json;
 
 use crate::parse::{self, CommandMemoryMap, FirmwareMap, Format};
+use crate::render::size::{size, size_wide};
 
 /// Arguments of `bootmem map`.
 #[derive(clap::Args)]
@@ -81,7 +82,7 @@ pub fn to_json(firmware: &FirmwareMap, map: &CommandMemoryMap) -> serde_json::Va
         .iter()
         .map(|span| {
             json!({
-                "nid": span.node.as_u32(),
+                "node": span.node.as_u32(),
                 "start_pfn": span.start.as_u64(),
                 "end_pfn": span.end.as_u64(),
                 "ram_bytes": span.ram_bytes,
@@ -96,27 +97,13 @@ pub fn to_json(firmware: &FirmwareMap, map: &CommandMemoryMap) -> serde_json::Va
                 "start": range.start.as_u64(),
                 "end": range.end.as_u64(),
                 "kind": range.kind.to_string(),
-                "nid": range.node.map(|node| node.as_u32()),
+                "node": range.node.map(|node| node.as_u32()),
             })
         })
         .collect();
     let ram_bytes = u64::try_from(firmware.ram_bytes)
         .map_or_else(|_| json!(firmware.ram_bytes as f64), |bytes| json!(bytes));
     json!({ "ram_bytes": ram_bytes, "nodes": nodes, "ranges": ranges })
-}
-
-fn human(bytes: u128) -> String {
-    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut unit = 0;
-    while unit + 1 < UNITS.len() && bytes >= 1024u128 << (10 * unit) {
-        unit += 1;
-    }
-    let scale = 1u128 << (10 * unit);
-    if bytes % scale == 0 {
-        format!("{} {}", bytes / scale, UNITS[unit])
-    } else {
-        format!("{:.1} {}", bytes as f64 / scale as f64, UNITS[unit])
-    }
 }
 
 /// The table `bootmem map` prints.
@@ -129,7 +116,7 @@ pub fn to_table(name: &str, firmware: &FirmwareMap, map: &CommandMemoryMap) -> S
         out,
         "firmware RAM: {} bytes ({}); after normalisation: {} bytes in {}-byte pages",
         firmware.ram_bytes,
-        human(firmware.ram_bytes),
+        size_wide(firmware.ram_bytes),
         map.ram_bytes(),
         page
     );
@@ -148,7 +135,7 @@ pub fn to_table(name: &str, firmware: &FirmwareMap, map: &CommandMemoryMap) -> S
             "{:#018x}  {:#018x}  {:>10}  {:<14}  {node}",
             range.start.as_u64(),
             range.end.as_u64(),
-            human(u128::from(range.size())),
+            size(range.size()),
             range.kind.to_string()
         );
     }
@@ -170,7 +157,7 @@ pub fn to_table(name: &str, firmware: &FirmwareMap, map: &CommandMemoryMap) -> S
             span.start.as_u64(),
             span.end.as_u64(),
             span.pages(),
-            human(u128::from(span.ram_bytes)),
+            size(span.ram_bytes),
             span.bitmap_bytes(),
             span.bitmap_bytes().div_ceil(page)
         );

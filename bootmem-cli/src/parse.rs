@@ -6,8 +6,8 @@ use std::path::Path;
 #[allow(unused_imports)] // for `replay`
 pub use bootmem_firmware::text::memblock;
 pub use bootmem_firmware::text::{
-    dmesg, dtb, parse_hex, CommandMemoryMap, FirmwareMap, FirmwareRange, MapError, Origin,
-    ParseError, NODE_CAPACITY, RANGE_CAPACITY,
+    dmesg, dtb, parse_hex, CommandMemoryMap, FirmwareMap, FirmwareRange, MapError, ParseError,
+    NODE_CAPACITY, RANGE_CAPACITY,
 };
 
 /// An input format, as `--format` names it.

@@ -22,16 +22,18 @@ use std::process::ExitCode;
 use bootmem::memory_map::RangeKind;
 use bootmem::Configuration;
 
-use crate::parse::{dmesg, CommandMemoryMap, FirmwareMap, Origin, ParseError};
+use crate::parse::{dmesg, memblock, CommandMemoryMap, ParseError};
+use crate::render::html;
 
 pub mod bootmem_policy;
 pub mod events;
 pub mod memblock_model;
 pub mod memblock_policy;
+pub mod page;
 pub mod report;
 pub mod trace;
 
-use events::{Event, Trace};
+use events::Trace;
 use memblock_model::Span;
 use report::Report;
 
@@ -69,58 +71,20 @@ pub struct ReplayArguments {
     /// Print one JSON object instead of the report.
     #[arg(long)]
     pub json: bool,
+    /// Also write the interactive page (one HTML file) showing the
+    /// policies side by side, step by step through the log.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
-/// The log's memory map for bootmem: its firmware tables, else its
-/// `memblock_add` lines, else its first `MEMBLOCK configuration:` dump.
-fn read_map(text: &str, trace: &Trace, file: &str) -> Result<Box<CommandMemoryMap>, String> {
+/// The log's memory map for bootmem, read by the firmware crate's log
+/// reader: its firmware tables, else memblock's own view of memory (its
+/// `memblock_add` / `memblock_remove` lines, else its dump).
+fn read_map(text: &str, file: &str) -> Result<Box<CommandMemoryMap>, String> {
     let located = |error: ParseError| error.in_named_file(file).to_string();
-    let firmware = match dmesg::parse(text) {
-        Ok(map) => map,
-        Err(error) if error.origin == Origin::File => match map_from_trace(trace) {
-            Some(map) => map,
-            None => return Err(located(error)),
-        },
-        Err(error) => return Err(located(error)),
-    };
+    let firmware = dmesg::parse(text).map_err(located)?;
     let page_size = Configuration::X86_64.page_size;
     firmware.normalise(page_size).map_err(located)
-}
-
-/// A map of the memory the trace itself shows: its additions, else its
-/// first dump.
-fn map_from_trace(trace: &Trace) -> Option<FirmwareMap> {
-    let push = |map: &mut FirmwareMap, span: Span, node: Option<u32>, line: usize| {
-        let origin = Origin::Line(line);
-        map.push_range(span.start(), span.end(), RangeKind::Ram, origin);
-        map.ram_bytes += u128::from(span.size());
-        if let Some(node) = node {
-            map.push_affinity(span.start(), span.end(), node, origin);
-        }
-    };
-    let mut map = FirmwareMap {
-        source: "memblock_add lines",
-        ..FirmwareMap::default()
-    };
-    for event in &trace.events {
-        if let Event::Add {
-            line, span, node, ..
-        } = event
-        {
-            push(&mut map, *span, *node, *line);
-        }
-    }
-    if map.ranges.is_empty() {
-        let dump = trace.events.iter().find_map(|event| match event {
-            Event::Dump(dump) if !dump.memory.is_empty() => Some(dump),
-            _ => None,
-        })?;
-        map.source = "the MEMBLOCK configuration dump";
-        for region in &dump.memory {
-            push(&mut map, region.span, region.node, dump.line);
-        }
-    }
-    (!map.ranges.is_empty()).then_some(map)
 }
 
 /// What the log's firmware map tells the memblock model: NUMA ranges and RAM.
@@ -149,9 +113,9 @@ fn memblock_context(text: &str) -> memblock_policy::Context {
 }
 
 /// Why a log cannot be replayed when it holds no request line.
-fn no_trace(trace: &Trace) -> String {
-    if trace.has_reservations() {
-        "no memblock=debug allocation requests: the log has memblock_reserve lines but not one \
+fn no_trace(text: &str) -> String {
+    if memblock::has_debug_trace(text) {
+        "no memblock=debug allocation requests: the log has memblock=debug lines but not one \
          memblock_alloc* / memblock_virt_alloc* / memblock_phys_alloc* request line (kernels \
          before 3.13 print no requests), so there is nothing to replay"
             .to_string()
@@ -163,6 +127,16 @@ fn no_trace(trace: &Trace) -> String {
     }
 }
 
+/// A replay's results with what it was made from (for the page).
+pub struct Replayed {
+    /// The report.
+    pub report: Report,
+    /// The log's events.
+    pub trace: Trace,
+    /// The log's memory map, when it has one.
+    pub map: Option<Box<CommandMemoryMap>>,
+}
+
 /// Replays the log in `text`, named `file` in errors, with `policy`.
 ///
 /// # Errors
@@ -171,21 +145,22 @@ fn no_trace(trace: &Trace) -> String {
 /// with no trace, or (for `--policy bootmem`) no memory map or nodes it
 /// cannot set up. With `--policy both` bootmem's failure is reported beside
 /// the memblock model's results instead.
-pub fn replay_log(text: &str, file: &str, policy: Policy) -> Result<Report, String> {
+pub fn replay(text: &str, file: &str, policy: Policy) -> Result<Replayed, String> {
     let trace = events::read(text).map_err(|(line, problem)| {
         ParseError::at_line(line, problem)
             .in_named_file(file)
             .to_string()
     })?;
     if trace.requests().next().is_none() {
-        return Err(format!("{file}: {}", no_trace(&trace)));
+        return Err(format!("{file}: {}", no_trace(text)));
     }
     let memblock = policy
         .memblock()
         .then(|| memblock_policy::run(&trace, &memblock_context(text)));
-    let bootmem = policy.bootmem().then(|| {
-        let map = read_map(text, &trace, file)?;
-        bootmem_policy::run(&map, &trace).map_err(|problem| format!("{file}: {problem}"))
+    let map = read_map(text, file);
+    let bootmem = policy.bootmem().then(|| match &map {
+        Ok(map) => bootmem_policy::run(map, &trace).map_err(|problem| format!("{file}: {problem}")),
+        Err(problem) => Err(problem.clone()),
     });
     let mut report_error = None;
     let bootmem = match bootmem {
@@ -199,7 +174,11 @@ pub fn replay_log(text: &str, file: &str, policy: Policy) -> Result<Report, Stri
     };
     let mut report = Report::new(file, &trace, memblock, bootmem);
     report.bootmem_error = report_error;
-    Ok(report)
+    Ok(Replayed {
+        report,
+        trace,
+        map: map.ok(),
+    })
 }
 
 /// Runs `bootmem replay`.
@@ -212,13 +191,21 @@ pub fn run(arguments: &ReplayArguments) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let report = match replay_log(&text, &file, arguments.policy) {
-        Ok(report) => report,
+    let replayed = match replay(&text, &file, arguments.policy) {
+        Ok(replayed) => replayed,
         Err(problem) => {
             eprintln!("error: {problem}");
             return ExitCode::from(2);
         }
     };
+    if let Some(path) = &arguments.html {
+        let page = page::page(&replayed.report, &replayed.trace, replayed.map.as_deref());
+        if let Err(error) = std::fs::write(path, html::render(&page)) {
+            eprintln!("error: {}: cannot write: {error}", path.display());
+            return ExitCode::from(1);
+        }
+    }
+    let report = replayed.report;
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     let written = if arguments.json {
@@ -236,4 +223,81 @@ pub fn run(arguments: &ReplayArguments) -> ExitCode {
         return ExitCode::from(1);
     }
     ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// An address: mostly within 4 GiB, sometimes at the very top.
+    fn address() -> impl Strategy<Value = u64> {
+        prop_oneof![
+            8 => 0..(1_u64 << 32),
+            1 => Just(u64::MAX),
+            1 => (u64::MAX - 0xffff)..=u64::MAX,
+        ]
+    }
+
+    /// One line of a hostile log: valid, malformed, or unrelated.
+    fn line() -> impl Strategy<Value = String> {
+        let functions = prop_oneof![
+            Just("memblock_alloc_try_nid"),
+            Just("memblock_alloc_exact_nid_raw"),
+            Just("memblock_virt_alloc_try_nid_nopanic"),
+            Just("memblock_phys_alloc_range"),
+        ];
+        let range_kinds = prop_oneof![
+            Just("memblock_reserve"),
+            Just("__memblock_reserve"),
+            Just("memblock_free"),
+            Just("memblock_phys_free"),
+            Just("memblock_add"),
+            Just("memblock_remove"),
+            Just(" memory[0x0]\t"),
+            Just(" reserved[0x1]\t"),
+        ];
+        prop_oneof![
+            (functions, 0..(1_u64 << 31), 0..64_u32, -1..3_i64, address(), address()).prop_map(
+                |(function, size, align_shift, node, from, max)| {
+                    let align = if align_shift >= 40 { 3 } else { 1_u64 << align_shift };
+                    format!(
+                        "[    0.000000] {function}: {size} bytes align={align:#x} nid={node} \
+                         from={from:#x} max_addr={max:#x} caller+0x1/0x2"
+                    )
+                }
+            ),
+            (range_kinds, address(), address()).prop_map(|(kind, first, last)| {
+                let separator = if kind.ends_with('\t') { "" } else { ": " };
+                format!("[    0.000000] {kind}{separator}[{first:#018x}-{last:#018x}], 0x0 bytes flags: 0x4 x+0x1/0x2")
+            }),
+            Just("[    0.000000] MEMBLOCK configuration:".to_string()),
+            Just("[    0.000000] memblock: bottom-up allocation failed, memory hotunplug may be affected".to_string()),
+            Just("[    0.000000] Linux version 6.6.0".to_string()),
+            "[ -~]{0,60}",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Whatever the log holds, a replay ends in a report or an error,
+        /// never a panic.
+        #[test]
+        fn hostile_logs_never_panic(lines in prop::collection::vec(line(), 0..40)) {
+            let text = lines.join("\n");
+            for policy in [Policy::Memblock, Policy::Bootmem, Policy::Both] {
+                match replay(&text, "hostile.log", policy) {
+                    Ok(replayed) => {
+                        let report = &replayed.report;
+                        prop_assert_eq!(report.rows.len() as u64, report.log.requests);
+                        // The page can always be drawn.
+                        let page = page::page(report, &replayed.trace, replayed.map.as_deref());
+                        prop_assert!(!html::render(&page).is_empty());
+                    }
+                    Err(problem) => prop_assert!(problem.starts_with("hostile.log"), "{}", problem),
+                }
+            }
+        }
+    }
 }

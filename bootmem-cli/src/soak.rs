@@ -450,7 +450,7 @@ impl Soak {
         let end = address
             .checked_add(size)
             .ok_or("the block wraps past 2^64")?;
-        if address % request.align != 0 {
+        if !address.is_multiple_of(request.align) {
             return Err(format!("{address:#x} is not aligned"));
         }
         let frames = address / PAGE..end.div_ceil(PAGE);
@@ -470,7 +470,7 @@ impl Soak {
         for frame in frames.clone() {
             if self.shadow.is_reserved(frame) == Some(true) {
                 let merged = frame == frames.start
-                    && address % PAGE != 0
+                    && !address.is_multiple_of(PAGE)
                     && self.shadow.nodes[node]
                         .last_end
                         .is_some_and(|last| last <= address && (last - 1) / PAGE == frame);

@@ -55,13 +55,13 @@ fn check_invariants(map: &Value, page: u64) {
         if range["kind"] == "ram" {
             assert_eq!(start % page, 0);
             assert_eq!(end % page, 0);
-            *ram_per_node.entry(number(&range["nid"])).or_insert(0) += end - start;
+            *ram_per_node.entry(number(&range["node"])).or_insert(0) += end - start;
         } else {
-            assert!(range["nid"].is_null());
+            assert!(range["node"].is_null());
         }
     }
     for node in nodes {
-        let nid = number(&node["nid"]);
+        let nid = number(&node["node"]);
         let ram = number(&node["ram_bytes"]);
         assert_eq!(
             ram,
@@ -88,7 +88,7 @@ fn nodes_with_memory(map: &Value) -> Vec<u64> {
         .unwrap()
         .iter()
         .filter(|node| number(&node["ram_bytes"]) > 0)
-        .map(|node| number(&node["nid"]))
+        .map(|node| number(&node["node"]))
         .collect()
 }
 
@@ -208,7 +208,7 @@ fn priority_prefixes_e820_types_and_a_reserved_window_above_ram() {
         assert!(kinds.contains(&kind), "{kind} missing from {kinds:?}");
     }
     let nodes = map["nodes"].as_array().unwrap();
-    let nids: Vec<_> = nodes.iter().map(|node| number(&node["nid"])).collect();
+    let nids: Vec<_> = nodes.iter().map(|node| number(&node["node"])).collect();
     assert_eq!(nids, [0, 1, 3], "node 3 is a memoryless hotplug node");
     // The 1 TiB window does not grow node 1.
     assert_eq!(number(&nodes[1]["end_pfn"]), 0x18_0000);
@@ -261,7 +261,7 @@ fn toml_description() {
     assert_eq!(number(&map["ram_bytes"]), 0x7fff_f000 + 0x8000_0000);
     assert_eq!(nodes_with_memory(&map), [0, 1]);
     let nodes = map["nodes"].as_array().unwrap();
-    assert_eq!(number(&nodes[2]["nid"]), 2);
+    assert_eq!(number(&nodes[2]["node"]), 2);
     assert_eq!(number(&nodes[0]["end_pfn"]), 0x7ff00);
     assert!(map["ranges"]
         .as_array()
@@ -363,7 +363,7 @@ fn a_map_round_trips_through_the_toml_format() {
         if range["kind"] == "ram" {
             toml += &format!(
                 "[[ram]]\nstart = {start}\nend = {end}\nnode = {}\n\n",
-                number(&range["nid"])
+                number(&range["node"])
             );
         } else {
             toml += &format!(

@@ -73,6 +73,8 @@ pub enum Problem {
     BadMagic,
     /// A structure whose checksum does not add up.
     BadChecksum,
+    /// A device tree structure token that is none of the five defined.
+    UnknownToken(u32),
     /// Anything else, said in words.
     Malformed(&'static str),
     /// The library refused the map (see [`MemoryMapError`]).
@@ -103,6 +105,7 @@ impl fmt::Display for Problem {
             ),
             Self::BadMagic => formatter.write_str("bad magic number or signature"),
             Self::BadChecksum => formatter.write_str("bad checksum"),
+            Self::UnknownToken(token) => write!(formatter, "unknown structure token {token:#x}"),
             Self::Malformed(message) => formatter.write_str(message),
             Self::Map(error) => write!(formatter, "{error}"),
         }

@@ -567,10 +567,12 @@ where
     /// every free page as blocks, then every bitmap page. Consuming the
     /// allocator means no call can follow the teardown.
     ///
-    /// The blocks follow v4.19: 64 pages at once (order 6) where an aligned
-    /// group of 64 is wholly free, single pages otherwise; the pages at the
-    /// tail of a node that does not start on a multiple of 64 are all
-    /// released (deviation 3).
+    /// The blocks are maximal naturally aligned runs of free pages, up to
+    /// order 10 unless [`HandOff::with_max_order`] says otherwise; v4.19
+    /// cut them into 64-page groups and single pages, which changes the
+    /// blocks but not the pages released. Every free page is released, also
+    /// at the tail of a node that does not start on a multiple of 64
+    /// (deviation 3).
     pub fn free_all(self) -> HandOff<Storage, MAX_NODES> {
         HandOff::new(self.registry.into_nodes())
     }

@@ -206,7 +206,7 @@ pub enum RegistrationError {
     },
     /// The bitmap storage is smaller than the node needs.
     BitmapTooSmall {
-        /// Words needed ([`bitmap_words`](crate::bitmap_words)).
+        /// Words needed ([`node_storage_words`](crate::node_storage_words)).
         needed_words: u64,
         /// Words given.
         given_words: u64,

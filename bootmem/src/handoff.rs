@@ -1,13 +1,14 @@
-//! Teardown: every free page handed out as `(frame, order)` blocks, then the bitmaps.
+//! Teardown: every free page handed out as maximal aligned `(frame, order)` blocks, then the bitmaps.
 //!
 //! This is Linux's `free_all_bootmem`: a page allocator takes over every
 //! page bootmem left free. [`HandOff`] owns what is left of the allocator,
 //! so nothing can allocate after it; it yields the free pages node by node
-//! in address order, then every bitmap page that lives in physical memory
-//! (their contents are read up to the last free block, so they come last).
+//! in address order as maximal naturally aligned blocks (up to order 10 by
+//! default, as memblock hands memory over), then every bitmap page that
+//! lives in physical memory (their contents are read up to the last free
+//! block, so they come last).
 
 use crate::address::PageFrameNumber;
-use crate::bitmap::BITS_PER_WORD;
 use crate::node::NodeAllocator;
 use crate::node_id::NodeId;
 use crate::trace;
@@ -26,9 +27,9 @@ pub enum BlockKind {
 pub struct FreeBlock {
     /// The node whose allocator released it.
     pub node: NodeId,
-    /// Its first page frame.
+    /// Its first page frame, a multiple of `2^order`.
     pub start: PageFrameNumber,
-    /// log2 of its page count: 0 or 6 (64 pages), as in Linux.
+    /// log2 of its page count, at most the hand-off's maximum order.
     pub order: u32,
     /// Free memory or bitmap.
     pub kind: BlockKind,
@@ -41,37 +42,50 @@ impl FreeBlock {
     }
 }
 
-/// Single free pages still to hand out from one 64-page group.
+/// The free run of one node being cut into blocks: absolute frames `[start, end)`.
 #[derive(Clone, Copy, Debug)]
-struct PendingPages {
-    first: u64,
-    flags: u64,
+struct FreeRun {
+    node: NodeId,
+    start: u64,
+    end: u64,
 }
 
 /// The teardown iterator returned by
 /// [`BootAllocator::free_all`](crate::BootAllocator::free_all).
 ///
+/// Each node's free pages come out in ascending address order as maximal
+/// naturally aligned blocks of at most `2^max_order` pages (order 10 by
+/// default, as memblock's hand-off; see [`with_max_order`](Self::with_max_order)).
+/// The scan finds each free run through the bitmap's summary, so entirely
+/// free and entirely reserved stretches cost one summary bit per 4096 pages.
+/// Every bitmap page then follows as an order-0 [`BlockKind::Bitmap`] block.
+///
 /// ```
 /// use bootmem::{BlockKind, BootAllocator, Configuration, FrameRange, NodeId, PageFrameNumber, PhysicalAddress};
 /// use bootmem::memory::NoZeroing;
 /// let mut allocator: BootAllocator<Vec<u64>, NoZeroing, 1> = BootAllocator::new(Configuration::X86_64, NoZeroing);
-/// allocator.register_node(NodeId::new(0), PageFrameNumber::new(0)..PageFrameNumber::new(200), vec![0; 4], FrameRange::new(PageFrameNumber::new(0), PageFrameNumber::new(1))).unwrap();
+/// let storage = vec![0; bootmem::node_storage_words(200) as usize];
+/// allocator.register_node(NodeId::new(0), PageFrameNumber::new(0)..PageFrameNumber::new(200), storage, FrameRange::new(PageFrameNumber::new(0), PageFrameNumber::new(1))).unwrap();
 /// allocator.free(PhysicalAddress::new(0), 200 * 4096).unwrap();
 /// let blocks: Vec<_> = allocator.free_all().collect();
-/// // Frame 0 holds the bitmap; frames 1..64 go one by one, 64..192 as two blocks of 64.
-/// assert_eq!(blocks.iter().filter(|block| block.order == 6).count(), 2);
+/// // Frame 0 holds the bitmap; frames 1..200 go as blocks of 1, 2, 4, ... 64, 64, 8 pages.
+/// let orders: Vec<u32> = blocks.iter().map(|block| block.order).collect();
+/// assert_eq!(orders, [0, 1, 2, 3, 4, 5, 6, 6, 3, 0]);
 /// assert_eq!(blocks.iter().map(|block| block.pages()).sum::<u64>(), 200);
 /// assert_eq!(blocks.last().unwrap().kind, BlockKind::Bitmap);
 /// ```
 #[derive(Debug)]
 pub struct HandOff<Storage, const MAX_NODES: usize> {
     nodes: [Option<NodeAllocator<Storage>>; MAX_NODES],
+    /// Largest block order handed out.
+    max_order: u32,
     /// Position of the node being scanned, or of the node whose bitmap pages
     /// are being released.
     position: usize,
-    /// Next absolute frame to look at in the scan.
-    frame: Option<u64>,
-    pending: Option<PendingPages>,
+    /// Next node-relative index to scan, once the node's scan has started.
+    cursor: Option<u64>,
+    /// What is left of the free run being cut into blocks.
+    run: FreeRun,
     /// Whether the scan is over and bitmap pages are being released.
     releasing_bitmaps: bool,
     /// Next bitmap frame to release of the node at `position`.
@@ -79,15 +93,42 @@ pub struct HandOff<Storage, const MAX_NODES: usize> {
 }
 
 impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize> HandOff<Storage, MAX_NODES> {
+    /// The largest block order handed out unless [`with_max_order`](Self::with_max_order) says otherwise.
+    pub const DEFAULT_MAX_ORDER: u32 = 10;
+
     pub(crate) fn new(nodes: [Option<NodeAllocator<Storage>>; MAX_NODES]) -> Self {
         Self {
             nodes,
+            max_order: Self::DEFAULT_MAX_ORDER,
             position: 0,
-            frame: None,
-            pending: None,
+            cursor: None,
+            run: FreeRun {
+                node: NodeId::new(0),
+                start: 0,
+                end: 0,
+            },
             releasing_bitmaps: false,
             bitmap_frame: None,
         }
+    }
+
+    /// Hands out free blocks of at most `2^order` pages (capped at 63).
+    /// Call it before taking the first block.
+    ///
+    /// ```
+    /// use bootmem::{BootAllocator, Configuration, NodeId, PageFrameNumber, PhysicalAddress};
+    /// use bootmem::memory::NoZeroing;
+    /// let mut allocator: BootAllocator<Vec<u64>, NoZeroing, 1> = BootAllocator::new(Configuration::X86_64, NoZeroing);
+    /// let storage = vec![0; bootmem::node_storage_words(4096) as usize];
+    /// allocator.register_node(NodeId::new(0), PageFrameNumber::new(0)..PageFrameNumber::new(4096), storage, None).unwrap();
+    /// allocator.free(PhysicalAddress::new(0), 4096 * 4096).unwrap();
+    /// let blocks: Vec<_> = allocator.free_all().with_max_order(6).collect();
+    /// assert_eq!(blocks.len(), 64);
+    /// assert!(blocks.iter().all(|block| block.order == 6));
+    /// ```
+    pub fn with_max_order(mut self, order: u32) -> Self {
+        self.max_order = order.min(63);
+        self
     }
 
     /// Hands every block to `release` and returns the number of pages
@@ -104,54 +145,46 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize> HandOff<Stora
         self.release_with(|_| {})
     }
 
+    /// The next block of the current free run, if any is left.
+    fn cut_block(&mut self) -> Option<FreeBlock> {
+        let FreeRun { node, start, end } = self.run;
+        if start >= end {
+            return None;
+        }
+        let order = block_order(self.max_order, start, end);
+        self.run.start += 1 << order;
+        Some(FreeBlock {
+            node,
+            start: PageFrameNumber::new(start),
+            order,
+            kind: BlockKind::Free,
+        })
+    }
+
     fn next_free_block(&mut self) -> Option<FreeBlock> {
         loop {
-            let node = self.nodes.get(self.position)?.as_ref()?;
-            if let Some(pending) = self.pending.as_mut() {
-                if pending.flags != 0 {
-                    let offset = u64::from(pending.flags.trailing_zeros());
-                    pending.flags &= pending.flags - 1;
-                    return Some(FreeBlock {
-                        node: node.id,
-                        start: PageFrameNumber::new(pending.first + offset),
-                        order: 0,
-                        kind: BlockKind::Free,
-                    });
-                }
-                self.pending = None;
+            if let Some(block) = self.cut_block() {
+                return Some(block);
             }
-            let frame = *self.frame.get_or_insert_with(|| {
+            let node = self.nodes.get(self.position)?.as_ref()?;
+            let cursor = *self.cursor.get_or_insert_with(|| {
                 trace::released(node.id, node.start_frame(), node.end_frame());
-                node.start_frame()
+                0
             });
-            if frame >= node.end_frame() {
+            let pages = node.pages();
+            let start = node.bitmap.next_clear(cursor, pages);
+            if start >= pages {
                 self.position += 1;
-                self.frame = None;
+                self.cursor = None;
                 continue;
             }
-            let flags = node.bitmap.free_flags_at(frame - node.start_frame());
-            if frame % BITS_PER_WORD == 0 && flags == u64::MAX {
-                self.frame = Some(frame + BITS_PER_WORD);
-                return Some(FreeBlock {
-                    node: node.id,
-                    start: PageFrameNumber::new(frame),
-                    order: BITS_PER_WORD.trailing_zeros(),
-                    kind: BlockKind::Free,
-                });
-            }
-            // Single pages up to the next multiple of 64.
-            let group_end = (frame / BITS_PER_WORD + 1).saturating_mul(BITS_PER_WORD);
-            let span = group_end - frame;
-            let mask = if span >= BITS_PER_WORD {
-                u64::MAX
-            } else {
-                (1 << span) - 1
+            let end = node.bitmap.next_set(start, pages);
+            self.cursor = Some(end);
+            self.run = FreeRun {
+                node: node.id,
+                start: node.start_frame() + start,
+                end: node.start_frame() + end,
             };
-            self.pending = Some(PendingPages {
-                first: frame,
-                flags: flags & mask,
-            });
-            self.frame = Some(group_end);
         }
     }
 
@@ -176,10 +209,53 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize> HandOff<Stora
     }
 }
 
+/// The largest order of a block starting at `start` inside `[start, end)`,
+/// at most `max_order`.
+fn block_order(max_order: u32, start: u64, end: u64) -> u32 {
+    let room = 63 - (end - start).leading_zeros();
+    max_order.min(start.trailing_zeros()).min(room)
+}
+
 impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize> Iterator
     for HandOff<Storage, MAX_NODES>
 {
     type Item = FreeBlock;
+
+    /// Cuts each free run into blocks in a tight loop (the hand-off of a
+    /// TiB is a quarter of a million blocks or more).
+    fn fold<Accumulator, Function>(
+        mut self,
+        init: Accumulator,
+        mut function: Function,
+    ) -> Accumulator
+    where
+        Function: FnMut(Accumulator, FreeBlock) -> Accumulator,
+    {
+        let mut accumulator = init;
+        loop {
+            let FreeRun {
+                node,
+                mut start,
+                end,
+            } = self.run;
+            while start < end {
+                let order = block_order(self.max_order, start, end);
+                let block = FreeBlock {
+                    node,
+                    start: PageFrameNumber::new(start),
+                    order,
+                    kind: BlockKind::Free,
+                };
+                start += 1 << order;
+                accumulator = function(accumulator, block);
+            }
+            self.run.start = end;
+            match self.next() {
+                Some(block) => accumulator = function(accumulator, block),
+                None => return accumulator,
+            }
+        }
+    }
 
     fn next(&mut self) -> Option<FreeBlock> {
         if !self.releasing_bitmaps {

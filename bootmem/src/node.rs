@@ -151,7 +151,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
 
     /// Free pages in the node.
     pub(crate) fn free_pages(&self) -> u64 {
-        self.bitmap.count_clear(0, self.pages())
+        self.bitmap.count_clear()
     }
 
     /// Whether `frame` of the node is reserved.

@@ -83,7 +83,7 @@ pub(crate) fn find_placement<Storage: AsRef<[u64]> + AsMut<[u64]>>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bitmap::bitmap_words;
+    use crate::bitmap::node_storage_words;
     use proptest::prelude::*;
     use std::vec::Vec;
 
@@ -108,7 +108,7 @@ mod tests {
                 .iter()
                 .map(|word| match density { 0 => *word, 1 => word & word.rotate_left(7), 2 => word | word.rotate_left(13), _ => !word })
                 .collect();
-            let mut bitmap = Bitmap::new_all_set(std::vec![0; bitmap_words(pages) as usize], pages);
+            let mut bitmap = Bitmap::new_all_set(std::vec![0; node_storage_words(pages) as usize], pages);
             bitmap.clear_range(0, pages);
             for index in 0..pages {
                 if storage[(index / 64) as usize] & (1 << (index % 64)) != 0 {

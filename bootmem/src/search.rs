@@ -8,7 +8,7 @@
 //! the node applies the placement.
 
 use crate::address::{PageSize, PhysicalAddress};
-use crate::bitmap::Bitmap;
+use crate::bitmap::{Bitmap, BITS_PER_WORD};
 
 /// What the search knows about one node.
 #[derive(Clone, Copy, Debug)]
@@ -122,7 +122,34 @@ pub(crate) fn scan_start(
 
 /// Linux's `find_block` loop: the first index at or after `from` where
 /// `pages` free pages start on a `step` boundary, or `None`.
+///
+/// A search that fails over the whole node is remembered (until a page is
+/// freed), so the same or a larger request at the same or a coarser
+/// alignment is refused at once.
 fn find_run<Storage: AsRef<[u64]> + AsMut<[u64]>>(
+    bitmap: &Bitmap<Storage>,
+    window: &NodeWindow,
+    from: u64,
+    window_end: u64,
+    pages: u64,
+    step: u64,
+) -> Option<u64> {
+    if bitmap.refused(pages, step) {
+        return None;
+    }
+    let found = scan_for_run(bitmap, window, from, window_end, pages, step);
+    if found.is_none() && window_end == bitmap.len() && from <= align_index(window, 0, step) {
+        bitmap.record_refusal(pages, step);
+    }
+    found
+}
+
+/// The scan of [`find_run`]. The bitmap's summary makes every step cheap:
+/// the next free page and the next reserved page are found across whole
+/// stretches at once, and a request spanning whole words first skips to
+/// the next stretch of that many entirely free words, so a fragmented
+/// node refuses a large request without visiting its many short free runs.
+fn scan_for_run<Storage: AsRef<[u64]> + AsMut<[u64]>>(
     bitmap: &Bitmap<Storage>,
     window: &NodeWindow,
     mut from: u64,
@@ -130,7 +157,25 @@ fn find_run<Storage: AsRef<[u64]> + AsMut<[u64]>>(
     pages: u64,
     step: u64,
 ) -> Option<u64> {
+    if let Some(found) = free_in_one_word(bitmap, window, from, window_end, pages, step) {
+        return Some(found);
+    }
+    // Any run of `pages` free pages holds at least this many whole free words.
+    let whole_words = pages.saturating_sub(2 * BITS_PER_WORD - 2) / BITS_PER_WORD;
+    // Candidates then start on word boundaries.
+    let word_boundaries = step >= BITS_PER_WORD && window.start_frame % BITS_PER_WORD == 0;
     loop {
+        if word_boundaries {
+            from = skip_unusable_boundaries(bitmap, window, from, window_end, pages, step);
+        }
+        if whole_words > 0 {
+            let word = bitmap.free_words_run(
+                from.div_ceil(BITS_PER_WORD),
+                window_end / BITS_PER_WORD,
+                whole_words,
+            )?;
+            from = from.max((word * BITS_PER_WORD).saturating_sub(BITS_PER_WORD - 1));
+        }
         from = bitmap.next_clear(from.min(window_end), window_end);
         from = align_index(window, from, step);
         let end = from.saturating_add(pages);
@@ -148,6 +193,55 @@ fn find_run<Storage: AsRef<[u64]> + AsMut<[u64]>>(
             aligned
         };
     }
+}
+
+/// For a step of whole words: from a candidate `from` on a step boundary,
+/// skips every boundary whose first word the summary alone shows unusable
+/// (no free page; or, for a run of 64 pages or more, not entirely free),
+/// without reading the leaf words. Returns `from` unchanged when it is not
+/// on a boundary.
+fn skip_unusable_boundaries<Storage: AsRef<[u64]> + AsMut<[u64]>>(
+    bitmap: &Bitmap<Storage>,
+    window: &NodeWindow,
+    mut from: u64,
+    window_end: u64,
+    pages: u64,
+    step: u64,
+) -> u64 {
+    while from < window_end && align_index(window, from, step) == from {
+        let word = from / BITS_PER_WORD;
+        let usable = if pages >= BITS_PER_WORD {
+            bitmap.word_entirely_free(word)
+        } else {
+            bitmap.word_has_free(word)
+        };
+        if usable {
+            break;
+        }
+        from = from.saturating_add(step);
+    }
+    from
+}
+
+/// The common case of a boot's sequential small allocations, in one word
+/// read: `from` is on a `step` boundary and the run starting there lies in
+/// one bitmap word, inside the window, all free. Then `from` is the answer.
+fn free_in_one_word<Storage: AsRef<[u64]> + AsMut<[u64]>>(
+    bitmap: &Bitmap<Storage>,
+    window: &NodeWindow,
+    from: u64,
+    window_end: u64,
+    pages: u64,
+    step: u64,
+) -> Option<u64> {
+    let offset = from % BITS_PER_WORD;
+    let fits = pages <= BITS_PER_WORD - offset
+        && from.checked_add(pages).is_some_and(|end| end <= window_end);
+    if !fits || align_index(window, from, step) != from {
+        return None;
+    }
+    let mask = (u64::MAX >> (BITS_PER_WORD - pages)) << offset;
+    (bitmap.word(from / BITS_PER_WORD) & mask == 0).then_some(from)
 }
 
 /// Decides where `request` lands on the node, or `None` when it does not fit.
@@ -219,12 +313,12 @@ pub(crate) fn place<Storage: AsRef<[u64]> + AsMut<[u64]>>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bitmap::bitmap_words;
+    use crate::bitmap::node_storage_words;
     use std::vec;
     use std::vec::Vec;
 
     fn free_node(start_frame: u64, pages: u64) -> (Bitmap<Vec<u64>>, NodeWindow) {
-        let mut bitmap = Bitmap::new_all_set(vec![0; bitmap_words(pages) as usize], pages);
+        let mut bitmap = Bitmap::new_all_set(vec![0; node_storage_words(pages) as usize], pages);
         bitmap.clear_range(0, pages);
         let window = NodeWindow {
             start_frame,

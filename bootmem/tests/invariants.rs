@@ -6,7 +6,9 @@
 //! fails leaves the allocator exactly as it was (its whole state, bitmaps,
 //! hints and last ends included, compared through `Debug`). The same
 //! sequence on the bit-by-bit reference search gives the same results. At
-//! teardown, every page handed out is free, registered, handed out once.
+//! teardown, every free page is handed out exactly once, in maximal
+//! naturally aligned blocks in ascending order, and nothing else but the
+//! bitmap pages.
 #![cfg(feature = "reference")]
 
 use std::collections::HashSet;
@@ -277,27 +279,49 @@ proptest! {
             check_invariants(&allocator, &live)?;
         }
         let free_before = allocator.free_pages();
+        let free_frames: HashSet<u64> = NODES
+            .iter()
+            .flat_map(|(_, start, end, _)| *start..*end)
+            .filter(|&frame| allocator.is_reserved(PageFrameNumber::new(frame)) == Some(false))
+            .collect();
         let mut seen = HashSet::new();
         let mut released = 0;
         let mut bitmap_pages = 0;
+        let mut previous_end = 0;
         let live_pages: HashSet<u64> = live
             .iter()
             .flat_map(|block| (block.start / PAGE)..=((block.start + block.size - 1) / PAGE))
             .collect();
         for block in allocator.free_all() {
-            for frame in block.start.as_u64()..block.start.as_u64() + block.pages() {
+            let (start, end) = (block.start.as_u64(), block.start.as_u64() + block.pages());
+            for frame in start..end {
                 prop_assert!(seen.insert(frame), "page {:#x} handed out twice", frame);
                 prop_assert!(!live_pages.contains(&frame), "live page {:#x} handed out", frame);
                 if block.kind == BlockKind::Free {
-                    prop_assert!(NODES.iter().any(|(_, start, end, _)| (*start..*end).contains(&frame)));
-                    prop_assert!(block.start.as_u64() % block.pages() == 0, "block not naturally aligned");
+                    prop_assert!(free_frames.contains(&frame), "page {:#x} was not free", frame);
                 }
+            }
+            if block.kind == BlockKind::Free {
+                prop_assert!(start % block.pages() == 0, "block not naturally aligned");
+                prop_assert!(block.order <= 10, "block above the default maximum order");
+                prop_assert!(start >= previous_end, "blocks not in ascending order");
+                previous_end = end;
+                // Maximal: the block twice as large at the same start would
+                // not be naturally aligned, or not all free in this node.
+                let node_end = NODES.iter().find(|(_, low, high, _)| (*low..*high).contains(&start)).unwrap().2;
+                let doubled = start + 2 * block.pages();
+                let could_grow = block.order < 10
+                    && start % (2 * block.pages()) == 0
+                    && doubled <= node_end
+                    && (end..doubled).all(|frame| free_frames.contains(&frame));
+                prop_assert!(!could_grow, "block at {:#x} of order {} is not maximal", start, block.order);
             }
             released += block.pages();
             if block.kind == BlockKind::Bitmap {
                 bitmap_pages += block.pages();
             }
         }
+        prop_assert!(free_frames.iter().all(|frame| seen.contains(frame)), "a free page was not handed out");
         prop_assert_eq!(bitmap_pages, 2);
         prop_assert_eq!(released, free_before + bitmap_pages);
     }

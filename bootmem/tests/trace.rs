@@ -31,7 +31,13 @@ fn debug_lines_follow_linux_formats() {
     let mut bootmem: Bootmem<Vec<u64>, NoZeroing, 2> =
         Bootmem::new(Configuration::X86_64, NoZeroing);
     bootmem
-        .init_bootmem_node(0, 0x10000, 0, 0x8000, vec![0; 512])
+        .init_bootmem_node(
+            0,
+            0x10000,
+            0,
+            0x8000,
+            vec![0; bootmem::node_storage_words(0x8000) as usize],
+        )
         .unwrap();
     bootmem.free_bootmem(0, 0x8000000).unwrap();
     bootmem.alloc_bootmem(64).unwrap();

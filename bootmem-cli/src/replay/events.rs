@@ -10,6 +10,10 @@
 //! - `memblock: bottom-up allocation failed` marks the request it follows.
 //! - Only the first boot of a log holding several (`Linux version` seen
 //!   again) is read.
+//! - Mail quotes (`> `) are removed, and in a log whose lines start with a
+//!   `[timestamp]` or `<level>`, a line that does not is the rest of the
+//!   line before (mails and terminals wrap long lines); errors name the
+//!   line where the joined line starts.
 
 use super::memblock_model::{Region, Span};
 use super::trace::{self, DumpList, Request, TraceLine};
@@ -55,8 +59,6 @@ pub enum Event {
     },
     /// Memory added, on a node when printed.
     Add {
-        /// The log line.
-        line: usize,
         /// The range.
         span: Span,
         /// `nid=`.
@@ -92,14 +94,6 @@ impl Trace {
             _ => None,
         })
     }
-
-    /// Whether the log holds any reservation line (echoes included).
-    pub fn has_reservations(&self) -> bool {
-        self.events
-            .iter()
-            .any(|event| matches!(event, Event::Reserve { .. }))
-            || self.requests().any(|request| request.logged.is_some())
-    }
 }
 
 /// Reads the events of `text`; errors are `(line, problem)`.
@@ -108,8 +102,8 @@ pub fn read(text: &str) -> Result<Trace, (usize, String)> {
     let mut pending: Option<usize> = None;
     let mut in_dump = false;
     let mut boots = 0;
-    for (index, line) in text.lines().enumerate() {
-        let number = index + 1;
+    for (number, line) in logical_lines(text) {
+        let line = line.as_str();
         let message = crate::parse::dmesg::message(line);
         if message.contains("ommand line:")
             && message
@@ -139,6 +133,40 @@ pub fn read(text: &str) -> Result<Trace, (usize, String)> {
         }
     }
     Ok(trace)
+}
+
+/// Strips a mail quote (`> > `) from the front of a line.
+fn unquoted(line: &str) -> &str {
+    let mut rest = line;
+    while let Some(after) = rest.strip_prefix('>') {
+        rest = after.strip_prefix(' ').unwrap_or(after);
+    }
+    rest
+}
+
+/// The log's lines with their numbers, quotes removed and, in a log whose
+/// lines start with `[timestamp]` or `<level>` (a third of them at least:
+/// a wrapped request takes three), lines that do not (a mail or terminal
+/// wrapping a long line) joined to the line before.
+fn logical_lines(text: &str) -> Vec<(usize, String)> {
+    let lines: Vec<&str> = text.lines().map(unquoted).collect();
+    let starts_a_record = |line: &str| line.starts_with('[') || line.starts_with('<');
+    let filled = lines.iter().filter(|line| !line.trim().is_empty()).count();
+    let prefixed = lines.iter().filter(|line| starts_a_record(line)).count();
+    let wrapped = filled > 0 && prefixed * 3 >= filled;
+    let mut logical: Vec<(usize, String)> = Vec::with_capacity(lines.len());
+    for (index, line) in lines.into_iter().enumerate() {
+        let continues =
+            wrapped && !starts_a_record(line) && !line.trim().is_empty() && !line.starts_with('#');
+        match logical.last_mut() {
+            Some((_, previous)) if continues => {
+                previous.push(' ');
+                previous.push_str(line.trim());
+            }
+            _ => logical.push((index + 1, line.to_string())),
+        }
+    }
+    logical
 }
 
 /// Adds one parsed line to the trace.
@@ -191,7 +219,6 @@ fn apply(
         } => {
             *pending = None;
             events.push(Event::Add {
-                line: number,
                 span: Span::from_start_and_size(start, size),
                 node,
                 flags,
@@ -225,5 +252,51 @@ fn apply(
                 DumpList::Physical => {}
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrapped_lines_join_only_in_timestamped_logs() {
+        let wrapped = "> [    0.1] memblock_alloc_try_nid: 8 bytes align=0x8 nid=-1\n\
+                       > from=0x0 max_addr=0x0 caller+0x1/0x2\n\
+                       > [    0.2] memblock_reserve: [0x1000-0x1007]\n\
+                       > memblock_alloc_range_nid+0x1/0x2\n";
+        let lines = logical_lines(wrapped);
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[1].0, 3);
+        let trace = read(wrapped).unwrap();
+        let request = trace.requests().next().unwrap();
+        assert_eq!((request.line, request.logged), (1, Some(0x1000)));
+        // Without timestamps every line stands alone.
+        let plain =
+            "memblock_add: [0x0-0xffff] a+0x1/0x2\nmemblock_remove: [0x0-0xfff] b+0x1/0x2\n";
+        assert_eq!(logical_lines(plain).len(), 2);
+        assert_eq!(read(plain).unwrap().events.len(), 2);
+    }
+
+    #[test]
+    fn an_echo_must_match_the_size_and_come_before_the_next_request() {
+        let text = "memblock_add: [0x0-0xffffff] a+0x1/0x2\n\
+                    memblock_alloc_try_nid: 64 bytes align=0x40 nid=-1 from=0x0 max_addr=0x0 x\n\
+                    memblock_reserve: [0x2000-0x2fff] other+0x1/0x2\n\
+                    memblock_reserve: [0xffffc0-0xffffff] memblock_alloc_range_nid+0x1/0x2\n\
+                    memblock_alloc_try_nid: 64 bytes align=0x40 nid=-1 from=0x0 max_addr=0x0 y\n\
+                    memblock_alloc_try_nid: 64 bytes align=0x40 nid=-1 from=0x0 max_addr=0x0 z\n\
+                    memblock_reserve: [0xffff80-0xffffbf] memblock_alloc_range_nid+0x1/0x2\n";
+        let trace = read(text).unwrap();
+        let logged: Vec<Option<u64>> = trace.requests().map(|request| request.logged).collect();
+        // The 4 KiB reservation is the log's own; the second request got
+        // nothing (the next request came first).
+        assert_eq!(logged, [Some(0xff_ffc0), None, Some(0xff_ff80)]);
+        let standalone = trace
+            .events
+            .iter()
+            .filter(|event| matches!(event, Event::Reserve { .. }))
+            .count();
+        assert_eq!(standalone, 1);
     }
 }

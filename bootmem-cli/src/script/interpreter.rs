@@ -166,15 +166,15 @@ fn register(
     start: u64,
     end: u64,
 ) -> Result<String, String> {
-    let words = bootmem::bitmap_words(end.saturating_sub(start));
-    if words > MAX_BITMAP_WORDS {
+    let pages = end.saturating_sub(start);
+    if bootmem::bitmap_words(pages) > MAX_BITMAP_WORDS {
         return Err(bug(format!(
             "node of {} pages needs a bitmap larger than this simulator allocates (at most {} pages)",
             end - start,
             MAX_BITMAP_WORDS * 64
         )));
     }
-    let storage = vec![0u64; words as usize];
+    let storage = vec![0u64; bootmem::node_storage_words(pages) as usize];
     bootmem
         .init_bootmem_node(node, mapstart, start, end, storage)
         .map(|bytes| bytes.to_string())

@@ -2,17 +2,20 @@
 //!
 //! # Which crate, and why
 //!
-//! Two maintained crates read blobs without a heap. `fdt` (0.1) trusts the
-//! blob: its own documentation says a malformed one may panic, and
-//! `Fdt::new` checks only the header, so every later call can assert on a
-//! truncated property or a name offset past the strings block; the command
-//! used to pre-validate each token and run it under `catch_unwind`, which a
-//! kernel cannot do. `dtoolkit` (Google, MIT OR Apache-2.0) validates the
-//! whole blob in `Fdt::new` (header, reservation block, every token, every
-//! name) and returns an error, after which its accessors do not fail. This
-//! crate uses `dtoolkit`, after a walk of its own over the header and the
-//! tokens so that a truncated blob, a lying `totalsize` or a bad token gets
-//! an error naming its offset (`dtoolkit`'s keeps the offset private).
+//! Several crates read blobs without a heap. `fdt` (0.1.5, MPL-2.0, the
+//! one this project used) checks only the header in `Fdt::new`; its
+//! accessors then `unwrap` what they read (85 `unwrap`/`expect` calls), so a
+//! truncated property or a name offset past the strings block panics: the
+//! command had to pre-validate every token and run it under
+//! `catch_unwind`, which a kernel cannot do. Its 0.2 is an alpha;
+//! `flat_device_tree` and `fdt-parser` (both MPL-2.0) follow the same
+//! model. `dtoolkit` (0.4, Google, MIT OR Apache-2.0 like this crate)
+//! validates the whole blob in `Fdt::new` (header, reservation block,
+//! every token, every name) and returns an error, after which its
+//! accessors do not fail. This crate uses `dtoolkit`, after a walk of its
+//! own over the header and the tokens so that a truncated blob, a lying
+//! `totalsize` or a bad token gets an error naming its offset
+//! (`dtoolkit`'s keeps the offset private).
 //!
 //! # The policy (the command's and the kernels')
 //!

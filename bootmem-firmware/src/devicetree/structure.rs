@@ -5,7 +5,7 @@
 //! mismatch at the address it tried to read; this walk runs first, so that
 //! the error says which byte is wrong and why.
 
-use crate::error::{FirmwareError, Location};
+use crate::error::{FirmwareError, Location, Problem};
 
 use super::HEADER_SIZE;
 
@@ -137,7 +137,12 @@ fn check_tokens(blob: &[u8], blocks: &Blocks) -> Result<(), FirmwareError> {
             NOP => body,
             END if depth != 0 || !seen_root => return Err(fault(offset, "FDT_END inside a node")),
             END => return Ok(()),
-            _ => return Err(fault(offset, "unknown structure token")),
+            other => {
+                return Err(FirmwareError::new(
+                    Location::Offset(offset),
+                    Problem::UnknownToken(other),
+                ))
+            }
         };
     }
 }

@@ -314,172 +314,207 @@ pub fn message(line: &str) -> &str {
 ///
 /// A malformed memory-map line, or a log with no memory map at all.
 pub fn parse(text: &str) -> Result<FirmwareMap, ParseError> {
-    type Entry = (u64, u128, RangeKind, usize);
-    let mut parser = LineParser::new();
-    let mut tables: [Vec<Entry>; 4] = Default::default();
-    let mut edits = Vec::new();
-    let mut memory_set_up = false;
-    let mut affinities: [Vec<(u32, u64, u128, usize)>; 3] = Default::default();
-    let mut node_ranges = Vec::new();
-    let mut reserved = Vec::new();
-    let mut nodes = Vec::new();
-    let mut memblock_view = MemblockView::default();
-    let mut seen_anything = false;
-    for (index, line) in text.lines().enumerate() {
-        let number = index + 1;
-        let Some(parsed) = parser
-            .parse_line(line)
-            .map_err(|problem| ParseError::at_line(number, problem))?
-        else {
-            continue;
-        };
+    let lines = LogLines::collect(text)?;
+    let mut map = FirmwareMap {
+        memblock_trace: lines.memblock.is_traced(),
+        ..FirmwareMap::default()
+    };
+    lines.add_ranges(&mut map)?;
+    lines.add_nodes(&mut map);
+    Ok(map)
+}
+
+/// A firmware table entry: first byte, exclusive end, kind, line.
+type TableEntry = (u64, u128, RangeKind, usize);
+/// A node's range: node, first byte, exclusive end, line.
+type NodeEntry = (u32, u64, u128, usize);
+
+/// The memory-map lines of the first boot of a log, sorted by kind.
+#[derive(Default)]
+struct LogLines {
+    tables: [Vec<TableEntry>; 4],
+    edits: Vec<(u64, u128, Option<RangeKind>, Option<RangeKind>)>,
+    affinities: [Vec<NodeEntry>; 3],
+    node_ranges: Vec<NodeEntry>,
+    reserved: Vec<(u64, u128, usize)>,
+    nodes: Vec<u32>,
+    memblock: MemblockView,
+}
+
+impl LogLines {
+    /// Reads every line of the first boot.
+    fn collect(text: &str) -> Result<Self, ParseError> {
+        let mut lines = Self::default();
+        let mut parser = LineParser::new();
+        let mut memory_set_up = false;
+        let mut seen_anything = false;
+        for (index, line) in text.lines().enumerate() {
+            let number = index + 1;
+            let Some(parsed) = parser
+                .parse_line(line)
+                .map_err(|problem| ParseError::at_line(number, problem))?
+            else {
+                continue;
+            };
+            if parsed == MemoryLine::BootStart && seen_anything {
+                break;
+            }
+            lines.take(parsed, number, &mut memory_set_up);
+            seen_anything = true;
+        }
+        Ok(lines)
+    }
+
+    /// Files one parsed line.
+    fn take(&mut self, parsed: MemoryLine, number: usize, memory_set_up: &mut bool) {
         match parsed {
-            MemoryLine::BootStart if seen_anything => break,
             MemoryLine::BootStart => {}
-            MemoryLine::MemorySetup => memory_set_up = true,
+            MemoryLine::MemorySetup => *memory_set_up = true,
             MemoryLine::Memblock(line) => {
                 if matches!(line, MemblockLine::Add { .. } | MemblockLine::DumpStart) {
-                    memory_set_up = true;
+                    *memory_set_up = true;
                 }
-                memblock_view.record(line, number);
+                self.memblock.record(line, number);
             }
             MemoryLine::Firmware {
                 table,
                 start,
                 end,
                 kind,
-            } => {
-                tables[table as usize].push((start, end, kind, number));
-            }
+            } => self.tables[table as usize].push((start, end, kind, number)),
+            // Edits after the kernel set up its memory do not change the RAM it manages.
             MemoryLine::E820Edit {
                 start,
                 end,
                 from,
                 to,
-            } => {
-                if !memory_set_up {
-                    edits.push((start, end, from, to));
-                }
-            }
+            } if !*memory_set_up => self.edits.push((start, end, from, to)),
+            MemoryLine::E820Edit { .. } => {}
             MemoryLine::Affinity {
                 source,
                 node,
                 start,
                 end,
-            } => {
-                affinities[source as usize].push((node, start, end, number));
-            }
+            } => self.affinities[source as usize].push((node, start, end, number)),
             MemoryLine::NodeRange { node, start, end } => {
-                node_ranges.push((node, start, end, number))
+                self.node_ranges.push((node, start, end, number));
             }
-            MemoryLine::ReservedMemory { start, end } => reserved.push((start, end, number)),
-            MemoryLine::NodeSetup { node } => nodes.push(node),
+            MemoryLine::ReservedMemory { start, end } => self.reserved.push((start, end, number)),
+            MemoryLine::NodeSetup { node } => self.nodes.push(node),
         }
-        seen_anything = true;
     }
 
-    let mut map = FirmwareMap {
-        memblock_trace: memblock_view.is_traced(),
-        ..FirmwareMap::default()
-    };
-    let [e820, setup_data, xen, efi] = &tables;
-    let sum = |entries: &[Entry]| -> u128 {
-        entries
+    fn node_range_bytes(&self) -> u128 {
+        self.node_ranges
             .iter()
-            .filter(|entry| entry.2.is_ram())
-            .map(|&(start, end, _, _)| end - u128::from(start))
+            .map(|&(_, start, end, _)| end - u128::from(start))
             .sum()
-    };
-    let node_range_bytes: u128 = node_ranges
-        .iter()
-        .map(|&(_, start, end, _)| end - u128::from(start))
-        .sum();
-    let chosen = [
-        (e820, "the BIOS-e820 table"),
-        (setup_data, "the setup_data table"),
-        (xen, "the Xen table"),
-        (efi, "the EFI memory map"),
-    ]
-    .into_iter()
-    .find(|(entries, _)| !entries.is_empty());
-    if let Some((entries, source)) = chosen {
+    }
+
+    /// The ranges and RAM total, from the first source the log has (see
+    /// the module documentation), and the device tree reservations.
+    fn add_ranges(&self, map: &mut FirmwareMap) -> Result<(), ParseError> {
+        let [e820, setup_data, xen, efi] = &self.tables;
+        let chosen = [
+            (e820, "the BIOS-e820 table"),
+            (setup_data, "the setup_data table"),
+            (xen, "the Xen table"),
+            (efi, "the EFI memory map"),
+        ]
+        .into_iter()
+        .find(|(entries, _)| !entries.is_empty());
+        if let Some((entries, source)) = chosen {
+            self.add_table(map, entries, source, std::ptr::eq(entries, efi))?;
+        } else if !self.node_ranges.is_empty() {
+            map.source = "the Early memory node ranges";
+            for &(_, start, end, line) in &self.node_ranges {
+                map.push_range(start, clamp(end), RangeKind::Ram, Origin::Line(line));
+            }
+            map.ram_bytes = self.node_range_bytes();
+        } else if !self.memblock.memory().is_empty() {
+            map.source = "memblock's memory (memblock=debug lines)";
+            for range in &self.memblock.memory() {
+                let (start, end) = (clamp(range.start), clamp(range.end));
+                map.push_range(start, end, RangeKind::Ram, Origin::Line(range.line));
+            }
+            map.ram_bytes = self.memblock.ram_bytes();
+        } else {
+            return Err(ParseError::in_file(
+                "no memory map found: no BIOS-e820, setup_data, Xen or EFI table, no Early memory node ranges and no memblock=debug lines",
+            ));
+        }
+        for &(start, end, line) in &self.reserved {
+            map.push_range(start, clamp(end), RangeKind::Reserved, Origin::Line(line));
+        }
+        Ok(())
+    }
+
+    /// A firmware table, checked, with the kernel's edits (not for EFI).
+    fn add_table(
+        &self,
+        map: &mut FirmwareMap,
+        entries: &[TableEntry],
+        source: &'static str,
+        is_efi: bool,
+    ) -> Result<(), ParseError> {
         let spans: Vec<_> = entries
             .iter()
             .map(|&(start, end, _, line)| (start, end, line))
             .collect();
         check_table(&spans)?;
         map.source = source;
-        let mut edited: Vec<Entry> = entries.clone();
-        if !std::ptr::eq(entries, efi) {
-            for &(start, end, from, to) in &edits {
+        let mut edited: Vec<TableEntry> = entries.to_vec();
+        if !is_efi {
+            for &(start, end, from, to) in &self.edits {
                 edited = apply_edit(&edited, start, end, from, to);
             }
         }
         for (start, end, kind, line) in edited {
             map.push_range(start, clamp(end), kind, Origin::Line(line));
         }
-        map.ram_bytes = if e820.is_empty() && !node_ranges.is_empty() {
-            node_range_bytes
-        } else {
-            sum(entries)
-        };
-    } else if !node_ranges.is_empty() {
-        map.source = "the Early memory node ranges";
-        for &(_, start, end, line) in &node_ranges {
-            map.push_range(start, clamp(end), RangeKind::Ram, Origin::Line(line));
-        }
-        map.ram_bytes = node_range_bytes;
-    } else if !memblock_view.memory().is_empty() {
-        map.source = "memblock's memory (memblock=debug lines)";
-        for range in memblock_view.memory() {
-            let start = clamp(range.start);
-            map.push_range(
-                start,
-                clamp(range.end),
-                RangeKind::Ram,
-                Origin::Line(range.line),
-            );
-        }
-        map.ram_bytes = memblock_view.ram_bytes();
-    } else {
-        return Err(ParseError::in_file(
-            "no memory map found: no BIOS-e820, setup_data, Xen or EFI table, no Early memory node ranges and no memblock=debug lines",
-        ));
+        map.ram_bytes =
+            if self.tables[Table::E820 as usize].is_empty() && !self.node_ranges.is_empty() {
+                self.node_range_bytes()
+            } else {
+                entries
+                    .iter()
+                    .filter(|entry| entry.2.is_ram())
+                    .map(|&(start, end, _, _)| end - u128::from(start))
+                    .sum()
+            };
+        Ok(())
     }
-    for &(start, end, line) in &reserved {
-        map.push_range(start, clamp(end), RangeKind::Reserved, Origin::Line(line));
-    }
-    let dump_nodes: Vec<(u32, u64, u128, usize)> = memblock_view
-        .node_regions()
-        .map(|range| {
-            let node = range.node.unwrap_or(0);
-            (node, clamp(range.start), range.end, range.line)
-        })
-        .collect();
-    let affinity_source = if node_ranges.is_empty() {
-        affinities
+
+    /// The NUMA affinities of the first source the log has, and every node it names.
+    fn add_nodes(&self, map: &mut FirmwareMap) {
+        let dump_nodes: Vec<NodeEntry> = self
+            .memblock
+            .node_regions()
             .iter()
-            .find(|list| !list.is_empty())
-            .cloned()
-            .unwrap_or(dump_nodes.clone())
-    } else {
-        node_ranges.clone()
-    };
-    for (node, start, end, line) in affinity_source {
-        map.push_affinity(start, clamp(end), node, Origin::Line(line));
+            .map(|range| {
+                let node = range.node.unwrap_or(0);
+                (node, clamp(range.start), range.end, range.line)
+            })
+            .collect();
+        let affinity_source = if self.node_ranges.is_empty() {
+            self.affinities
+                .iter()
+                .find(|list| !list.is_empty())
+                .unwrap_or(&dump_nodes)
+        } else {
+            &self.node_ranges
+        };
+        for &(node, start, end, line) in affinity_source {
+            map.push_affinity(start, clamp(end), node, Origin::Line(line));
+        }
+        let named = self.affinities.iter().flatten().chain(&self.node_ranges);
+        for &(node, ..) in named.chain(&dump_nodes) {
+            map.declare_node(node);
+        }
+        for &node in &self.nodes {
+            map.declare_node(node);
+        }
     }
-    for &(node, ..) in affinities
-        .iter()
-        .flatten()
-        .chain(&node_ranges)
-        .chain(&dump_nodes)
-    {
-        map.declare_node(node);
-    }
-    for node in nodes {
-        map.declare_node(node);
-    }
-    Ok(map)
 }
 
 fn clamp(end: impl Into<u128>) -> u64 {
@@ -488,12 +523,12 @@ fn clamp(end: impl Into<u128>) -> u64 {
 }
 
 fn apply_edit(
-    entries: &[(u64, u128, RangeKind, usize)],
+    entries: &[TableEntry],
     start: u64,
     end: u128,
     from: Option<RangeKind>,
     to: Option<RangeKind>,
-) -> Vec<(u64, u128, RangeKind, usize)> {
+) -> Vec<TableEntry> {
     let start = u128::from(start);
     let mut result = Vec::with_capacity(entries.len() + 2);
     for &(entry_start, entry_end, kind, line) in entries {
@@ -664,15 +699,9 @@ fn efi_entry(text: &str) -> Result<MemoryLine, String> {
     })
 }
 
+/// The kind of a UEFI type number, by the one mapping the raw readers use.
 fn efi_kind_by_number(number: u32) -> RangeKind {
-    match number {
-        1..=4 | 7 | 15 => RangeKind::Ram,
-        8 => RangeKind::Unusable,
-        9 => RangeKind::AcpiData,
-        10 => RangeKind::AcpiNvs,
-        14 => RangeKind::Persistent,
-        _ => RangeKind::Reserved,
-    }
+    crate::efi::range_kind(number, 0)
 }
 
 fn efi_kind_by_name(name: &str) -> RangeKind {

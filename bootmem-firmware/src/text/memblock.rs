@@ -17,11 +17,12 @@
 //!  reserved[0x0]    [0x0000000000000000-0x000000000000ffff], 0x0000000000010000 bytes flags: 0x0
 //! ```
 //!
-//! [`MemblockView`] replays the adds and removes in order (an add may
-//! overlap earlier ones: memblock merges them); with no add printed (the
-//! early device tree scan comes before `memblock=debug` takes effect), the
-//! last dump's memory regions are the view. Its RAM is exact: the bytes
-//! memblock counts (`memory size`), not page-rounded.
+//! [`MemblockView`] takes the last dump's memory regions and replays the
+//! adds and removes printed after it, in order (an add may overlap earlier
+//! ones: memblock merges them); a log with no dump is its adds and removes
+//! alone. (On arm64 and RISC-V the early device tree scan adds memory
+//! before `memblock=debug` takes effect: only the dump shows it.) Its RAM
+//! is exact: the bytes memblock counts (`memory size`), not page-rounded.
 
 use super::dmesg::inclusive_pair;
 use super::parse_hex;
@@ -164,13 +165,17 @@ pub struct ViewRange {
 }
 
 /// memblock's memory as a log shows it.
+///
+/// The last `MEMBLOCK configuration:` dump is a snapshot of memblock's
+/// memory; the adds and removes printed after it change it. A log with no
+/// dump is the adds and removes alone, replayed in order.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MemblockView {
-    /// The ranges `memblock_add` / `memblock_remove` leave, in address order.
-    replayed: Vec<ViewRange>,
-    /// Whether any add was seen.
-    added: bool,
-    /// The regions of the dump being read, then of the last one.
+    /// Every add and remove, in log order.
+    changes: Vec<(MemblockLine, usize)>,
+    /// How many of `changes` came before the last dump.
+    changes_before_dump: usize,
+    /// The regions of the last dump.
     dump: Vec<ViewRange>,
     /// Whether the next region starts a new dump.
     new_dump: bool,
@@ -185,25 +190,16 @@ impl MemblockView {
     pub fn record(&mut self, parsed: MemblockLine, line: usize) {
         self.traced = true;
         match parsed {
-            MemblockLine::Add { start, end, node } => {
-                self.added = true;
-                self.remove(u128::from(start), end);
-                self.replayed.push(ViewRange {
-                    start: u128::from(start),
-                    end,
-                    node,
-                    line,
-                });
-                self.replayed.sort_by_key(|range| range.start);
+            MemblockLine::Add { .. } | MemblockLine::Remove { .. } => {
+                self.changes.push((parsed, line));
             }
-            MemblockLine::Remove { start, end } => self.remove(u128::from(start), end),
             MemblockLine::DumpStart => self.new_dump = true,
-            MemblockLine::DumpMemorySize(size) => self.dump_size = Some(size),
+            MemblockLine::DumpMemorySize(size) => {
+                self.start_dump_if_new();
+                self.dump_size = Some(size);
+            }
             MemblockLine::DumpRegion { start, end, node } => {
-                if self.new_dump {
-                    self.dump.clear();
-                    self.new_dump = false;
-                }
+                self.start_dump_if_new();
                 self.dump.push(ViewRange {
                     start: u128::from(start),
                     end,
@@ -215,27 +211,13 @@ impl MemblockView {
         }
     }
 
-    fn remove(&mut self, start: u128, end: u128) {
-        let mut kept = Vec::with_capacity(self.replayed.len() + 1);
-        for range in self.replayed.drain(..) {
-            if range.end <= start || end <= range.start {
-                kept.push(range);
-                continue;
-            }
-            if range.start < start {
-                kept.push(ViewRange {
-                    end: start,
-                    ..range
-                });
-            }
-            if end < range.end {
-                kept.push(ViewRange {
-                    start: end,
-                    ..range
-                });
-            }
+    fn start_dump_if_new(&mut self) {
+        if self.new_dump {
+            self.dump.clear();
+            self.dump_size = None;
+            self.changes_before_dump = self.changes.len();
+            self.new_dump = false;
         }
-        self.replayed = kept;
     }
 
     /// Whether the log holds a `memblock=debug` trace at all.
@@ -243,39 +225,82 @@ impl MemblockView {
         self.traced
     }
 
-    /// memblock's memory: the replayed adds and removes, else the last
-    /// dump's regions; empty when the log shows neither.
-    pub fn memory(&self) -> &[ViewRange] {
-        if self.added {
-            &self.replayed
+    /// memblock's memory, in address order: the last dump's regions with
+    /// the adds and removes after it, or every add and remove without a
+    /// dump; empty when the log shows neither.
+    pub fn memory(&self) -> Vec<ViewRange> {
+        let (mut ranges, changes) = if self.dump.is_empty() {
+            (Vec::new(), &self.changes[..])
         } else {
-            &self.dump
-        }
-    }
-
-    /// The exact bytes of memory: the replay's total, else the last dump's
-    /// `memory size` (its regions may be trimmed to pages), else its regions.
-    pub fn ram_bytes(&self) -> u128 {
-        let total = |ranges: &[ViewRange]| ranges.iter().map(|range| range.end - range.start).sum();
-        if self.added {
-            total(&self.replayed)
-        } else {
-            self.dump_size.map_or_else(|| total(&self.dump), u128::from)
-        }
-    }
-
-    /// The ranges whose node the log names: the replayed adds of
-    /// `memblock_add_node` with a `nid=`, else the regions of the last dump
-    /// (`on node N`).
-    pub fn node_regions(&self) -> impl Iterator<Item = &ViewRange> + '_ {
-        let replayed_nodes = self.replayed.iter().any(|range| range.node.is_some());
-        let list = if replayed_nodes {
-            &self.replayed
-        } else {
-            &self.dump
+            (self.dump.clone(), &self.changes[self.changes_before_dump..])
         };
-        list.iter().filter(|range| range.node.is_some())
+        for &(change, line) in changes {
+            match change {
+                MemblockLine::Add { start, end, node } => {
+                    remove(&mut ranges, u128::from(start), end);
+                    ranges.push(ViewRange {
+                        start: u128::from(start),
+                        end,
+                        node,
+                        line,
+                    });
+                }
+                MemblockLine::Remove { start, end } => remove(&mut ranges, u128::from(start), end),
+                _ => {}
+            }
+        }
+        ranges.sort_by_key(|range| range.start);
+        ranges
     }
+
+    /// The exact bytes of memory memblock counts. A dump's regions may be
+    /// trimmed to pages while its `memory size` is not: the total is that
+    /// size, moved by what the later adds and removes changed.
+    pub fn ram_bytes(&self) -> u128 {
+        let total = |ranges: &[ViewRange]| -> u128 {
+            ranges.iter().map(|range| range.end - range.start).sum()
+        };
+        let memory = total(&self.memory());
+        match self.dump_size {
+            Some(size) if !self.dump.is_empty() => {
+                (u128::from(size) + memory).saturating_sub(total(&self.dump))
+            }
+            _ => memory,
+        }
+    }
+
+    /// The ranges of [`memory`](Self::memory) whose node the log names
+    /// (`on node N` of a dump, `nid=N` of `memblock_add_node`).
+    pub fn node_regions(&self) -> Vec<ViewRange> {
+        self.memory()
+            .into_iter()
+            .filter(|range| range.node.is_some())
+            .collect()
+    }
+}
+
+/// Takes `[start, end)` out of `ranges`.
+fn remove(ranges: &mut Vec<ViewRange>, start: u128, end: u128) {
+    let mut kept = Vec::with_capacity(ranges.len() + 1);
+    for range in ranges.drain(..) {
+        if range.end <= start || end <= range.start {
+            kept.push(range);
+            continue;
+        }
+        if range.start < start {
+            kept.push(ViewRange {
+                end: start,
+                ..range
+            });
+        }
+        if end < range.end {
+            kept.push(ViewRange {
+                start: end,
+                ..range
+            });
+        }
+    }
+    *ranges = kept;
 }
 
 /// Whether `text` holds a `memblock=debug` trace (any `memblock_*` line or
@@ -375,5 +400,57 @@ mod tests {
         assert_eq!(view.ram_bytes(), 0x2000 + 0x1000 + 0x3000);
         assert!(view.is_traced());
         assert!(!MemblockView::default().is_traced());
+    }
+
+    #[test]
+    fn the_last_dump_is_the_base_for_later_lines() {
+        let mut view = MemblockView::default();
+        // Printed before the dump: already in it.
+        view.record(
+            MemblockLine::Add {
+                start: 0x1000,
+                end: 0x9_fc00,
+                node: None,
+            },
+            1,
+        );
+        view.record(MemblockLine::DumpStart, 2);
+        view.record(MemblockLine::DumpMemorySize(0x9_ec00 + 0x1000_0000), 3);
+        view.record(
+            MemblockLine::DumpRegion {
+                start: 0x1000,
+                end: 0x9_f000,
+                node: Some(0),
+            },
+            4,
+        );
+        view.record(
+            MemblockLine::DumpRegion {
+                start: 0x4000_0000,
+                end: 0x5000_0000,
+                node: Some(0),
+            },
+            5,
+        );
+        // After it: a remove of the top 128 MiB.
+        view.record(
+            MemblockLine::Remove {
+                start: 0x4800_0000,
+                end: 0x5000_0000,
+            },
+            6,
+        );
+        let ranges: Vec<_> = view
+            .memory()
+            .iter()
+            .map(|range| (range.start, range.end))
+            .collect();
+        assert_eq!(ranges, [(0x1000, 0x9_f000), (0x4000_0000, 0x4800_0000)]);
+        assert_eq!(
+            view.ram_bytes(),
+            0x9_ec00 + 0x800_0000,
+            "the dump's untrimmed size, less the remove"
+        );
+        assert_eq!(view.node_regions().len(), 2);
     }
 }

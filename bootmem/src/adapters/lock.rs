@@ -45,7 +45,7 @@ impl core::error::Error for TornDown {}
 ///     LockedBootAllocator::new(Configuration::X86_64, NoZeroing);
 ///
 /// // The boot CPU registers 64 MiB of RAM (bitmap storage from a static array here).
-/// let storage: &'static mut [u64] = Box::leak(Box::new([0u64; 256]));
+/// let storage: &'static mut [u64] = Box::leak(Box::new([0u64; bootmem::node_storage_words(0x4000) as usize]));
 /// BOOTMEM.with(|allocator| -> Result<(), Box<dyn std::error::Error>> {
 ///     allocator.register_node(NodeId::new(0), PageFrameNumber::new(0)..PageFrameNumber::new(0x4000), storage, None)?;
 ///     allocator.free(PhysicalAddress::new(0), 64 << 20)?;
@@ -91,6 +91,17 @@ where
 
     /// Waits for the lock and returns the allocator, or [`TornDown`].
     ///
+    /// ```
+    /// use bootmem::adapters::lock::LockedBootAllocator;
+    /// use bootmem::{memory::NoZeroing, Configuration, NodeId, PageFrameNumber};
+    /// let locked: LockedBootAllocator<spin::Mutex<()>, Vec<u64>, NoZeroing, 1> =
+    ///     LockedBootAllocator::new(Configuration::X86_64, NoZeroing);
+    /// let mut allocator = locked.lock()?;
+    /// allocator.register_node(NodeId::new(0), PageFrameNumber::new(0)..PageFrameNumber::new(64), vec![0; bootmem::node_storage_words(64) as usize], None)?;
+    /// assert_eq!(allocator.free_pages(), 0); // every page starts reserved
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`TornDown`] after [`free_all`](Self::free_all).
@@ -115,6 +126,22 @@ where
 
     /// Takes the allocator out and tears it down
     /// ([`BootAllocator::free_all`]); `None` when that already happened.
+    ///
+    /// ```
+    /// use bootmem::adapters::lock::{LockedBootAllocator, TornDown};
+    /// use bootmem::{memory::NoZeroing, Configuration, NodeId, PageFrameNumber, PhysicalAddress};
+    /// let locked: LockedBootAllocator<spin::Mutex<()>, Vec<u64>, NoZeroing, 1> =
+    ///     LockedBootAllocator::new(Configuration::X86_64, NoZeroing);
+    /// locked.with(|allocator| {
+    ///     allocator.register_node(NodeId::new(0), PageFrameNumber::new(0)..PageFrameNumber::new(64), vec![0; bootmem::node_storage_words(64) as usize], None).unwrap();
+    ///     allocator.free(PhysicalAddress::new(0), 64 * 4096).unwrap();
+    /// })?;
+    /// let blocks: Vec<_> = locked.free_all().unwrap().collect();
+    /// assert_eq!(blocks.iter().map(|block| block.pages()).sum::<u64>(), 64);
+    /// assert!(locked.free_all().is_none());
+    /// assert_eq!(locked.with(|allocator| allocator.free_pages()), Err(TornDown));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn free_all(&self) -> Option<HandOff<Storage, MAX_NODES>> {
         let allocator = self.inner.lock().take()?;
         Some(allocator.free_all())
@@ -162,7 +189,12 @@ mod tests {
             .with(|allocator| {
                 let frames = PageFrameNumber::new(0x1000)..PageFrameNumber::new(0x2000);
                 allocator
-                    .register_node(NodeId::new(0), frames, vec![0; 64], None)
+                    .register_node(
+                        NodeId::new(0),
+                        frames,
+                        vec![0; crate::node_storage_words(0x1000) as usize],
+                        None,
+                    )
                     .unwrap();
                 allocator
                     .free(PhysicalAddress::new(0x100_0000), 0x100_0000)

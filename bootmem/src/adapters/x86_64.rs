@@ -20,7 +20,7 @@
 //! // 4 GiB of RAM on one node.
 //! let mut allocator: BootAllocator<Vec<u64>, NoZeroing, 1> = BootAllocator::new(Configuration::X86_64, NoZeroing);
 //! let frames = PageFrameNumber::new(0)..PageFrameNumber::new(0x10_0000);
-//! allocator.register_node(NodeId::new(0), frames, vec![0; bootmem::bitmap_words(0x10_0000) as usize], None)?;
+//! allocator.register_node(NodeId::new(0), frames, vec![0; bootmem::node_storage_words(0x10_0000) as usize], None)?;
 //! allocator.free(PhysicalAddress::new(0), 4 << 30)?;
 //!
 //! let table: PhysFrame<Size4KiB> = allocator.allocate_frame().unwrap();
@@ -40,7 +40,7 @@ use x86_64::structures::paging::{
 };
 use x86_64::PhysAddr;
 
-use crate::address::{PageFrameNumber, PhysicalAddress};
+use crate::address::{FrameRange, PageFrameNumber, PhysicalAddress};
 use crate::allocator::{AllocationRequest, BootAllocator, NodePreference};
 use crate::memory::PhysicalMemory;
 use crate::node_id::NodeId;
@@ -87,19 +87,35 @@ impl TryFrom<PageFrameNumber> for PhysFrame<Size4KiB> {
     }
 }
 
-/// The 4 KiB frames of a frame range, as page frame numbers.
+/// The 4 KiB frames of an `x86_64` frame range (empty when it is inverted).
 ///
 /// ```
-/// use bootmem::adapters::x86_64::frame_numbers;
+/// use bootmem::{FrameRange, PageFrameNumber};
 /// use x86_64::structures::paging::{PhysFrame, Size4KiB};
 /// use x86_64::PhysAddr;
 /// let start = PhysFrame::<Size4KiB>::containing_address(PhysAddr::new(0x1000));
 /// let end = PhysFrame::containing_address(PhysAddr::new(0x5000));
-/// let numbers = frame_numbers(PhysFrame::range(start, end));
-/// assert_eq!((numbers.start.as_u64(), numbers.end.as_u64()), (1, 5));
+/// let frames = FrameRange::from(PhysFrame::range(start, end));
+/// assert_eq!((frames.start(), frames.end()), (PageFrameNumber::new(1), PageFrameNumber::new(5)));
 /// ```
-pub fn frame_numbers(range: PhysFrameRange<Size4KiB>) -> core::ops::Range<PageFrameNumber> {
-    PageFrameNumber::from(range.start)..PageFrameNumber::from(range.end)
+impl From<PhysFrameRange<Size4KiB>> for FrameRange {
+    fn from(range: PhysFrameRange<Size4KiB>) -> Self {
+        let start = PageFrameNumber::from(range.start);
+        FrameRange::new(start, PageFrameNumber::from(range.end))
+            .unwrap_or(FrameRange::empty_at(start))
+    }
+}
+
+/// The `x86_64` range of the same 4 KiB frames; fails when an end lies at
+/// or past 2^52.
+impl TryFrom<FrameRange> for PhysFrameRange<Size4KiB> {
+    type Error = PhysAddrNotValid;
+
+    fn try_from(frames: FrameRange) -> Result<Self, Self::Error> {
+        let start = PhysFrame::try_from(frames.start())?;
+        let end = PhysFrame::try_from(frames.end())?;
+        Ok(PhysFrame::range(start, end))
+    }
 }
 
 /// The request for one frame of size `S` at its natural alignment, keeping
@@ -185,7 +201,7 @@ where
 ///
 /// let mut allocator: BootAllocator<Vec<u64>, NoZeroing, 2> = BootAllocator::new(Configuration::X86_64, NoZeroing);
 /// for (node, start, end) in [(0, 0, 0x8000), (1, 0x8000, 0x10000)] {
-///     let storage = vec![0; bootmem::bitmap_words(end - start) as usize];
+///     let storage = vec![0; bootmem::node_storage_words(end - start) as usize];
 ///     allocator.register_node(NodeId::new(node), PageFrameNumber::new(start)..PageFrameNumber::new(end), storage, None)?;
 /// }
 /// allocator.free(PhysicalAddress::new(0), 256 << 20)?;
@@ -267,6 +283,46 @@ where
     }
 }
 
+/// With the `lock_api` feature, a shared reference to a
+/// [`LockedBootAllocator`](crate::adapters::lock::LockedBootAllocator) is a
+/// frame allocator too: each frame takes the lock once, so every CPU can map
+/// pages from one `static` (`mapper.map_to(page, frame, flags, &mut &BOOTMEM)`).
+/// A torn-down allocator gives no frames.
+///
+/// ```
+/// use bootmem::adapters::lock::LockedBootAllocator;
+/// use bootmem::{memory::NoZeroing, Configuration, NodeId, PageFrameNumber, PhysicalAddress};
+/// use x86_64::structures::paging::{FrameAllocator, PhysFrame, Size4KiB};
+///
+/// static BOOTMEM: LockedBootAllocator<spin::Mutex<()>, &'static mut [u64], NoZeroing, 1> =
+///     LockedBootAllocator::new(Configuration::X86_64, NoZeroing);
+/// let words = bootmem::node_storage_words(0x4000) as usize;
+/// let storage: &'static mut [u64] = Box::leak(vec![0u64; words].into_boxed_slice());
+/// BOOTMEM.with(|allocator| {
+///     allocator.register_node(NodeId::new(0), PageFrameNumber::new(0)..PageFrameNumber::new(0x4000), storage, None).unwrap();
+///     allocator.free(PhysicalAddress::new(0), 64 << 20).unwrap();
+/// })?;
+/// let frame: PhysFrame<Size4KiB> = (&BOOTMEM).allocate_frame().unwrap();
+/// assert_eq!(frame.start_address().as_u64(), 0x100_0000);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+// SAFETY: as for `BootAllocator`'s own implementation; the lock makes each
+// allocation exclusive.
+#[cfg(feature = "lock_api")]
+unsafe impl<S, R, Storage, Memory, const MAX_NODES: usize> FrameAllocator<S>
+    for &crate::adapters::lock::LockedBootAllocator<R, Storage, Memory, MAX_NODES>
+where
+    S: X86PageSize,
+    R: lock_api::RawMutex,
+    Storage: AsRef<[u64]> + AsMut<[u64]>,
+    Memory: PhysicalMemory,
+{
+    fn allocate_frame(&mut self) -> Option<PhysFrame<S>> {
+        let mut allocator = self.lock().ok()?;
+        allocator.allocate_frame()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,7 +334,7 @@ mod tests {
 
     fn allocator(pages: u64) -> BootAllocator<Vec<u64>, NoZeroing, 2> {
         let mut allocator = BootAllocator::new(Configuration::X86_64, NoZeroing);
-        let words = crate::bitmap_words(pages) as usize;
+        let words = crate::node_storage_words(pages) as usize;
         let frames = PageFrameNumber::new(0)..PageFrameNumber::new(pages);
         allocator
             .register_node(NodeId::new(0), frames, vec![0; words], None)
@@ -340,6 +396,22 @@ mod tests {
         assert_eq!((request.size, request.alignment), (0x20_0000, 0x20_0000));
     }
 
+    #[cfg(feature = "lock_api")]
+    #[test]
+    fn a_locked_allocator_gives_frames_until_torn_down() {
+        use crate::adapters::lock::LockedBootAllocator;
+        let locked: LockedBootAllocator<spin::Mutex<()>, _, _, 2> =
+            LockedBootAllocator::from_allocator(allocator(0x2000));
+        let first: PhysFrame<Size2MiB> = (&locked).allocate_frame().unwrap();
+        let second: PhysFrame<Size2MiB> = (&locked).allocate_frame().unwrap();
+        assert_eq!(second.start_address() - first.start_address(), 0x20_0000);
+        assert!(locked.free_all().is_some());
+        assert_eq!(
+            FrameAllocator::<Size4KiB>::allocate_frame(&mut &locked),
+            None
+        );
+    }
+
     #[test]
     fn conversions_round_trip_and_refuse_wide_addresses() {
         let address = PhysAddr::new(0x1234_5000);
@@ -357,5 +429,18 @@ mod tests {
         assert_eq!(PageFrameNumber::from(frame), PageFrameNumber::new(0x12345));
         assert!(PhysFrame::<Size4KiB>::try_from(PageFrameNumber::new(1 << 40)).is_err());
         assert!(PhysFrame::<Size4KiB>::try_from(PageFrameNumber::new(u64::MAX)).is_err());
+        let frames =
+            FrameRange::new(PageFrameNumber::new(0x10), PageFrameNumber::new(0x20)).unwrap();
+        let range = PhysFrameRange::<Size4KiB>::try_from(frames).unwrap();
+        assert_eq!(range.start.start_address().as_u64(), 0x1_0000);
+        assert_eq!(range.end.start_address().as_u64(), 0x2_0000);
+        assert_eq!(FrameRange::from(range), frames);
+        let inverted = PhysFrameRange {
+            start: range.end,
+            end: range.start,
+        };
+        assert!(FrameRange::from(inverted).is_empty());
+        let wide = FrameRange::new(PageFrameNumber::new(0), PageFrameNumber::new(1 << 40)).unwrap();
+        assert!(PhysFrameRange::<Size4KiB>::try_from(wide).is_err());
     }
 }

@@ -1,0 +1,440 @@
+//! The six workloads of issue 9 (W1, W2, W3, W4a, W4b, W5), each timed for every implementation.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use cpu_time::ThreadTime;
+
+use bootmem::memory::NoZeroing;
+use bootmem::{AllocationRequest, Configuration, PhysicalAddress};
+use rand::rngs::SmallRng;
+use rand::{RngExt, SeedableRng};
+
+use super::logs::BootLog;
+use super::machine::{log_uniform, Allocator, Runs, Shape, PAGE};
+use super::peers::{BitmapPeer, BuddyPeer};
+use super::report::Row;
+
+/// How much work each workload does.
+#[derive(Clone, Copy, Debug)]
+pub struct Scale {
+    /// Size of the W2, W4 and W5 machines.
+    pub gibibytes: u64,
+    /// Best of this many runs per measurement.
+    pub rounds: u32,
+    /// W2 requests the reference search runs (scaled to all of them).
+    pub reference_requests: usize,
+    /// W2 requests `bitmap-allocator` runs (scaled to all of them).
+    pub bitmap_allocator_requests: usize,
+    /// W1 replays of all the logs per measurement.
+    pub log_repeats: u32,
+}
+
+/// W2's request count.
+pub const W2_REQUESTS: usize = 10_000;
+/// W3's request count.
+pub const W3_REQUESTS: usize = 1_000_000;
+
+/// A workload went wrong: the two searches disagreed, or a log is bad.
+pub type Failure = String;
+
+/// The best time of `rounds` runs of `run`, with the last run's result.
+fn best_of<T>(rounds: u32, mut run: impl FnMut() -> (Duration, T)) -> (Duration, T) {
+    let (mut best, mut result) = run();
+    for _ in 1..rounds {
+        let (time, again) = run();
+        best = best.min(time);
+        result = again;
+    }
+    (best, result)
+}
+
+fn seconds(duration: Duration) -> f64 {
+    duration.as_secs_f64()
+}
+
+/// Reads a copy of a leaf bitmap of `words` words once, and writes it once.
+pub fn limits(words: u64, rounds: u32) -> (f64, f64) {
+    // Cheap next to the workloads, and noisy on a shared machine: never
+    // fewer than five tries.
+    let rounds = rounds.max(5);
+    let mut bitmap: Vec<u64> = (0..words)
+        .map(|word| word.wrapping_mul(0x9e37_79b9))
+        .collect();
+    let (read, _) = best_of(rounds, || {
+        let started = ThreadTime::now();
+        let folded = black_box(&bitmap).iter().fold(0u64, |sum, word| sum ^ word);
+        black_box(folded);
+        (started.elapsed(), ())
+    });
+    let (write, _) = best_of(rounds, || {
+        let started = ThreadTime::now();
+        black_box(&mut bitmap).fill(u64::MAX);
+        black_box(&bitmap);
+        (started.elapsed(), ())
+    });
+    (seconds(read), seconds(write))
+}
+
+/// W1: every allocation request of the boot logs, in order, on each log's machine.
+pub fn w1(logs: &[BootLog], scale: Scale) -> Result<Row, Failure> {
+    // Each repeat replays identical states, so the fastest of each call
+    // over the repeats is its time without preemption noise.
+    let run = |bit_by_bit: bool| -> Result<(Duration, Vec<Option<u64>>), Failure> {
+        let mut fastest: Vec<Duration> = Vec::new();
+        let mut results = Vec::new();
+        for _ in 0..scale.log_repeats.max(1) * scale.rounds {
+            let (mut times, mut placed) = (Vec::new(), Vec::new());
+            for log in logs {
+                let mut machine = log.machine(bit_by_bit)?;
+                let (call_times, call_results) = log.replay(&mut machine);
+                times.extend(call_times);
+                placed.extend(call_results);
+            }
+            if fastest.is_empty() {
+                fastest = times;
+            } else {
+                for (best, time) in fastest.iter_mut().zip(times) {
+                    *best = (*best).min(time);
+                }
+            }
+            results = placed;
+        }
+        Ok((fastest.iter().sum(), results))
+    };
+    let fast = run(false)?;
+    let reference = run(true)?;
+    if fast.1 != reference.1 {
+        return Err("W1: the two searches placed blocks differently".into());
+    }
+    let words = logs.iter().map(BootLog::leaf_words).sum();
+    let (read, write) = limits(words, scale.rounds);
+    let requests: usize = logs.iter().map(BootLog::requests).sum();
+    Ok(Row {
+        id: "W1",
+        fast_s: seconds(fast.0),
+        reference_s: Some(seconds(reference.0)),
+        bitmap_allocator_s: None,
+        buddy_s: None,
+        limit_read_s: Some(read),
+        limit_memset_s: Some(write),
+        note: format!(
+            "{requests} requests of {} logs; each call's fastest of {} replays",
+            logs.len(),
+            scale.log_repeats.max(1) * scale.rounds
+        ),
+    })
+}
+
+/// One W2 request, with what the peers are asked for the same block.
+#[derive(Clone, Copy, Debug)]
+struct W2Request {
+    request: AllocationRequest,
+    pages: u64,
+    align_pages: u64,
+}
+
+fn w2_requests(random: &mut SmallRng, shape: Shape) -> Vec<W2Request> {
+    (0..W2_REQUESTS)
+        .map(|_| {
+            let pages = log_uniform(random, (1 << 30) / PAGE / 16) * 16;
+            let align_pages = 1u64 << random.random_range(0..=18u32);
+            let goal = random.random_range(0..shape.pages()) * PAGE;
+            W2Request {
+                request: AllocationRequest::new(pages * PAGE)
+                    .aligned(align_pages * PAGE)
+                    .goal(PhysicalAddress::new(goal)),
+                pages,
+                align_pages,
+            }
+        })
+        .collect()
+}
+
+fn allocate_all(allocator: &mut Allocator, requests: &[W2Request]) -> (Duration, Vec<Option<u64>>) {
+    let started = ThreadTime::now();
+    let placed = requests
+        .iter()
+        .map(|request| {
+            allocator
+                .allocate(&request.request)
+                .ok()
+                .map(|a| a.as_u64())
+        })
+        .collect();
+    (started.elapsed(), placed)
+}
+
+/// Times the reference search on `scale.reference_requests` requests
+/// spread evenly over the sequence: the whole sequence runs on one machine
+/// in fast mode, switching to the bit-by-bit search for the sampled
+/// requests only. Every placement must equal the all-fast run's
+/// `placed`, which also proves both searches saw the same bitmaps.
+fn reference_sample(
+    allocator: &mut Allocator,
+    requests: &[W2Request],
+    placed: &[Option<u64>],
+    scale: Scale,
+) -> Result<(Duration, usize), Failure> {
+    let every = (requests.len() / scale.reference_requests.max(1)).max(1);
+    let mut total = Duration::ZERO;
+    let mut sampled = 0;
+    for (index, request) in requests.iter().enumerate() {
+        let sample = index % every == every / 2;
+        allocator.use_bit_by_bit_search(sample);
+        let started = ThreadTime::now();
+        let address = allocator
+            .allocate(&request.request)
+            .ok()
+            .map(|a| a.as_u64());
+        if sample {
+            total += started.elapsed();
+            sampled += 1;
+        }
+        if address != placed[index] {
+            return Err(format!(
+                "W2: request {index}: the two searches placed it differently"
+            ));
+        }
+    }
+    Ok((total, sampled))
+}
+
+/// W2: a fragmented TiB in 4 nodes, 30 % reserved in random runs; 10 000
+/// allocations of 64 KiB to 1 GiB aligned 4 KiB to 1 GiB with random goals.
+pub fn w2(scale: Scale) -> Result<Row, Failure> {
+    let shape = Shape::new(scale.gibibytes, 4);
+    let mut random = SmallRng::seed_from_u64(2);
+    // Log-uniform runs: reserved up to 512 MiB, free up to 1.26 GiB, which
+    // leaves about 30 % reserved.
+    let runs = Runs::random(&mut random, shape.pages(), 330_000, 131_072);
+    let requests = w2_requests(&mut random, shape);
+    let machine = |bit_by_bit| {
+        let mut allocator = shape.build(bit_by_bit);
+        runs.apply(&mut allocator);
+        allocator
+    };
+    let (fast, placed) = best_of(scale.rounds, || {
+        allocate_all(&mut machine(false), &requests)
+    });
+    let (reference, sampled) = reference_sample(&mut machine(false), &requests, &placed, scale)?;
+    let reference_scaled = seconds(reference) * requests.len() as f64 / sampled as f64;
+    let mut bitmap_allocator = None;
+    let bitmap_subset = &requests[..scale.bitmap_allocator_requests.min(requests.len())];
+    if shape.pages() <= BitmapPeer::CAPACITY {
+        let (time, _) = best_of(scale.rounds, || {
+            let mut peer = BitmapPeer::new();
+            for &(start, end) in &runs.free {
+                peer.insert(start, end);
+            }
+            let started = ThreadTime::now();
+            for request in bitmap_subset {
+                black_box(peer.allocate(request.pages, request.align_pages.trailing_zeros()));
+            }
+            (started.elapsed(), ())
+        });
+        bitmap_allocator = Some(seconds(time) * requests.len() as f64 / bitmap_subset.len() as f64);
+    }
+    let (buddy, _) = best_of(scale.rounds, || {
+        let mut peer = BuddyPeer::new();
+        for &(start, end) in &runs.free {
+            peer.insert(start, end);
+        }
+        let started = ThreadTime::now();
+        for request in &requests {
+            black_box(peer.allocate(request.pages, request.align_pages));
+        }
+        (started.elapsed(), ())
+    });
+    let (read, write) = limits(shape.leaf_words(), scale.rounds);
+    let satisfied = placed.iter().filter(|address| address.is_some()).count();
+    Ok(Row {
+        id: "W2",
+        fast_s: seconds(fast),
+        reference_s: Some(reference_scaled),
+        bitmap_allocator_s: bitmap_allocator,
+        buddy_s: Some(seconds(buddy)),
+        limit_read_s: Some(read),
+        limit_memset_s: Some(write),
+        note: format!(
+            "{:.1} % reserved; {satisfied} of {} placed; reference: {} requests evenly sampled, \
+             bitmap-allocator: the first {}; each scaled per request to all",
+            100.0 * runs.reserved_fraction(shape.pages()),
+            requests.len(),
+            sampled,
+            bitmap_subset.len()
+        ),
+    })
+}
+
+/// W3: 1 000 000 allocations of 8 to 512 bytes, cache-line aligned, on a
+/// 16 GiB node whose first 16 MiB are reserved (`alloc_bootmem`'s goal).
+pub fn w3(scale: Scale) -> Result<Row, Failure> {
+    let shape = Shape::new(16, 1);
+    let mut random = SmallRng::seed_from_u64(3);
+    let sizes: Vec<u64> = (0..W3_REQUESTS)
+        .map(|_| random.random_range(8..=512u64))
+        .collect();
+    let goal = PhysicalAddress::new(16 << 20);
+    let machine = |bit_by_bit| {
+        let mut allocator = shape.build(bit_by_bit);
+        allocator
+            .reserve(
+                PhysicalAddress::ZERO,
+                16 << 20,
+                bootmem::ReserveMode::Shared,
+            )
+            .expect("inside the node");
+        allocator
+    };
+    let run = |bit_by_bit| {
+        let mut allocator = machine(bit_by_bit);
+        let started = ThreadTime::now();
+        let mut last = 0;
+        let mut checksum = 0u64;
+        for &size in &sizes {
+            let request = AllocationRequest::new(size).aligned(64).goal(goal);
+            last = allocator
+                .allocate(&request)
+                .map_or(0, |address| address.as_u64());
+            checksum = checksum.wrapping_mul(31).wrapping_add(last);
+        }
+        black_box(last);
+        (started.elapsed(), checksum)
+    };
+    let (fast, fast_sum) = best_of(scale.rounds, || run(false));
+    let (reference, reference_sum) = best_of(scale.rounds, || run(true));
+    if fast_sum != reference_sum {
+        return Err("W3: the two searches placed blocks differently".into());
+    }
+    let units = shape.pages() * PAGE / 64;
+    let (buddy, _) = best_of(scale.rounds, || {
+        let mut peer = BuddyPeer::new();
+        peer.insert(0, units);
+        let started = ThreadTime::now();
+        for &size in &sizes {
+            black_box(peer.allocate(size.div_ceil(64), 1));
+        }
+        (started.elapsed(), ())
+    });
+    let (read, write) = limits(shape.leaf_words(), scale.rounds);
+    Ok(Row {
+        id: "W3",
+        fast_s: seconds(fast),
+        reference_s: Some(seconds(reference)),
+        bitmap_allocator_s: None,
+        buddy_s: Some(seconds(buddy)),
+        limit_read_s: Some(read),
+        limit_memset_s: Some(write),
+        note: "16 GiB node; buddy in 64-byte units".into(),
+    })
+}
+
+/// W4a and W4b: the hand-off of a TiB in 4 nodes, with `runs` reserved.
+fn hand_off(id: &'static str, scale: Scale, runs: Option<&Runs>) -> Result<Row, Failure> {
+    let shape = Shape::new(scale.gibibytes, 4);
+    let free: Vec<(u64, u64)> = match runs {
+        Some(runs) => runs.free.clone(),
+        None => vec![(0, shape.pages())],
+    };
+    let mut storages: Vec<Vec<u64>> = (0..shape.nodes).map(|_| shape.storage()).collect();
+    let (fast, pages) = best_of(scale.rounds, || {
+        // Borrowed storage: the hand-off's time does not include freeing it.
+        let mut allocator = shape.build_on(storages.iter_mut().map(Vec::as_mut_slice), false);
+        if let Some(runs) = runs {
+            runs.apply(&mut allocator);
+        }
+        let hand_off = allocator.free_all();
+        let started = ThreadTime::now();
+        let pages = hand_off.count_pages();
+        (started.elapsed(), pages)
+    });
+    let expected: u64 = free.iter().map(|(start, end)| end - start).sum();
+    if pages != expected {
+        return Err(format!(
+            "{id}: the hand-off released {pages} pages, not {expected}"
+        ));
+    }
+    let mut bitmap_allocator = None;
+    if shape.pages() <= BitmapPeer::CAPACITY {
+        let (time, _) = best_of(scale.rounds, || {
+            let mut peer = BitmapPeer::new();
+            let started = ThreadTime::now();
+            for &(start, end) in &free {
+                peer.insert(start, end);
+            }
+            (started.elapsed(), black_box(peer))
+        });
+        bitmap_allocator = Some(seconds(time));
+    }
+    let (buddy, _) = best_of(scale.rounds, || {
+        let mut peer = BuddyPeer::new();
+        let started = ThreadTime::now();
+        for &(start, end) in &free {
+            peer.insert(start, end);
+        }
+        (started.elapsed(), black_box(peer))
+    });
+    let (read, write) = limits(shape.leaf_words(), scale.rounds);
+    let reserved = runs.map_or(0.0, |runs| runs.reserved_fraction(shape.pages()));
+    Ok(Row {
+        id,
+        fast_s: seconds(fast),
+        reference_s: None,
+        bitmap_allocator_s: bitmap_allocator,
+        buddy_s: Some(seconds(buddy)),
+        limit_read_s: Some(read),
+        limit_memset_s: Some(write),
+        note: format!(
+            "{:.1} % reserved; peers: taking the same free runs in",
+            100.0 * reserved
+        ),
+    })
+}
+
+/// W4a: the hand-off of an entirely free TiB.
+pub fn w4a(scale: Scale) -> Result<Row, Failure> {
+    hand_off("W4a", scale, None)
+}
+
+/// W4b: the hand-off of a TiB with 10 % of its pages reserved in random runs.
+pub fn w4b(scale: Scale) -> Result<Row, Failure> {
+    let shape = Shape::new(scale.gibibytes, 4);
+    let mut random = SmallRng::seed_from_u64(4);
+    // Reserved runs up to 16 MiB, free runs up to 188 MiB: about 10 % reserved.
+    let runs = Runs::random(&mut random, shape.pages(), 48_000, 4096);
+    hand_off("W4b", scale, Some(&runs))
+}
+
+/// W5: registering a TiB in 4 nodes and freeing all their RAM.
+pub fn w5(scale: Scale) -> Result<Row, Failure> {
+    let shape = Shape::new(scale.gibibytes, 4);
+    let (fast, free) = best_of(scale.rounds, || {
+        let storages: Vec<Vec<u64>> = (0..shape.nodes).map(|_| shape.storage()).collect();
+        let mut allocator = Allocator::new(Configuration::X86_64, NoZeroing);
+        let started = ThreadTime::now();
+        shape.register(&mut allocator, storages);
+        allocator
+            .free(PhysicalAddress::ZERO, shape.pages() * PAGE)
+            .expect("the machine's RAM frees");
+        let elapsed = started.elapsed();
+        (elapsed, allocator.free_pages())
+    });
+    if free != shape.pages() {
+        return Err(format!(
+            "W5: {free} pages free after set-up, not {}",
+            shape.pages()
+        ));
+    }
+    let (read, write) = limits(shape.leaf_words(), scale.rounds);
+    Ok(Row {
+        id: "W5",
+        fast_s: seconds(fast),
+        reference_s: None,
+        bitmap_allocator_s: None,
+        buddy_s: None,
+        limit_read_s: Some(read),
+        limit_memset_s: Some(write),
+        note: "register_node x4 + one free of all RAM".into(),
+    })
+}

@@ -1,0 +1,218 @@
+//! Word-at-a-time scans over plain bit sets: next set or clear bit, runs of set bits.
+//!
+//! These are the building blocks of the summary levels: each level is a
+//! bit set over the words of the level below, and these helpers find bits
+//! in it a word at a time. Bit `i` is bit `i % 64` of word `i / 64`.
+
+/// Bits per word.
+pub(crate) const WORD: u64 = 64;
+
+/// Words needed for `bits` bits.
+pub(crate) const fn words_for(bits: u64) -> u64 {
+    bits.div_ceil(WORD)
+}
+
+/// Whether bit `index` of `bits` is set.
+pub(crate) fn get(bits: &[u64], index: u64) -> bool {
+    bits[(index / WORD) as usize] & (1 << (index % WORD)) != 0
+}
+
+/// Sets or clears bit `index` of `bits`.
+pub(crate) fn put(bits: &mut [u64], index: u64, value: bool) {
+    let word = &mut bits[(index / WORD) as usize];
+    let mask = 1 << (index % WORD);
+    if value {
+        *word |= mask;
+    } else {
+        *word &= !mask;
+    }
+}
+
+/// The mask of bits `[from, to)` within one word, `0 <= from < to <= 64`.
+pub(crate) const fn span_mask(from: u64, to: u64) -> u64 {
+    let high = if to >= WORD { u64::MAX } else { (1 << to) - 1 };
+    high & (u64::MAX << from)
+}
+
+/// The words that bits `[from, to)` fall in, each with the mask of the
+/// range's bits within it.
+pub(crate) fn word_masks(from: u64, to: u64) -> impl Iterator<Item = (usize, u64)> {
+    let mut index = from;
+    core::iter::from_fn(move || {
+        if index >= to {
+            return None;
+        }
+        let offset = index % WORD;
+        let bits = (WORD - offset).min(to - index);
+        let word_index = (index / WORD) as usize;
+        index += bits;
+        Some((word_index, span_mask(offset, offset + bits)))
+    })
+}
+
+/// Sets (`value`) or clears every bit of `[from, to)`, whole words at a time.
+pub(crate) fn fill(bits: &mut [u64], from: u64, to: u64, value: bool) {
+    for (word_index, mask) in word_masks(from, to) {
+        let word = &mut bits[word_index];
+        if mask == u64::MAX {
+            *word = if value { u64::MAX } else { 0 };
+        } else if value {
+            *word |= mask;
+        } else {
+            *word &= !mask;
+        }
+    }
+}
+
+/// The first index in `[from, to)` whose bit is `set`, or `to`. `to` must
+/// not exceed the bits `bits` holds.
+pub(crate) fn next(bits: &[u64], from: u64, to: u64, set: bool) -> u64 {
+    if from >= to {
+        return to;
+    }
+    let flip = if set { 0 } else { u64::MAX };
+    let mut word_index = from / WORD;
+    let mut word = (bits[word_index as usize] ^ flip) & (u64::MAX << (from % WORD));
+    loop {
+        if word != 0 {
+            return (word_index * WORD + u64::from(word.trailing_zeros())).min(to);
+        }
+        word_index += 1;
+        if word_index * WORD >= to {
+            return to;
+        }
+        word = bits[word_index as usize] ^ flip;
+    }
+}
+
+/// The positions `p` where bits `p .. p + length` of `word` are all set
+/// (`1 <= length <= 64`), as a mask.
+fn run_starts(word: u64, length: u64) -> u64 {
+    let mut starts = word;
+    let mut covered = 1;
+    while covered < length && starts != 0 {
+        let shift = covered.min(length - covered);
+        starts &= starts >> shift;
+        covered += shift;
+    }
+    starts
+}
+
+/// A run of set bits being followed across words.
+#[derive(Clone, Copy)]
+struct OpenRun {
+    start: u64,
+    length: u64,
+}
+
+/// Finds the first `length` consecutive set bits inside `[from, to)` of
+/// `bits` (`length >= 1`); returns where they start. `nonzero`, when given,
+/// has one bit per word of `bits`, set when that word is not zero, and lets
+/// the scan skip empty stretches.
+pub(crate) fn find_run(
+    bits: &[u64],
+    nonzero: Option<&[u64]>,
+    from: u64,
+    to: u64,
+    length: u64,
+) -> Option<u64> {
+    if from >= to || to - from < length {
+        return None;
+    }
+    let last_word = (to - 1) / WORD;
+    let mut word_index = from / WORD;
+    let mut open = OpenRun {
+        start: from,
+        length: 0,
+    };
+    loop {
+        let base = word_index * WORD;
+        let mut word = bits[word_index as usize];
+        if word_index == from / WORD {
+            word &= u64::MAX << (from % WORD);
+        }
+        if word_index == last_word {
+            word &= span_mask(0, to - base);
+        }
+        if word == u64::MAX {
+            if open.length == 0 {
+                open.start = base;
+            }
+            open.length += WORD;
+        } else if word == 0 {
+            open.length = 0;
+            if let Some(summary) = nonzero {
+                // Jump to the next word holding a set bit.
+                let next_word = next(summary, word_index + 1, last_word + 1, true);
+                if next_word > last_word {
+                    return None;
+                }
+                word_index = next_word;
+                continue;
+            }
+        } else {
+            let head = u64::from(word.trailing_ones());
+            if open.length == 0 {
+                open.start = base;
+            }
+            if open.length + head >= length {
+                return Some(open.start);
+            }
+            if length <= WORD {
+                let starts = run_starts(word, length);
+                if starts != 0 {
+                    return Some(base + u64::from(starts.trailing_zeros()));
+                }
+            }
+            open.length = u64::from(word.leading_ones());
+            open.start = base + WORD - open.length;
+        }
+        if open.length >= length {
+            return Some(open.start);
+        }
+        if word_index == last_word {
+            return None;
+        }
+        word_index += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_finds_set_and_clear_bits() {
+        let bits = [0b1011_0000u64, 0, 1 << 5];
+        assert_eq!(next(&bits, 0, 192, true), 4);
+        assert_eq!(next(&bits, 6, 192, true), 7);
+        assert_eq!(next(&bits, 8, 192, true), 133);
+        assert_eq!(next(&bits, 8, 100, true), 100);
+        assert_eq!(next(&bits, 4, 192, false), 6);
+    }
+
+    #[test]
+    fn runs_are_found_inside_and_across_words() {
+        let bits = [0xf0u64 | (0xff << 56), u64::MAX, 0b111];
+        assert_eq!(find_run(&bits, None, 0, 192, 4), Some(4));
+        assert_eq!(find_run(&bits, None, 5, 192, 4), Some(56));
+        assert_eq!(find_run(&bits, None, 0, 192, 75), Some(56));
+        assert_eq!(find_run(&bits, None, 0, 192, 76), None);
+        assert_eq!(find_run(&bits, None, 0, 130, 74), Some(56));
+        assert_eq!(find_run(&bits, None, 0, 129, 74), None);
+        let summary = [0b101u64];
+        let sparse = [0b1u64, 0, 0b11];
+        assert_eq!(find_run(&sparse, Some(&summary), 0, 192, 2), Some(128));
+    }
+
+    #[test]
+    fn fill_and_masks() {
+        let mut bits = [0u64; 3];
+        fill(&mut bits, 60, 130, true);
+        assert_eq!(bits, [0xf << 60, u64::MAX, 0b11]);
+        fill(&mut bits, 61, 129, false);
+        assert_eq!(bits, [1 << 60, 0, 0b10]);
+        assert_eq!(span_mask(0, 64), u64::MAX);
+        assert_eq!(span_mask(3, 5), 0b11000);
+    }
+}

@@ -1,0 +1,60 @@
+//! Where the leaf bitmap and the summary bit sets lie in a node's storage words.
+
+use super::bits::words_for;
+
+/// The word ranges of one node's storage: the leaf words, then two bit sets
+/// over leaf words, then three bit sets over words of the second of those.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Layout {
+    /// Leaf words (`bitmap_words(pages)`).
+    pub(crate) leaf: u64,
+    /// Words of each bit set over leaf words.
+    pub(crate) level1: u64,
+    /// Words of each bit set over level-1 words.
+    pub(crate) level2: u64,
+}
+
+/// One of the summary bit sets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Set {
+    /// Per leaf word: it has a free page.
+    AnyFree,
+    /// Per leaf word: every page of it is free.
+    AllFree,
+    /// Per word of `AnyFree`: it is not zero.
+    AnyFreeNonzero,
+    /// Per word of `AllFree`: it is not zero.
+    AllFreeNonzero,
+    /// Per word of `AllFree`: every bit of it is set.
+    AllFreeFull,
+}
+
+impl Layout {
+    /// The layout for a node of `pages` pages.
+    pub(crate) const fn for_pages(pages: u64) -> Self {
+        let leaf = words_for(pages);
+        let level1 = words_for(leaf);
+        Self {
+            leaf,
+            level1,
+            level2: words_for(level1),
+        }
+    }
+
+    /// Words the whole storage takes.
+    pub(crate) const fn total_words(&self) -> u64 {
+        self.leaf + 2 * self.level1 + 3 * self.level2
+    }
+
+    /// The word range of `set` in the storage.
+    pub(crate) const fn range(&self, set: Set) -> core::ops::Range<usize> {
+        let (start, length) = match set {
+            Set::AnyFree => (self.leaf, self.level1),
+            Set::AllFree => (self.leaf + self.level1, self.level1),
+            Set::AnyFreeNonzero => (self.leaf + 2 * self.level1, self.level2),
+            Set::AllFreeNonzero => (self.leaf + 2 * self.level1 + self.level2, self.level2),
+            Set::AllFreeFull => (self.leaf + 2 * self.level1 + 2 * self.level2, self.level2),
+        };
+        start as usize..(start + length) as usize
+    }
+}

@@ -1,0 +1,469 @@
+//! One node's page bitmap over borrowed storage, with a summary that skips long stretches.
+//!
+//! The leaf level is Linux's: one bit per page, 1 = reserved, bit `i` being
+//! bit `i % 64` of 64-bit word `i / 64`. Above it, in the same storage, a
+//! summary keeps per leaf word a "has a free page" bit and an "entirely
+//! free" bit, and per summary word three bits (has a word with a free page,
+//! has an entirely free word, is all entirely free words). Every change
+//! keeps both levels exact, so a scan crosses 4096 reserved or free pages
+//! with one summary bit and 262 144 with one bit of the level above.
+//!
+//! A leaf word whose "has a free page" bit is clear reads as entirely
+//! reserved whatever its storage holds: registering a node writes only the
+//! summary, and reserving whole words writes no leaf word at all.
+
+mod bits;
+mod layout;
+mod refusals;
+
+use bits::WORD;
+use layout::{Layout, Set};
+use refusals::Refusals;
+
+/// Bits per bitmap word (Linux's `BITS_PER_LONG` on 64-bit machines).
+pub const BITS_PER_WORD: u64 = 64;
+
+/// Bytes of bitmap Linux allocates for a node of `pages` pages
+/// (`bootmap_bytes`): one bit per page, rounded up to whole words.
+///
+/// ```
+/// assert_eq!(bootmem::bitmap_bytes(0x8000), 4096);
+/// assert_eq!(bootmem::bitmap_bytes(100), 16);
+/// assert_eq!(bootmem::bitmap_bytes(0), 0);
+/// ```
+pub const fn bitmap_bytes(pages: u64) -> u64 {
+    bitmap_words(pages) * 8
+}
+
+/// 64-bit words of bitmap storage a node of `pages` pages needs.
+///
+/// ```
+/// assert_eq!(bootmem::bitmap_words(64), 1);
+/// assert_eq!(bootmem::bitmap_words(65), 2);
+/// ```
+pub const fn bitmap_words(pages: u64) -> u64 {
+    pages / BITS_PER_WORD + (pages % BITS_PER_WORD != 0) as u64
+}
+
+/// 64-bit words of storage a node of `pages` pages needs: its leaf bitmap
+/// and the summary above it (about 1.032 bits per page). Give [`BootAllocator::register_node`](crate::BootAllocator::register_node)
+/// at least this many words.
+///
+/// ```
+/// assert_eq!(bootmem::node_storage_words(0x8000), 512 + 16 + 3);
+/// assert_eq!(bootmem::node_storage_words(0), 0);
+/// ```
+pub const fn node_storage_words(pages: u64) -> u64 {
+    Layout::for_pages(pages).total_words()
+}
+
+/// Bytes of storage a node of `pages` pages needs ([`node_storage_words`] × 8).
+///
+/// ```
+/// assert_eq!(bootmem::node_storage_bytes(64), 8 * bootmem::node_storage_words(64));
+/// ```
+pub const fn node_storage_bytes(pages: u64) -> u64 {
+    node_storage_words(pages) * 8
+}
+
+/// A bitmap over caller-provided words, with its summary after the leaf words.
+///
+/// Indices at or beyond `len` (the node's page count) are pad bits; they
+/// read as set, as Linux keeps them, and no method changes them.
+#[derive(Debug)]
+pub(crate) struct Bitmap<Storage> {
+    storage: Storage,
+    len: u64,
+    layout: Layout,
+    refusals: Refusals,
+}
+
+impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
+    /// Takes `storage` for `len` bits and makes every bit read as set, pad
+    /// bits included, by clearing the summary (the leaf words are not
+    /// written). The caller has checked that `storage` holds at least
+    /// `node_storage_words(len)` words.
+    pub(crate) fn new_all_set(mut storage: Storage, len: u64) -> Self {
+        let layout = Layout::for_pages(len);
+        storage.as_mut()[layout.leaf as usize..layout.total_words() as usize].fill(0);
+        Self {
+            storage,
+            len,
+            layout,
+            refusals: Refusals::new(),
+        }
+    }
+
+    /// The words of one summary bit set.
+    fn summary(&self, set: Set) -> &[u64] {
+        &self.storage.as_ref()[self.layout.range(set)]
+    }
+
+    fn summary_mut(&mut self, set: Set) -> &mut [u64] {
+        let range = self.layout.range(set);
+        &mut self.storage.as_mut()[range]
+    }
+
+    /// Leaf word `index` as the bitmap reads it: entirely reserved unless
+    /// its "has a free page" bit is set.
+    pub(crate) fn word(&self, index: u64) -> u64 {
+        if bits::get(self.summary(Set::AnyFree), index) {
+            self.storage.as_ref()[index as usize]
+        } else {
+            u64::MAX
+        }
+    }
+
+    /// Whether leaf word `index` has a free page, read from the summary alone.
+    pub(crate) fn word_has_free(&self, index: u64) -> bool {
+        bits::get(self.summary(Set::AnyFree), index)
+    }
+
+    /// Whether leaf word `index` is entirely free, read from the summary alone.
+    pub(crate) fn word_entirely_free(&self, index: u64) -> bool {
+        bits::get(self.summary(Set::AllFree), index)
+    }
+
+    /// Stores leaf word `index` and brings the summary above it up to date.
+    fn store_word(&mut self, index: u64, value: u64) {
+        self.storage.as_mut()[index as usize] = value;
+        bits::put(self.summary_mut(Set::AnyFree), index, value != u64::MAX);
+        bits::put(self.summary_mut(Set::AllFree), index, value == 0);
+        self.refresh_level2(index / WORD);
+    }
+
+    /// Recomputes the level-2 bits of level-1 word `index`.
+    fn refresh_level2(&mut self, index: u64) {
+        let any = self.summary(Set::AnyFree)[index as usize];
+        let all = self.summary(Set::AllFree)[index as usize];
+        bits::put(self.summary_mut(Set::AnyFreeNonzero), index, any != 0);
+        bits::put(self.summary_mut(Set::AllFreeNonzero), index, all != 0);
+        bits::put(self.summary_mut(Set::AllFreeFull), index, all == u64::MAX);
+    }
+
+    /// Recomputes the level-2 bits of level-1 words `[from, to)`: the two
+    /// end words one by one, the ones between (whose 64 leaf words were
+    /// all just set alike) as a whole from the first of them.
+    fn refresh_level2_range(&mut self, from: u64, to: u64) {
+        self.refresh_level2(from);
+        if to - from > 1 {
+            self.refresh_level2(to - 1);
+        }
+        if to - from > 2 {
+            let (inner_from, inner_to) = (from + 1, to - 1);
+            let all = self.summary(Set::AllFree)[inner_from as usize];
+            let any = self.summary(Set::AnyFree)[inner_from as usize];
+            bits::fill(
+                self.summary_mut(Set::AnyFreeNonzero),
+                inner_from,
+                inner_to,
+                any != 0,
+            );
+            bits::fill(
+                self.summary_mut(Set::AllFreeNonzero),
+                inner_from,
+                inner_to,
+                all != 0,
+            );
+            bits::fill(
+                self.summary_mut(Set::AllFreeFull),
+                inner_from,
+                inner_to,
+                all == u64::MAX,
+            );
+        }
+    }
+
+    /// Whether bit `index` is set. Bits past `len` read as set.
+    pub(crate) fn is_set(&self, index: u64) -> bool {
+        if index >= self.len {
+            return true;
+        }
+        self.word(index / WORD) & (1 << (index % WORD)) != 0
+    }
+
+    /// Sets every bit of `[from, to)`.
+    pub(crate) fn set_range(&mut self, from: u64, to: u64) {
+        self.change_range(from, to, true);
+    }
+
+    /// Clears every bit of `[from, to)`.
+    pub(crate) fn clear_range(&mut self, from: u64, to: u64) {
+        self.change_range(from, to, false);
+    }
+
+    /// Sets (`reserve`) or clears `[from, to)`: the partly covered words at
+    /// either end one by one, the whole words between through the summary
+    /// (and, when freeing, one fill of the leaf words).
+    fn change_range(&mut self, from: u64, to: u64, reserve: bool) {
+        debug_assert!(to <= self.len);
+        if from >= to {
+            return;
+        }
+        if !reserve {
+            self.refusals.forget();
+        }
+        let (whole_from, whole_to) = (from.div_ceil(WORD), to / WORD);
+        if whole_from > whole_to {
+            self.change_part(from, to, reserve);
+            return;
+        }
+        self.change_part(from, whole_from * WORD, reserve);
+        self.change_part(whole_to * WORD, to, reserve);
+        if whole_from < whole_to {
+            if !reserve {
+                self.storage.as_mut()[whole_from as usize..whole_to as usize].fill(0);
+            }
+            bits::fill(
+                self.summary_mut(Set::AnyFree),
+                whole_from,
+                whole_to,
+                !reserve,
+            );
+            bits::fill(
+                self.summary_mut(Set::AllFree),
+                whole_from,
+                whole_to,
+                !reserve,
+            );
+            self.refresh_level2_range(whole_from / WORD, (whole_to - 1) / WORD + 1);
+        }
+    }
+
+    /// Sets or clears `[from, to)`, which lies inside one word (possibly empty).
+    fn change_part(&mut self, from: u64, to: u64, reserve: bool) {
+        if from >= to {
+            return;
+        }
+        let index = from / WORD;
+        let mask = bits::span_mask(from % WORD, to - index * WORD);
+        let old = self.word(index);
+        let new = if reserve { old | mask } else { old & !mask };
+        if new != old {
+            self.store_word(index, new);
+        }
+    }
+
+    /// The next index in level-1 set `level` at or after `from` (below `to`)
+    /// whose bit is `set`, skipping through `skip`, the level-2 set whose
+    /// bit is `set` for a word that holds such a bit. Returns `to` if none.
+    fn next_in_level(&self, level: Set, skip: Set, from: u64, to: u64, set: bool) -> u64 {
+        if from >= to {
+            return to;
+        }
+        let level_bits = self.summary(level);
+        let flip = if set { 0 } else { u64::MAX };
+        let word_index = from / WORD;
+        let word = (level_bits[word_index as usize] ^ flip) & (u64::MAX << (from % WORD));
+        if word != 0 {
+            return (word_index * WORD + u64::from(word.trailing_zeros())).min(to);
+        }
+        let next_word = bits::next(self.summary(skip), word_index + 1, to.div_ceil(WORD), set);
+        if next_word * WORD >= to {
+            return to;
+        }
+        let word = level_bits[next_word as usize] ^ flip;
+        (next_word * WORD + u64::from(word.trailing_zeros())).min(to)
+    }
+
+    /// The first clear bit in `[from, to)`, or `to` (Linux's
+    /// `find_next_zero_bit`). `to` must not exceed `len`.
+    pub(crate) fn next_clear(&self, from: u64, to: u64) -> u64 {
+        debug_assert!(to <= self.len);
+        if from >= to {
+            return to;
+        }
+        let index = from / WORD;
+        let word = !self.word(index) & (u64::MAX << (from % WORD));
+        if word != 0 {
+            return (index * WORD + u64::from(word.trailing_zeros())).min(to);
+        }
+        let end = to.div_ceil(WORD);
+        let next = self.next_in_level(Set::AnyFree, Set::AnyFreeNonzero, index + 1, end, true);
+        if next >= end {
+            return to;
+        }
+        let word = !self.storage.as_ref()[next as usize];
+        (next * WORD + u64::from(word.trailing_zeros())).min(to)
+    }
+
+    /// The first set bit in `[from, to)`, or `to`. `to` must not exceed `len`.
+    pub(crate) fn next_set(&self, from: u64, to: u64) -> u64 {
+        debug_assert!(to <= self.len);
+        if from >= to {
+            return to;
+        }
+        let index = from / WORD;
+        let word = self.word(index) & (u64::MAX << (from % WORD));
+        if word != 0 {
+            return (index * WORD + u64::from(word.trailing_zeros())).min(to);
+        }
+        let end = to.div_ceil(WORD);
+        let next = self.next_in_level(Set::AllFree, Set::AllFreeFull, index + 1, end, false);
+        if next >= end {
+            return to;
+        }
+        (next * WORD + u64::from(self.word(next).trailing_zeros())).min(to)
+    }
+
+    /// The first leaf word `w >= from` such that words `w .. w + count` are
+    /// all entirely free and end at or before `to` (`count >= 1`).
+    ///
+    /// Long runs are looked for first among level-1 words that are
+    /// entirely free, so a fragmented stretch is refused a level-2 word
+    /// (262 144 pages) at a time.
+    pub(crate) fn free_words_run(&self, mut from: u64, to: u64, count: u64) -> Option<u64> {
+        // A run of `count` words holds at least this many whole level-1 words.
+        let whole = count.saturating_sub(2 * WORD - 2) / WORD;
+        loop {
+            let mut window_end = to;
+            if whole > 0 {
+                let first = bits::find_run(
+                    self.summary(Set::AllFreeFull),
+                    None,
+                    from.div_ceil(WORD),
+                    to / WORD,
+                    whole,
+                )?;
+                from = from.max((first * WORD).saturating_sub(WORD - 1));
+                window_end = to.min((first + whole) * WORD + count);
+            }
+            let found = bits::find_run(
+                self.summary(Set::AllFree),
+                Some(self.summary(Set::AllFreeNonzero)),
+                from,
+                window_end,
+                count,
+            );
+            if found.is_some() || window_end == to {
+                return found;
+            }
+            from = window_end - count + 1;
+        }
+    }
+
+    /// Pages the bitmap covers.
+    pub(crate) fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether a whole-node search proved that no `pages` free pages start
+    /// on a `step` boundary (a power of two), with no page freed since.
+    pub(crate) fn refused(&self, pages: u64, step: u64) -> bool {
+        self.refusals.refused(pages, step)
+    }
+
+    /// Records that a whole-node search found no `pages` free pages on a
+    /// `step` boundary.
+    pub(crate) fn record_refusal(&self, pages: u64, step: u64) {
+        self.refusals.record(pages, step);
+    }
+
+    /// Number of clear bits in the whole bitmap.
+    pub(crate) fn count_clear(&self) -> u64 {
+        let any = self.summary(Set::AnyFree);
+        let all = self.summary(Set::AllFree);
+        let leaf = self.storage.as_ref();
+        let mut count = 0;
+        for (word_index, (&any_word, &all_word)) in any.iter().zip(all).enumerate() {
+            count += u64::from(all_word.count_ones()) * WORD;
+            let mut partial = any_word & !all_word;
+            while partial != 0 {
+                let index = word_index * WORD as usize + partial.trailing_zeros() as usize;
+                count += u64::from((!leaf[index]).count_ones());
+                partial &= partial - 1;
+            }
+        }
+        count
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::vec;
+    use std::vec::Vec;
+
+    fn bitmap(len: u64) -> Bitmap<Vec<u64>> {
+        // Storage full of ones: the summary alone must make it read reserved.
+        Bitmap::new_all_set(vec![u64::MAX; node_storage_words(len) as usize], len)
+    }
+
+    /// Checks every summary bit against the leaf words it describes.
+    fn assert_summary_exact(map: &Bitmap<Vec<u64>>) {
+        let layout = map.layout;
+        for index in 0..layout.level1 * WORD {
+            let word = if index < layout.leaf {
+                map.word(index)
+            } else {
+                u64::MAX
+            };
+            assert_eq!(
+                bits::get(map.summary(Set::AnyFree), index),
+                word != u64::MAX
+            );
+            assert_eq!(bits::get(map.summary(Set::AllFree), index), word == 0);
+        }
+        for index in 0..layout.level1 {
+            let any = map.summary(Set::AnyFree)[index as usize];
+            let all = map.summary(Set::AllFree)[index as usize];
+            assert_eq!(bits::get(map.summary(Set::AnyFreeNonzero), index), any != 0);
+            assert_eq!(bits::get(map.summary(Set::AllFreeNonzero), index), all != 0);
+            assert_eq!(
+                bits::get(map.summary(Set::AllFreeFull), index),
+                all == u64::MAX
+            );
+        }
+    }
+
+    #[test]
+    fn sizes_match_linux_and_stay_under_1_05_bits_per_page() {
+        assert_eq!(bitmap_bytes(0x8001), 4104);
+        assert_eq!(bitmap_bytes(1), 8);
+        let pages = 1u64 << 28;
+        assert!(node_storage_words(pages) * 64 * 100 < pages * 105);
+        assert_eq!(node_storage_words(1), 1 + 2 + 3);
+    }
+
+    #[test]
+    fn set_clear_and_find_across_words() {
+        let mut map = bitmap(300);
+        assert_eq!(map.next_clear(0, 300), 300);
+        map.clear_range(60, 200);
+        assert_summary_exact(&map);
+        assert_eq!(map.next_clear(0, 300), 60);
+        assert_eq!(map.next_set(60, 300), 200);
+        assert_eq!(map.next_set(60, 150), 150);
+        assert_eq!(map.count_clear(), 140);
+        map.set_range(63, 65);
+        assert_summary_exact(&map);
+        assert!(map.is_set(63) && map.is_set(64) && !map.is_set(65) && !map.is_set(62));
+        assert_eq!(map.next_set(61, 300), 63);
+        assert_eq!(map.next_clear(63, 300), 65);
+        assert!(map.is_set(300), "indices past the end read as reserved");
+    }
+
+    #[test]
+    fn long_stretches_are_crossed_through_the_summary() {
+        let len = 64 * 64 * 70;
+        let mut map = bitmap(len);
+        map.clear_range(5, len - 3);
+        map.set_range(64 * 64 * 3, 64 * 64 * 3 + 64);
+        map.set_range(len - 100, len - 99);
+        assert_summary_exact(&map);
+        assert_eq!(map.count_clear(), len - 8 - 64 - 1);
+        assert_eq!(map.next_set(5, len), 64 * 64 * 3);
+        assert_eq!(map.next_set(64 * 64 * 3 + 64, len), len - 100);
+        assert_eq!(map.next_clear(64 * 64 * 3, len), 64 * 64 * 3 + 64);
+        // Runs of entirely free words: 191 words after the reserved word
+        // at 192 start at 193; the first run of 190 starts at word 1.
+        assert_eq!(map.free_words_run(0, len / 64, 190), Some(1));
+        assert_eq!(map.free_words_run(2, len / 64, 192), Some(193));
+        assert_eq!(map.free_words_run(2, len / 64, 4285), Some(193));
+        assert_eq!(map.free_words_run(2, len / 64, 4286), None);
+        map.set_range(0, len);
+        assert_summary_exact(&map);
+        assert_eq!(map.next_clear(0, len), len);
+        assert_eq!(map.free_words_run(0, len / 64, 1), None);
+    }
+}

@@ -1,0 +1,123 @@
+//! Differential test: the summary-driven allocator against the bit-by-bit reference, call for call.
+//!
+//! Random sequences of frees, reservations and allocations run on two
+//! allocators over nodes large enough to have many summary words (and
+//! whole level-1 words entirely free or reserved): one searching through
+//! the summary, one testing a bit at a time as Linux does. Every result,
+//! the final reserved runs and the hand-off's blocks must be identical.
+#![cfg(feature = "reference")]
+
+use bootmem::memory::NoZeroing;
+use bootmem::{
+    AllocationRequest, BootAllocator, Configuration, NodeId, NodePreference, PageFrameNumber,
+    PhysicalAddress, ReserveMode,
+};
+use proptest::prelude::*;
+
+type Allocator = BootAllocator<Vec<u64>, NoZeroing, 2>;
+
+const PAGE: u64 = 4096;
+/// Two adjacent nodes, the first starting off any word boundary, the
+/// second on one (where large alignments take the summary-only path).
+const NODES: [(u32, u64, u64); 2] = [(0, 7, 150_016), (1, 150_016, 400_003)];
+const END: u64 = 400_003;
+
+fn machine(bit_by_bit: bool) -> Allocator {
+    let mut allocator = Allocator::new(Configuration::X86_64, NoZeroing);
+    allocator.use_bit_by_bit_search(bit_by_bit);
+    for (node, start, end) in NODES {
+        let storage = vec![0; bootmem::node_storage_words(end - start) as usize];
+        allocator
+            .register_node(
+                NodeId::new(node),
+                PageFrameNumber::new(start)..PageFrameNumber::new(end),
+                storage,
+                None,
+            )
+            .unwrap();
+    }
+    allocator
+        .free(PhysicalAddress::new(7 * PAGE), (END - 7) * PAGE)
+        .unwrap();
+    allocator
+}
+
+#[derive(Clone, Debug)]
+enum Operation {
+    Allocate(AllocationRequest),
+    Free { start: u64, pages: u64 },
+    Reserve { start: u64, pages: u64 },
+}
+
+/// A power of two from 2^0 to 2^`max_shift`, times a small factor.
+fn spread(max_shift: u32) -> impl Strategy<Value = u64> {
+    (0u32..=max_shift, 1u64..4).prop_map(|(shift, factor)| factor << shift)
+}
+
+fn operation() -> impl Strategy<Value = Operation> {
+    let request = (
+        spread(28),
+        (0u32..31).prop_map(|shift| 1u64 << shift),
+        prop_oneof![Just(0u64), 0u64..(END * PAGE)],
+        prop_oneof![Just(None), (0u64..(END * PAGE)).prop_map(Some)],
+        prop_oneof![
+            Just(NodePreference::AnyNode),
+            (0u32..2).prop_map(|node| NodePreference::Prefer(NodeId::new(node))),
+        ],
+    )
+        .prop_map(
+            |(size, alignment, goal, limit, preference)| AllocationRequest {
+                size,
+                alignment,
+                goal: PhysicalAddress::new(goal),
+                limit: limit.map(PhysicalAddress::new),
+                preference,
+            },
+        );
+    prop_oneof![
+        4 => request.prop_map(Operation::Allocate),
+        1 => (7u64..END, spread(17)).prop_map(|(start, pages)| Operation::Free { start, pages }),
+        2 => (7u64..END, spread(17)).prop_map(|(start, pages)| Operation::Reserve { start, pages }),
+    ]
+}
+
+/// Applies one call and returns its result as text.
+fn apply(allocator: &mut Allocator, operation: &Operation) -> String {
+    match operation {
+        Operation::Allocate(request) => format!("{:?}", allocator.allocate(request)),
+        Operation::Free { start, pages } => {
+            let pages = (*pages).min(END - start);
+            format!(
+                "{:?}",
+                allocator.free(PhysicalAddress::new(start * PAGE), pages * PAGE)
+            )
+        }
+        Operation::Reserve { start, pages } => {
+            let pages = (*pages).min(END - start);
+            let result = allocator.reserve(
+                PhysicalAddress::new(start * PAGE),
+                pages * PAGE,
+                ReserveMode::Shared,
+            );
+            format!("{result:?}")
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn summary_search_and_bit_by_bit_search_agree(operations in proptest::collection::vec(operation(), 1..60)) {
+        let mut fast = machine(false);
+        let mut reference = machine(true);
+        for operation in &operations {
+            let result = apply(&mut fast, operation);
+            let expected = apply(&mut reference, operation);
+            prop_assert_eq!(result, expected, "results differ on {:?}", operation);
+        }
+        prop_assert!(fast.reserved_runs().eq(reference.reserved_runs()), "final bitmaps differ");
+        prop_assert_eq!(fast.free_pages(), reference.free_pages());
+        prop_assert!(fast.free_all().eq(reference.free_all()), "hand-offs differ");
+    }
+}
