@@ -731,3 +731,62 @@ fn a_full_registry_refuses_the_next_node() {
     assert_eq!(small.allocator().nodes().count(), 0);
     assert_eq!(small.allocator().is_reserved(PageFrameNumber::new(0)), None);
 }
+
+#[test]
+fn a_bitmap_of_two_pages_stays_reserved_in_its_node() {
+    // 0x8001 pages need 4104 bytes of bitmap: two pages, at the node's top.
+    let pages = 0x8001;
+    check(&[
+        (
+            Call::Init {
+                nid: 0,
+                mapstart: pages - 2,
+                start: 0,
+                end: pages,
+            },
+            Outcome::Bytes(4104),
+        ),
+        (
+            Call::Free {
+                address: 0,
+                size: pages * PAGE,
+            },
+            Outcome::Done,
+        ),
+        (
+            Call::Reserve {
+                address: (pages - 3) * PAGE,
+                size: PAGE,
+                flags: 1,
+            },
+            Outcome::Reserve(0),
+        ),
+        (
+            Call::Reserve {
+                address: (pages - 2) * PAGE,
+                size: PAGE,
+                flags: 1,
+            },
+            Outcome::Reserve(-16),
+        ),
+        (
+            Call::Reserve {
+                address: (pages - 1) * PAGE,
+                size: PAGE,
+                flags: 1,
+            },
+            Outcome::Reserve(-16),
+        ),
+        (
+            Call::Free {
+                address: (pages - 3) * PAGE,
+                size: 3 * PAGE,
+            },
+            Outcome::Done,
+        ),
+    ]);
+    let bootmem: Bootmem<Vec<u64>, NoZeroing, 1> = Bootmem::new(Configuration::X86_64, NoZeroing);
+    assert_eq!(bootmem.bootmem_bootmap_pages(0x8000), 1);
+    assert_eq!(bootmem.bootmem_bootmap_pages(pages), 2);
+    assert_eq!(bootmem.bootmem_bootmap_pages(0x10_0000), 32);
+}

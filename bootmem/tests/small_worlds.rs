@@ -275,7 +275,10 @@ fn every_short_sequence_matches_the_model() {
         if cfg!(feature = "reference") { "on" } else { "off" }
     );
     eprintln!("small worlds: last calls by outcome: {outcomes:?}");
-    for kind in ["allocated", "NULL", "PANIC", "BUG", "ok", "0", "-16"] {
-        assert!(outcomes.contains_key(kind), "no sequence ends in {kind}");
+    // One call cannot meet a full window; two can, and then every outcome occurs.
+    if depth >= 2 {
+        for kind in ["allocated", "NULL", "PANIC", "BUG", "ok", "0", "-16"] {
+            assert!(outcomes.contains_key(kind), "no sequence ends in {kind}");
+        }
     }
 }

@@ -3,7 +3,7 @@
 
 use libfuzzer_sys::fuzz_target;
 
-#[allow(dead_code)]
+#[allow(dead_code, unused_imports)]
 #[path = "../../bootmem-cli/src"]
 mod cli {
     pub mod parse;
@@ -13,6 +13,6 @@ use cli::parse;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
-        let _ = cli::replay::replay_log(text, "fuzz");
+        let _ = cli::replay::replay_log(text, "fuzz", cli::replay::Policy::Both);
     }
 });
