@@ -28,8 +28,8 @@ const RAM_PAGES: u64 = RAM_BYTES as u64 / PAGE_BYTES;
 struct Ram([u8; RAM_BYTES]);
 
 static mut RAM: Ram = Ram([0; RAM_BYTES]);
-static mut BITMAP: [u64; bootmem::bitmap_words(RAM_PAGES) as usize] =
-    [0; bootmem::bitmap_words(RAM_PAGES) as usize];
+static mut BITMAP: [u64; bootmem::node_storage_words(RAM_PAGES) as usize] =
+    [0; bootmem::node_storage_words(RAM_PAGES) as usize];
 
 type EarlyHeap = LockedBootAllocator<spin::Mutex<()>, &'static mut [u64], IdentityMapped, 1>;
 

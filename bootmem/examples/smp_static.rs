@@ -15,7 +15,7 @@ use bootmem::{AllocationRequest, Configuration, NodeId, PageFrameNumber, Physica
 
 /// Pages per node: 1 GiB each.
 const NODE_PAGES: u64 = 0x4_0000;
-const WORDS: usize = bootmem::bitmap_words(NODE_PAGES) as usize;
+const WORDS: usize = bootmem::node_storage_words(NODE_PAGES) as usize;
 
 static mut NODE_0_BITMAP: [u64; WORDS] = [0; WORDS];
 static mut NODE_1_BITMAP: [u64; WORDS] = [0; WORDS];

@@ -37,7 +37,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let pages = RAM_BYTES / 4096;
     let mut allocator: BootAllocator<Vec<u64>, OffsetMapped, 1> =
         BootAllocator::new(Configuration::X86_64, memory);
-    let storage = vec![0; bootmem::bitmap_words(pages) as usize];
+    let storage = vec![0; bootmem::node_storage_words(pages) as usize];
     allocator.register_node(
         NodeId::new(0),
         PageFrameNumber::new(0)..PageFrameNumber::new(pages),
