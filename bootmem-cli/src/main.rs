@@ -4,14 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-mod bench;
-mod boot;
-mod map;
-mod parse;
-mod render;
-mod replay;
-mod script;
-mod soak;
+use bootmem_cli::{bench, boot, map, replay, script, soak};
 
 /// Linux's boot-time memory allocator, run on scripts and real machines' memory maps.
 #[derive(Parser)]

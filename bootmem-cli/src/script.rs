@@ -12,8 +12,8 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-mod interpreter;
-mod parser;
+pub mod interpreter;
+pub mod parser;
 
 use interpreter::Interpreter;
 use parser::parse_script;

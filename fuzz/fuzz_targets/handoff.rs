@@ -5,7 +5,9 @@
 #![no_main]
 
 use bootmem::memory::NoZeroing;
-use bootmem::{BlockKind, BootAllocator, Configuration, NodeId, PageFrameNumber, PhysicalAddress, ReserveMode};
+use bootmem::{
+    BlockKind, BootAllocator, Configuration, NodeId, PageFrameNumber, PhysicalAddress, ReserveMode,
+};
 use libfuzzer_sys::arbitrary::{Result, Unstructured};
 use libfuzzer_sys::fuzz_target;
 
@@ -21,7 +23,9 @@ fn run(input: &mut Unstructured) -> Result<()> {
         let pages = input.int_in_range(1u64..=3000)?;
         let storage = vec![0; bootmem::node_storage_words(pages) as usize];
         let frames = PageFrameNumber::new(start)..PageFrameNumber::new(start + pages);
-        allocator.register_node(NodeId::new(index), frames, storage, None).expect("valid node");
+        allocator
+            .register_node(NodeId::new(index), frames, storage, None)
+            .expect("valid node");
         nodes.push((start, start + pages));
         start += pages + input.int_in_range(0u64..=70)?;
     }
@@ -48,8 +52,16 @@ fn run(input: &mut Unstructured) -> Result<()> {
     let mut pages = Vec::new();
     for block in allocator.free_all() {
         let start = block.start.as_u64();
-        assert_eq!(start % block.pages(), 0, "{block:?} is not naturally aligned");
-        assert_eq!(block.kind, BlockKind::Free, "no bitmap lives in memory here");
+        assert_eq!(
+            start % block.pages(),
+            0,
+            "{block:?} is not naturally aligned"
+        );
+        assert_eq!(
+            block.kind,
+            BlockKind::Free,
+            "no bitmap lives in memory here"
+        );
         pages.extend(start..start + block.pages());
     }
     pages.sort_unstable();

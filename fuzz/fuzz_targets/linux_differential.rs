@@ -27,7 +27,11 @@ fn layout(input: &mut Unstructured) -> Result<Vec<(u32, u64, u64, u64)>> {
     let mut nodes = Vec::new();
     for index in 0..count {
         let pages = input.int_in_range(1u64..=300)?;
-        let bitmap = if input.arbitrary()? { start + pages - 1 } else { 0x10_0000 + u64::from(index) };
+        let bitmap = if input.arbitrary()? {
+            start + pages - 1
+        } else {
+            0x10_0000 + u64::from(index)
+        };
         nodes.push((index, start, start + pages, bitmap));
         start += pages + input.int_in_range(0u64..=3)?;
     }
@@ -38,7 +42,10 @@ fn layout(input: &mut Unstructured) -> Result<Vec<(u32, u64, u64, u64)>> {
 fn address(input: &mut Unstructured, end: u64) -> Result<u64> {
     Ok(match input.int_in_range(0u8..=9)? {
         0 => input.arbitrary()?,
-        _ => input.int_in_range(0..=end + 8)? * PAGE + [0, 1, PAGE / 2, PAGE - 1][input.int_in_range(0..=3usize)?],
+        _ => {
+            input.int_in_range(0..=end + 8)? * PAGE
+                + [0, 1, PAGE / 2, PAGE - 1][input.int_in_range(0..=3usize)?]
+        }
     })
 }
 
@@ -55,11 +62,26 @@ fn call(machine: &mut Machine, choice: u8, arguments: (u32, u64, u64, u64, u64, 
     let (nid, size, align, goal, limit, flags) = arguments;
     match choice % 12 {
         0 => format!("{:?}", machine.__alloc_bootmem_nopanic(size, align, goal)),
-        1 => format!("{:?}", machine.___alloc_bootmem_nopanic(size, align, goal, limit)),
-        2 => format!("{:?}", machine.__alloc_bootmem_low_nopanic(size, align, goal)),
-        3 => format!("{:?}", machine.___alloc_bootmem_node_nopanic(nid, size, align, goal, limit)),
-        4 => format!("{:?}", machine.__alloc_bootmem_node_high_nopanic(nid, size, align, goal)),
-        5 => format!("{:?}", machine.__alloc_bootmem_low_node_nopanic(nid, size, align, goal)),
+        1 => format!(
+            "{:?}",
+            machine.___alloc_bootmem_nopanic(size, align, goal, limit)
+        ),
+        2 => format!(
+            "{:?}",
+            machine.__alloc_bootmem_low_nopanic(size, align, goal)
+        ),
+        3 => format!(
+            "{:?}",
+            machine.___alloc_bootmem_node_nopanic(nid, size, align, goal, limit)
+        ),
+        4 => format!(
+            "{:?}",
+            machine.__alloc_bootmem_node_high_nopanic(nid, size, align, goal)
+        ),
+        5 => format!(
+            "{:?}",
+            machine.__alloc_bootmem_low_node_nopanic(nid, size, align, goal)
+        ),
         6 => format!("{:?}", machine.alloc_bootmem_nopanic(size)),
         7 => format!("{:?}", machine.alloc_bootmem_pages_node_nopanic(nid, size)),
         8 => format!("{:?}", machine.free_bootmem(goal, size)),
@@ -83,10 +105,14 @@ fn run(input: &mut Unstructured) -> Result<()> {
     for machine in [&mut fast, &mut reference] {
         for &(nid, start, end, bitmap) in &nodes {
             let storage = vec![0; bootmem::node_storage_words(end - start) as usize];
-            machine.init_bootmem_node(nid, bitmap, start, end, storage).expect("valid node");
+            machine
+                .init_bootmem_node(nid, bitmap, start, end, storage)
+                .expect("valid node");
         }
         for &(_, start, end, _) in &nodes {
-            machine.free_bootmem(start * PAGE, (end - start) * PAGE).expect("RAM frees");
+            machine
+                .free_bootmem(start * PAGE, (end - start) * PAGE)
+                .expect("RAM frees");
         }
     }
     let end = nodes.last().map_or(0, |node| node.2);
@@ -102,11 +128,17 @@ fn run(input: &mut Unstructured) -> Result<()> {
         let limit = address(input, end)?;
         let flags = input.int_in_range(0..=1)?;
         let arguments = (nid, size, align, goal, limit, flags);
-        let (left, right) = (call(&mut fast, choice, arguments), call(&mut reference, choice, arguments));
+        let (left, right) = (
+            call(&mut fast, choice, arguments),
+            call(&mut reference, choice, arguments),
+        );
         assert_eq!(left, right, "call {choice} {arguments:?}");
     }
     let runs: Vec<_> = fast.allocator().reserved_runs().collect();
-    assert_eq!(runs, reference.allocator().reserved_runs().collect::<Vec<_>>());
+    assert_eq!(
+        runs,
+        reference.allocator().reserved_runs().collect::<Vec<_>>()
+    );
     check_hand_off(fast, &nodes);
     Ok(())
 }
@@ -116,14 +148,23 @@ fn run(input: &mut Unstructured) -> Result<()> {
 fn check_hand_off(machine: Machine, nodes: &[(u32, u64, u64, u64)]) {
     let mut expected: Vec<u64> = Vec::new();
     for &(_, start, end, bitmap) in nodes {
-        let free = (start..end).filter(|frame| machine.allocator().is_reserved(PageFrameNumber::new(*frame)) == Some(false));
+        let free = (start..end).filter(|frame| {
+            machine
+                .allocator()
+                .is_reserved(PageFrameNumber::new(*frame))
+                == Some(false)
+        });
         expected.extend(free);
         expected.extend(bitmap..bitmap + machine.bootmem_bootmap_pages(end - start));
     }
     let mut pages = Vec::new();
     let released = machine.free_all_bootmem(|block| {
         let start = block.start.as_u64();
-        assert_eq!(start % block.pages(), 0, "{block:?} is not naturally aligned");
+        assert_eq!(
+            start % block.pages(),
+            0,
+            "{block:?} is not naturally aligned"
+        );
         pages.extend(start..start + block.pages());
     });
     assert_eq!(released, pages.len() as u64);

@@ -3,16 +3,10 @@
 
 use libfuzzer_sys::fuzz_target;
 
-#[allow(dead_code, unused_imports)]
-#[path = "../../bootmem-cli/src"]
-mod cli {
-    pub mod parse;
-    pub mod replay;
-}
-use cli::parse;
+use bootmem_cli::replay;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
-        let _ = cli::replay::replay_log(text, "fuzz", cli::replay::Policy::Both);
+        let _ = replay::replay(text, "fuzz", replay::Policy::Both);
     }
 });

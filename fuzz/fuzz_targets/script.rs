@@ -3,12 +3,7 @@
 
 use libfuzzer_sys::fuzz_target;
 
-#[allow(dead_code)]
-#[path = "../../bootmem-cli/src/script"]
-mod script {
-    pub mod interpreter;
-    pub mod parser;
-}
+use bootmem_cli::script;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
