@@ -169,7 +169,19 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize> HandOff<Stora
             if let Some(block) = self.cut_block() {
                 return Some(block);
             }
-            let node = self.nodes.get(self.position)?.as_ref()?;
+            if !self.advance_run() {
+                return None;
+            }
+        }
+    }
+
+    /// Finds the next free run of the scan and makes it the current one;
+    /// `false` once every node has been scanned.
+    fn advance_run(&mut self) -> bool {
+        loop {
+            let Some(node) = self.nodes.get(self.position).and_then(Option::as_ref) else {
+                return false;
+            };
             let cursor = *self.cursor.get_or_insert_with(|| {
                 trace::released(node.id, node.start_frame(), node.end_frame());
                 self.prefetched = 0;
@@ -190,6 +202,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize> HandOff<Stora
                 start: node.start_frame() + start,
                 end: node.start_frame() + end,
             };
+            return true;
         }
     }
 
@@ -328,11 +341,14 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize> Iterator
                 }
             };
             self.run.start = end;
-            match self.next() {
-                Some(block) => accumulator = function(accumulator, block),
-                None => return accumulator,
+            if self.releasing_bitmaps || !self.advance_run() {
+                break;
             }
         }
+        for block in self {
+            accumulator = function(accumulator, block);
+        }
+        accumulator
     }
 
     fn next(&mut self) -> Option<FreeBlock> {
