@@ -90,6 +90,8 @@ pub struct HandOff<Storage, const MAX_NODES: usize> {
     releasing_bitmaps: bool,
     /// Next bitmap frame to release of the node at `position`.
     bitmap_frame: Option<u64>,
+    /// Leaf word of the node being scanned up to which a prefetch was asked.
+    prefetched: u64,
 }
 
 impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize> HandOff<Storage, MAX_NODES> {
@@ -109,6 +111,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize> HandOff<Stora
             },
             releasing_bitmaps: false,
             bitmap_frame: None,
+            prefetched: 0,
         }
     }
 
@@ -166,9 +169,22 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize> HandOff<Stora
             if let Some(block) = self.cut_block() {
                 return Some(block);
             }
-            let node = self.nodes.get(self.position)?.as_ref()?;
+            if !self.advance_run() {
+                return None;
+            }
+        }
+    }
+
+    /// Finds the next free run of the scan and makes it the current one;
+    /// `false` once every node has been scanned.
+    fn advance_run(&mut self) -> bool {
+        loop {
+            let Some(node) = self.nodes.get(self.position).and_then(Option::as_ref) else {
+                return false;
+            };
             let cursor = *self.cursor.get_or_insert_with(|| {
                 trace::released(node.id, node.start_frame(), node.end_frame());
+                self.prefetched = 0;
                 0
             });
             let pages = node.pages();
@@ -180,11 +196,13 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize> HandOff<Stora
             }
             let end = node.bitmap.next_set(start, pages);
             self.cursor = Some(end);
+            self.prefetched = prefetch_ahead(node, end, self.prefetched);
             self.run = FreeRun {
                 node: node.id,
                 start: node.start_frame() + start,
                 end: node.start_frame() + end,
             };
+            return true;
         }
     }
 
@@ -209,8 +227,69 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize> HandOff<Stora
     }
 }
 
+/// Leaf words a hand-off asks the processor to fetch ahead of its cursor:
+/// one 4 KiB page of bitmap, several short runs ahead.
+const PREFETCH_WORDS: u64 = 512;
+
+/// Where runs are short, the summary's jumps land on leaf words the
+/// hardware prefetcher cannot foresee, and each run would wait for memory
+/// twice. Keeps the leaf words up to [`PREFETCH_WORDS`] past the cursor
+/// `index` on their way into the cache: each word is asked for once, and a
+/// long jump (a long free or reserved stretch) asks only for the words
+/// after its landing. Returns the new prefetched bound.
+fn prefetch_ahead<Storage: AsRef<[u64]> + AsMut<[u64]>>(
+    node: &NodeAllocator<Storage>,
+    index: u64,
+    prefetched: u64,
+) -> u64 {
+    let word = index / crate::bitmap::BITS_PER_WORD;
+    let ahead = word + PREFETCH_WORDS;
+    let from = prefetched.max(word);
+    // In steps of at least a summary word, not a few words per run.
+    if ahead >= from + crate::bitmap::BITS_PER_WORD {
+        node.bitmap.prefetch_leaf(from, ahead);
+        ahead
+    } else {
+        prefetched
+    }
+}
+
+/// Cuts `[start, end)`, which holds `boundary`, a multiple of
+/// `2^max_order`, into the blocks [`block_order`] gives one after another,
+/// each found without the one before it: below the boundary the sizes are
+/// the set bits of `boundary - start` in ascending order, then blocks of
+/// the largest order, then the set bits of what is left in descending
+/// order.
+#[inline(always)]
+fn cut_around_boundary<Accumulator>(
+    mut accumulator: Accumulator,
+    start: u64,
+    boundary: u64,
+    end: u64,
+    max_order: u32,
+    mut emit: impl FnMut(Accumulator, u64, u32) -> Accumulator,
+) -> Accumulator {
+    let mut head = boundary - start;
+    while head != 0 {
+        accumulator = emit(accumulator, boundary - head, head.trailing_zeros());
+        head &= head - 1;
+    }
+    let count = (end - boundary) >> max_order;
+    for index in 0..count {
+        accumulator = emit(accumulator, boundary + (index << max_order), max_order);
+    }
+    let mut tail = (end - boundary) - (count << max_order);
+    while tail != 0 {
+        let order = 63 - tail.leading_zeros();
+        accumulator = emit(accumulator, end - tail, order);
+        tail &= !(1 << order);
+    }
+    accumulator
+}
+
 /// The largest order of a block starting at `start` inside `[start, end)`,
 /// at most `max_order`.
+#[inline(always)]
 fn block_order(max_order: u32, start: u64, end: u64) -> u32 {
     let room = 63 - (end - start).leading_zeros();
     max_order.min(start.trailing_zeros()).min(room)
@@ -232,29 +311,44 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize> Iterator
         Function: FnMut(Accumulator, FreeBlock) -> Accumulator,
     {
         let mut accumulator = init;
+        let max_order = self.max_order;
         loop {
-            let FreeRun {
-                node,
-                mut start,
-                end,
-            } = self.run;
-            while start < end {
-                let order = block_order(self.max_order, start, end);
-                let block = FreeBlock {
-                    node,
-                    start: PageFrameNumber::new(start),
-                    order,
-                    kind: BlockKind::Free,
-                };
-                start += 1 << order;
-                accumulator = function(accumulator, block);
-            }
+            let FreeRun { node, start, end } = self.run;
+            let largest = 1u64 << max_order;
+            let mut emit = |accumulator, start: u64, order: u32| {
+                function(
+                    accumulator,
+                    FreeBlock {
+                        node,
+                        start: PageFrameNumber::new(start),
+                        order,
+                        kind: BlockKind::Free,
+                    },
+                )
+            };
+            accumulator = match start.checked_next_multiple_of(largest) {
+                Some(boundary) if start < end && boundary <= end => {
+                    cut_around_boundary(accumulator, start, boundary, end, max_order, emit)
+                }
+                _ => {
+                    let (mut accumulator, mut start) = (accumulator, start);
+                    while start < end {
+                        let order = block_order(max_order, start, end);
+                        accumulator = emit(accumulator, start, order);
+                        start += 1 << order;
+                    }
+                    accumulator
+                }
+            };
             self.run.start = end;
-            match self.next() {
-                Some(block) => accumulator = function(accumulator, block),
-                None => return accumulator,
+            if self.releasing_bitmaps || !self.advance_run() {
+                break;
             }
         }
+        for block in self {
+            accumulator = function(accumulator, block);
+        }
+        accumulator
     }
 
     fn next(&mut self) -> Option<FreeBlock> {

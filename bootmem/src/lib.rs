@@ -102,6 +102,7 @@ mod node_walk;
 mod reference;
 mod registry;
 mod search;
+mod sequential;
 mod trace;
 
 pub mod adapters;

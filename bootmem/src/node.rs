@@ -4,6 +4,7 @@ use crate::address::{FrameRange, PageFrameNumber, PageSize, PhysicalAddress};
 use crate::bitmap::{node_storage_words, Bitmap};
 use crate::node_id::NodeId;
 use crate::search::{self, NodeWindow, Placement, SearchRequest};
+use crate::sequential;
 use crate::trace;
 
 /// One registered node.
@@ -23,6 +24,9 @@ pub(crate) struct NodeAllocator<Storage> {
     /// Whether the search scans bit by bit, as Linux does (benchmarks and
     /// differential tests only).
     pub(crate) bit_by_bit: bool,
+    /// Whether the last allocation was placed by the sequential shortcut,
+    /// merged with no page to reserve (see [`sequential::Streak`]).
+    pub(crate) streak_ready: sequential::Cached<bool>,
 }
 
 impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
@@ -44,6 +48,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
             last_end_offset: 0,
             hint_index: 0,
             bit_by_bit: false,
+            streak_ready: sequential::Cached(false),
         }
     }
 
@@ -76,24 +81,76 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
         }
     }
 
-    /// Where `request` would land on this node, without changing anything.
-    pub(crate) fn find(&self, page: PageSize, request: &SearchRequest) -> Option<Placement> {
+    /// Places `request` on this node if it fits: finds where it lands and
+    /// reserves its pages, moving the hint and last end. Returns the block's
+    /// address. The common sequential small request is decided by the
+    /// shortcut of [`sequential`] without the general search.
+    #[inline]
+    pub(crate) fn allocate(
+        &mut self,
+        page: PageSize,
+        request: &SearchRequest,
+    ) -> Option<PhysicalAddress> {
         trace::allocation_attempt(self.id, page, request);
         let window = self.window();
-        if self.bit_by_bit {
-            crate::reference::find_placement(&self.bitmap, &window, page, request)
+        self.streak_ready = sequential::Cached(false);
+        let placement = if self.bit_by_bit {
+            crate::reference::find_placement(&self.bitmap, &window, page, request)?
         } else {
-            search::find_placement(&self.bitmap, &window, page, request)
+            match sequential::next_to_last_block(&self.bitmap, &window, page, request) {
+                Some(placement) => {
+                    self.streak_ready =
+                        sequential::Cached(placement.reserve_from >= placement.reserve_to);
+                    placement
+                }
+                None => search::find_placement(&self.bitmap, &window, page, request)?,
+            }
+        };
+        Some(self.commit(page, &placement))
+    }
+
+    /// The next block of a streak ([`sequential::Streak`]): `request`, of
+    /// at most a page, lands at the end of the last block aligned, when it
+    /// ends inside the same partly used page; nothing else changes but the
+    /// last end. `None` when it would not end there.
+    #[inline]
+    pub(crate) fn extend_streak(
+        &mut self,
+        page: PageSize,
+        request: &SearchRequest,
+    ) -> Option<PhysicalAddress> {
+        let shift = page.shift();
+        let last_end = self.last_end_offset;
+        if request.size > page.bytes() || last_end & (page.bytes() - 1) == 0 {
+            return None;
         }
+        debug_assert_eq!(self.hint_index, (last_end >> shift) + 1);
+        let base = self.start_frame() << shift;
+        let start = search::align_up_saturating(base + last_end, request.align) - base;
+        let end = start.checked_add(request.size)?;
+        if end > self.hint_index << shift {
+            return None;
+        }
+        trace::allocation_attempt(self.id, page, request);
+        self.last_end_offset = end;
+        Some(PhysicalAddress::new(base + start))
     }
 
     /// Applies a placement found by [`find`](Self::find): reserves its pages
     /// and moves the hint and last end. Returns the block's address.
-    pub(crate) fn commit(&mut self, page: PageSize, placement: &Placement) -> PhysicalAddress {
+    #[inline]
+    fn commit(&mut self, page: PageSize, placement: &Placement) -> PhysicalAddress {
         self.last_end_offset = placement.end_offset;
         self.hint_index = page.pages_for(placement.end_offset);
-        self.bitmap
-            .set_range(placement.reserve_from, placement.reserve_to);
+        if self.bit_by_bit {
+            // v4.19's `__reserve`: one bit per page.
+            for index in placement.reserve_from..placement.reserve_to {
+                self.bitmap.set_range(index, index + 1);
+            }
+        } else {
+            self.bitmap
+                .set_range(placement.reserve_from, placement.reserve_to);
+        }
         // Within the node, whose end address fits in 64 bits.
         PhysicalAddress::new((self.start_frame() << page.shift()) + placement.start_offset)
     }

@@ -12,14 +12,14 @@ use crate::registry::NodeRegistry;
 use crate::search::SearchRequest;
 
 /// Tries one node and commits the placement if it fits.
+#[inline]
 fn try_node<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize>(
     registry: &mut NodeRegistry<Storage, MAX_NODES>,
     position: usize,
     page: PageSize,
     request: &SearchRequest,
 ) -> Option<PhysicalAddress> {
-    let placement = registry.get(position).find(page, request)?;
-    Some(registry.get_mut(position).commit(page, &placement))
+    registry.get_mut(position).allocate(page, request)
 }
 
 /// `alloc_bootmem_core`: every node in address order, skipping nodes wholly
@@ -30,8 +30,27 @@ pub(crate) fn all_nodes<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: u
     page: PageSize,
     request: &SearchRequest,
 ) -> Option<PhysicalAddress> {
+    walk(registry, page, request).map(|placed| placed.address)
+}
+
+/// Where [`walk`] placed a block.
+struct Placed {
+    address: PhysicalAddress,
+    /// Registry position of the node.
+    position: usize,
+    /// Whether that node was the first the walk tried.
+    first_tried: bool,
+}
+
+/// The walk of [`all_nodes`], telling which node took the block.
+fn walk<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize>(
+    registry: &mut NodeRegistry<Storage, MAX_NODES>,
+    page: PageSize,
+    request: &SearchRequest,
+) -> Option<Placed> {
     let goal_frame = page.frame_containing(request.goal);
     let limit_frame = request.limit.map(|limit| page.frame_containing(limit));
+    let mut first_tried = true;
     for position in 0..registry.len() {
         let node = registry.get(position);
         if node.frames.end() <= goal_frame {
@@ -41,8 +60,13 @@ pub(crate) fn all_nodes<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: u
             break;
         }
         if let Some(address) = try_node(registry, position, page, request) {
-            return Some(address);
+            return Some(Placed {
+                address,
+                position,
+                first_tried,
+            });
         }
+        first_tried = false;
     }
     None
 }
@@ -54,20 +78,26 @@ pub(crate) fn any_node<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: us
     page: PageSize,
     request: &SearchRequest,
 ) -> Option<PhysicalAddress> {
-    all_nodes(registry, page, request).or_else(|| {
-        (request.goal != PhysicalAddress::ZERO)
-            .then(|| {
-                all_nodes(
-                    registry,
-                    page,
-                    &SearchRequest {
-                        goal: PhysicalAddress::ZERO,
-                        ..*request
-                    },
-                )
-            })
-            .flatten()
-    })
+    if let Some(address) = registry.extend_streak(page, request) {
+        return Some(address);
+    }
+    if let Some(placed) = walk(registry, page, request) {
+        if placed.first_tried {
+            registry.start_streak(placed.position, request);
+        }
+        return Some(placed.address);
+    }
+    if request.goal == PhysicalAddress::ZERO {
+        return None;
+    }
+    all_nodes(
+        registry,
+        page,
+        &SearchRequest {
+            goal: PhysicalAddress::ZERO,
+            ..*request
+        },
+    )
 }
 
 /// `___alloc_bootmem_node_nopanic`: the preferred node at the goal, all

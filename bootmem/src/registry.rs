@@ -6,11 +6,13 @@
 //! refuses, before anything changes, a range that leaves the nodes or
 //! crosses a hole between them (deviation 6).
 
-use crate::address::{FrameRange, PageFrameNumber};
+use crate::address::{FrameRange, PageFrameNumber, PageSize, PhysicalAddress};
 use crate::error::{RangeError, RegistrationError};
 use crate::list::FixedList;
 use crate::node::NodeAllocator;
 use crate::node_id::NodeId;
+use crate::search::SearchRequest;
+use crate::sequential::{Cached, Streak};
 
 /// Up to `MAX_NODES` node allocators in ascending address order. Every slot
 /// below the length holds a node (the `Option` only lets the unused slots
@@ -18,6 +20,11 @@ use crate::node_id::NodeId;
 #[derive(Debug)]
 pub(crate) struct NodeRegistry<Storage, const MAX_NODES: usize> {
     nodes: FixedList<Option<NodeAllocator<Storage>>, MAX_NODES>,
+    /// A run of sequential small allocations known to continue in one
+    /// node's partly used page. Every mutable access to a node (through
+    /// [`get_mut`](Self::get_mut), [`iter_mut`](Self::iter_mut) or
+    /// [`insert`](Self::insert)) ends it.
+    streak: Cached<Option<Streak>>,
 }
 
 /// The consecutive nodes `first..=last` a frame range runs through.
@@ -40,6 +47,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize>
     pub(crate) const fn new() -> Self {
         Self {
             nodes: FixedList::from_slots([const { None }; MAX_NODES]),
+            streak: Cached(None),
         }
     }
 
@@ -50,6 +58,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize>
 
     /// The registered nodes in address order, mutably.
     pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = &mut NodeAllocator<Storage>> {
+        self.streak = Cached(None);
         self.nodes.iter_mut().flatten()
     }
 
@@ -67,6 +76,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize>
 
     /// The node at `position` in address order, mutably.
     pub(crate) fn get_mut(&mut self, position: usize) -> &mut NodeAllocator<Storage> {
+        self.streak = Cached(None);
         self.nodes
             .get_mut(position)
             .and_then(Option::as_mut)
@@ -103,9 +113,37 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize>
         Ok(())
     }
 
+    /// Starts a streak for `request` on the node at `position`, when that
+    /// node's last allocation, just made for `request` as the first node the
+    /// walk tried, showed that the next one of at most a page continues in
+    /// the same partly used page.
+    pub(crate) fn start_streak(&mut self, position: usize, request: &SearchRequest) {
+        let ready = self
+            .nodes
+            .get(position)
+            .and_then(Option::as_ref)
+            .is_some_and(|node| node.streak_ready.0);
+        self.streak = Cached(ready.then_some(Streak::new(position, request)));
+    }
+
+    /// Places `request` by the current streak, without the node walk or
+    /// the search, or returns `None` (then the general path decides).
+    #[inline]
+    pub(crate) fn extend_streak(
+        &mut self,
+        page: PageSize,
+        request: &SearchRequest,
+    ) -> Option<PhysicalAddress> {
+        let streak = self.streak.0.filter(|streak| streak.matches(request))?;
+        // Not through `get_mut`: extending the streak keeps it.
+        let node = self.nodes.get_mut(streak.position)?.as_mut()?;
+        node.extend_streak(page, request)
+    }
+
     /// Inserts a node checked by [`check_new`](Self::check_new) before the
     /// first node that starts above it.
     pub(crate) fn insert(&mut self, node: NodeAllocator<Storage>) {
+        self.streak = Cached(None);
         let position = self
             .iter()
             .position(|other| other.frames.start() > node.frames.start())

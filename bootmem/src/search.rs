@@ -50,6 +50,7 @@ pub(crate) struct Placement {
 /// `ALIGN(value, step)` for a power-of-two `step`, saturating at `u64::MAX`
 /// where Linux would wrap. A saturated value lies past every node, so the
 /// search treats it as "no room", as arbitrary-precision arithmetic would.
+#[inline]
 pub(crate) fn align_up_saturating(value: u64, step: u64) -> u64 {
     match value.checked_add(step - 1) {
         Some(sum) => sum & !(step - 1),
@@ -279,6 +280,7 @@ pub(crate) fn find_placement<Storage: AsRef<[u64]> + AsMut<[u64]>>(
 /// Spec §3.1 step 11: the byte placement of a run found at index `found`,
 /// merging into the previous allocation's partly used page when it is the
 /// page just before `found` and is still reserved.
+#[inline(always)]
 pub(crate) fn place<Storage: AsRef<[u64]> + AsMut<[u64]>>(
     bitmap: &Bitmap<Storage>,
     window: &NodeWindow,

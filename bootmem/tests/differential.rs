@@ -108,7 +108,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
     #[test]
-    fn summary_search_and_bit_by_bit_search_agree(operations in proptest::collection::vec(operation(), 1..60)) {
+    fn summary_search_and_bit_by_bit_search_agree(operations in proptest::collection::vec(operation(), 1..60), max_order in 0u32..14) {
         let mut fast = machine(false);
         let mut reference = machine(true);
         for operation in &operations {
@@ -118,6 +118,63 @@ proptest! {
         }
         prop_assert!(fast.reserved_runs().eq(reference.reserved_runs()), "final bitmaps differ");
         prop_assert_eq!(fast.free_pages(), reference.free_pages());
-        prop_assert!(fast.free_all().eq(reference.free_all()), "hand-offs differ");
+        // The fast machine hands off through `fold` (whole runs cut at
+        // once), the reference one block by block through `next`.
+        let mut folded = Vec::new();
+        fast.free_all().with_max_order(max_order).release_with(|block| folded.push(block));
+        prop_assert!(folded.into_iter().eq(reference.free_all().with_max_order(max_order)), "hand-offs differ");
+    }
+}
+
+/// A burst of small requests that share a goal, limit and alignment (the
+/// sequential shortcut's streaks), some past a page; or a free or reserve
+/// next to where they land.
+fn streak_burst() -> impl Strategy<Value = Vec<Operation>> {
+    let burst = (
+        proptest::collection::vec(prop_oneof![12 => 1u64..600, 1 => 1u64..9000], 1..40),
+        prop_oneof![Just(8u64), Just(64), Just(4096), Just(1 << 16)],
+        prop_oneof![Just(0u64), Just(16u64 << 20), Just(150_016 * PAGE - 8192)],
+        prop_oneof![4 => Just(None), 1 => Just(Some(32u64 << 20))],
+    )
+        .prop_map(|(sizes, alignment, goal, limit)| {
+            sizes
+                .into_iter()
+                .map(|size| {
+                    Operation::Allocate(AllocationRequest {
+                        size,
+                        alignment,
+                        goal: PhysicalAddress::new(goal),
+                        limit: limit.map(PhysicalAddress::new),
+                        preference: NodePreference::AnyNode,
+                    })
+                })
+                .collect()
+        });
+    let near = prop_oneof![4096u64..4160, 150_014u64..150_030];
+    prop_oneof![
+        6 => burst,
+        1 => (near.clone(), 1u64..4).prop_map(|(start, pages)| vec![Operation::Free { start, pages }]),
+        1 => (near, 1u64..4).prop_map(|(start, pages)| vec![Operation::Reserve { start, pages }]),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn sequential_streaks_agree_with_bit_by_bit(bursts in proptest::collection::vec(streak_burst(), 1..30), max_order in 0u32..14) {
+        let mut fast = machine(false);
+        let mut reference = machine(true);
+        for operation in bursts.iter().flatten() {
+            let result = apply(&mut fast, operation);
+            let expected = apply(&mut reference, operation);
+            prop_assert_eq!(result, expected, "results differ on {:?}", operation);
+        }
+        prop_assert!(fast.reserved_runs().eq(reference.reserved_runs()), "final bitmaps differ");
+        // The fast machine hands off through `fold` (whole runs cut at
+        // once), the reference one block by block through `next`.
+        let mut folded = Vec::new();
+        fast.free_all().with_max_order(max_order).release_with(|block| folded.push(block));
+        prop_assert!(folded.into_iter().eq(reference.free_all().with_max_order(max_order)), "hand-offs differ");
     }
 }

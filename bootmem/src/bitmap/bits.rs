@@ -13,6 +13,7 @@ pub(crate) const fn words_for(bits: u64) -> u64 {
 }
 
 /// Whether bit `index` of `bits` is set.
+#[inline]
 pub(crate) fn get(bits: &[u64], index: u64) -> bool {
     bits[(index / WORD) as usize] & (1 << (index % WORD)) != 0
 }

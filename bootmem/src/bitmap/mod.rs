@@ -106,6 +106,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
 
     /// Leaf word `index` as the bitmap reads it: entirely reserved unless
     /// its "has a free page" bit is set.
+    #[inline]
     pub(crate) fn word(&self, index: u64) -> u64 {
         if bits::get(self.summary(Set::AnyFree), index) {
             self.storage.as_ref()[index as usize]
@@ -115,11 +116,13 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
     }
 
     /// Whether leaf word `index` has a free page, read from the summary alone.
+    #[inline]
     pub(crate) fn word_has_free(&self, index: u64) -> bool {
         bits::get(self.summary(Set::AnyFree), index)
     }
 
     /// Whether leaf word `index` is entirely free, read from the summary alone.
+    #[inline]
     pub(crate) fn word_entirely_free(&self, index: u64) -> bool {
         bits::get(self.summary(Set::AllFree), index)
     }
@@ -175,6 +178,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
     }
 
     /// Whether bit `index` is set. Bits past `len` read as set.
+    #[inline]
     pub(crate) fn is_set(&self, index: u64) -> bool {
         if index >= self.len {
             return true;
@@ -342,13 +346,53 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
         }
     }
 
+    /// Asks the processor to bring into its cache the leaf words of
+    /// `[from, to)` that a scan would read: those partly free, as the
+    /// summary tells (a scan reads no other leaf word). Only a hint:
+    /// nothing any read returns changes, and on targets without a prefetch
+    /// instruction it does nothing.
+    #[inline]
+    pub(crate) fn prefetch_leaf(&self, from: u64, to: u64) {
+        #[cfg(all(target_arch = "x86_64", target_feature = "sse"))]
+        {
+            use core::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            let to = to.min(self.layout.leaf);
+            if from >= to {
+                return;
+            }
+            let any = self.summary(Set::AnyFree);
+            let all = self.summary(Set::AllFree);
+            let leaf = &self.storage.as_ref()[..to as usize];
+            for index in from / WORD..to.div_ceil(WORD) {
+                let mut partial = any[index as usize] & !all[index as usize];
+                if index == from / WORD {
+                    partial &= u64::MAX << (from % WORD);
+                }
+                while partial != 0 {
+                    let word = index * WORD + u64::from(partial.trailing_zeros());
+                    partial &= partial - 1;
+                    if let Some(value) = leaf.get(word as usize) {
+                        // SAFETY: the pointer is that of an element of
+                        // `leaf`; a prefetch never faults and changes no
+                        // memory.
+                        unsafe { _mm_prefetch::<_MM_HINT_T0>(core::ptr::from_ref(value).cast()) };
+                    }
+                }
+            }
+        }
+        #[cfg(not(all(target_arch = "x86_64", target_feature = "sse")))]
+        let _ = (from, to);
+    }
+
     /// Pages the bitmap covers.
+    #[inline]
     pub(crate) fn len(&self) -> u64 {
         self.len
     }
 
     /// Whether a whole-node search proved that no `pages` free pages start
     /// on a `step` boundary (a power of two), with no page freed since.
+    #[inline]
     pub(crate) fn refused(&self, pages: u64, step: u64) -> bool {
         self.refusals.refused(pages, step)
     }

@@ -32,7 +32,11 @@ impl Refusals {
 
     /// Whether `pages` free pages on a `step` boundary (a power of two)
     /// are known to exist nowhere.
+    #[inline]
     pub(crate) fn refused(&self, pages: u64, step: u64) -> bool {
+        if !self.any.get() {
+            return false;
+        }
         let class = step.trailing_zeros();
         CLASSES
             .iter()
