@@ -11,7 +11,7 @@ use crate::address::{FrameRange, PageFrameNumber, PageSize, PhysicalAddress};
 use crate::allocator::AllocationRequest;
 use crate::linux::Bootmem;
 use crate::memory::NoZeroing;
-use crate::memory_map::{MemoryMapBuilder, RangeKind};
+use crate::memory_map::{MemoryMapBuilder, MemoryMapError, RangeKind};
 
 type Map = MemoryMap<32, 4>;
 type Allocator<const MAX_NODES: usize> = BootAllocator<Vec<u64>, NoZeroing, MAX_NODES>;
@@ -461,7 +461,13 @@ proptest! {
             builder.add_node_affinity(address(0), address(boundary), NodeId::new(0)).unwrap();
             builder.add_node_affinity(address(boundary), address(32 * MIB), NodeId::new(1)).unwrap();
         }
-        let map = builder.build(PageSize::SIZE_4KIB).unwrap();
+        let map = match builder.build(PageSize::SIZE_4KIB) {
+            Ok(map) => map,
+            // Reservations cover every RAM page: there is nothing to set up,
+            // and the builder says so (tested in memory_map).
+            Err(MemoryMapError::NoRam) => return Ok(()),
+            Err(error) => panic!("{error}"),
+        };
         let in_use: Vec<PhysicalRange> = in_use
             .iter()
             .map(|&(start, length)| range(start, start + length))
