@@ -24,15 +24,15 @@
 // The most NUMA nodes the global allocator holds.
 #define BOOTMEM_MAX_NODES 64
 
-// A function that receives each block of the teardown: its first page
-// frame, its order (`2^order` pages) and the context given to
-// [`bootmem_free_all_with`].
-typedef void (*BootmemReleaseFunction)(uint64_t pfn, uint32_t order, void *context);
-
 // A function the C side sets to hear of a fatal failure; it receives a
 // NUL-terminated message such as `bootmem alloc of 4096 bytes failed!`.
 // If it returns, the process (or kernel) is aborted.
 typedef void (*BootmemPanicHandler)(const char *message);
+
+// A function that receives each block of the teardown: its first page
+// frame, its order (`2^order` pages) and the context given to
+// [`bootmem_free_all_with`].
+typedef void (*BootmemReleaseFunction)(uint64_t pfn, uint32_t order, void *context);
 
 #ifdef __cplusplus
 extern "C" {
@@ -141,6 +141,14 @@ void *alloc_bootmem_low_pages_nopanic(unsigned long size);
 // `alloc_bootmem_low_pages_node(pgdat, x)`; panics when nothing fits.
 void *alloc_bootmem_low_pages_node(int nid, unsigned long size);
 
+// Sets the function the panicking allocations call before aborting, as
+// Linux's `panic()` would run; `NULL` restores a plain abort.
+//
+// # Safety
+//
+// `handler` must be a valid function (or `NULL`) for as long as it is set.
+void bootmem_set_panic_handler(BootmemPanicHandler handler);
+
 // `init_bootmem_node(NODE_DATA(nid), freepfn, startpfn, endpfn)`: registers
 // node `nid` over page frames `[startpfn, endpfn)` with its bitmap in
 // physical memory at frame `freepfn` (reached through the direct map),
@@ -151,7 +159,8 @@ void *alloc_bootmem_low_pages_node(int nid, unsigned long size);
 //
 // # Safety
 //
-// `bootmem_bootmap_pages(endpfn - startpfn)` pages from `freepfn` must be
+// `bootmem_bootmap_pages(endpfn - startpfn)` pages from `freepfn` (the
+// bitmap and its search summary; they stay reserved) must be
 // mapped writable at `physical + offset`, used by nothing else (no other
 // node's bitmap) for as long as the allocator lives.
 unsigned long init_bootmem_node(int nid,
@@ -214,14 +223,6 @@ unsigned long bootmem_free_all_with(BootmemReleaseFunction release, void *contex
 // of pages released (free pages and bitmap pages). Returns 0 when already
 // torn down.
 unsigned long free_all_bootmem(void);
-
-// Sets the function the panicking allocations call before aborting, as
-// Linux's `panic()` would run; `NULL` restores a plain abort.
-//
-// # Safety
-//
-// `handler` must be a valid function (or `NULL`) for as long as it is set.
-void bootmem_set_panic_handler(BootmemPanicHandler handler);
 
 // Starts over with no nodes, physical memory reached at `offset` above
 // its physical address (wrapping; 0 for an identity map). Returns 0.

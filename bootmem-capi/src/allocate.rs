@@ -8,37 +8,58 @@
 //! in both cases, as Linux panics or `BUG()`s.
 
 use core::ffi::{c_int, c_ulong, c_void};
+use core::fmt;
 use core::ptr::null_mut;
 
 use bootmem::linux::NoPanicResult;
+use bootmem::AllocationError;
 
-use crate::state::{fatal, Allocator, STATE};
+use crate::fatal::fatal;
+use crate::state::{with_state, Allocator};
 
 /// What one allocation attempt came to.
 enum Outcome {
     Block(*mut c_void),
     Shortage,
-    Misuse(String),
+    Misuse(Misuse),
+}
+
+/// A call Linux would `BUG()` on.
+enum Misuse {
+    TornDown,
+    NegativeNode(c_int),
+    Arguments(AllocationError),
+}
+
+impl fmt::Display for Misuse {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TornDown => formatter.write_str("BUG: bootmem called after free_all_bootmem"),
+            Self::NegativeNode(nid) => write!(formatter, "BUG: node {nid} does not exist"),
+            Self::Arguments(error) => write!(formatter, "BUG: {error}"),
+        }
+    }
 }
 
 /// Runs `call` on the global allocator under the lock.
 fn attempt(call: impl FnOnce(&mut Allocator) -> NoPanicResult) -> Outcome {
-    let mut state = STATE.lock();
-    let Some(allocator) = state.allocator.as_mut() else {
-        return Outcome::Misuse("BUG: bootmem called after free_all_bootmem".into());
-    };
-    match call(allocator) {
-        Ok(Some(address)) => Outcome::Block(state.pointer(address.as_u64())),
-        Ok(None) => Outcome::Shortage,
-        Err(error) => Outcome::Misuse(format!("BUG: {error}")),
-    }
+    with_state(|state| {
+        let Some(allocator) = state.allocator.as_mut() else {
+            return Outcome::Misuse(Misuse::TornDown);
+        };
+        match call(allocator) {
+            Ok(Some(address)) => Outcome::Block(state.pointer(address.as_u64())),
+            Ok(None) => Outcome::Shortage,
+            Err(error) => Outcome::Misuse(Misuse::Arguments(error)),
+        }
+    })
 }
 
 /// As [`attempt`], for a call on node `nid`; a negative node is a misuse.
 fn attempt_on(nid: c_int, call: impl FnOnce(u32, &mut Allocator) -> NoPanicResult) -> Outcome {
     match u32::try_from(nid) {
         Ok(node) => attempt(|allocator| call(node, allocator)),
-        Err(_) => Outcome::Misuse(format!("BUG: node {nid} does not exist")),
+        Err(_) => Outcome::Misuse(Misuse::NegativeNode(nid)),
     }
 }
 
@@ -54,8 +75,8 @@ fn or_null(outcome: Outcome) -> *mut c_void {
 fn or_panic(size: c_ulong, outcome: Outcome) -> *mut c_void {
     match outcome {
         Outcome::Block(pointer) => pointer,
-        Outcome::Shortage => fatal(&format!("bootmem alloc of {size} bytes failed!")),
-        Outcome::Misuse(message) => fatal(&message),
+        Outcome::Shortage => fatal(&format_args!("bootmem alloc of {size} bytes failed!")),
+        Outcome::Misuse(misuse) => fatal(&misuse),
     }
 }
 

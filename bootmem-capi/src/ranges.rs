@@ -3,14 +3,14 @@
 use core::ffi::{c_int, c_ulong, c_void};
 
 use bootmem::linux::{BOOTMEM_EXCLUSIVE as EXCLUSIVE_FLAG, EBUSY};
-use bootmem::{NodeId, PageFrameNumber};
+use bootmem::{FrameRange, NodeId, PageFrameNumber};
 
-use crate::state::{Allocator, STATE};
+use crate::state::{with_state, Allocator};
 use crate::BOOTMEM_EINVAL;
 
 /// Runs `call` on the global allocator; `None` after teardown.
 fn with_allocator<T>(call: impl FnOnce(&mut Allocator) -> T) -> Option<T> {
-    STATE.lock().allocator.as_mut().map(call)
+    with_state(|state| state.allocator.as_mut().map(call))
 }
 
 /// 0 on success, `-EINVAL` for a misuse or after teardown.
@@ -36,7 +36,8 @@ fn node(nid: c_int) -> Option<u32> {
 ///
 /// # Safety
 ///
-/// `bootmem_bootmap_pages(endpfn - startpfn)` pages from `freepfn` must be
+/// `bootmem_bootmap_pages(endpfn - startpfn)` pages from `freepfn` (the
+/// bitmap and its search summary; they stay reserved) must be
 /// mapped writable at `physical + offset`, used by nothing else (no other
 /// node's bitmap) for as long as the allocator lives.
 #[no_mangle]
@@ -50,31 +51,47 @@ pub unsafe extern "C" fn init_bootmem_node(
     else {
         return 0;
     };
-    let mut state = STATE.lock();
+    // Refuse what the library would refuse before making a slice of it: a
+    // node or a bitmap whose end lies past 2^64, or a bitmap larger than a
+    // slice can be.
+    let words = bootmem::node_storage_words(pages);
+    let bytes = bootmem::node_storage_bytes(pages);
     let Some(bitmap_address) = (freepfn as u64).checked_mul(4096) else {
         return 0;
     };
-    let words = bootmem::node_storage_words(pages);
-    let pointer = state.pointer(bitmap_address).cast::<u64>();
-    if pages == 0 || pointer.is_null() || !pointer.is_aligned() {
+    let fits = (endpfn as u64).checked_mul(4096).is_some()
+        && bitmap_address.checked_add(bytes).is_some()
+        && bytes <= isize::MAX as u64;
+    if !fits {
         return 0;
     }
-    let Some(allocator) = state.allocator.as_mut() else {
-        return 0;
-    };
-    // SAFETY: the caller maps the bitmap's pages at `pointer`, writable and
-    // used by nothing else for the allocator's life; the pointer is non-null
-    // and aligned, and `words` is what a node of `pages` pages needs.
-    let storage = unsafe { core::slice::from_raw_parts_mut(pointer, words as usize) };
-    allocator
-        .init_bootmem_node(
-            node,
-            freepfn as u64,
-            startpfn as u64,
-            endpfn as u64,
-            storage,
-        )
-        .map_or(0, |bytes| bytes as c_ulong)
+    with_state(|state| {
+        let pointer = state.pointer(bitmap_address).cast::<u64>();
+        if pages == 0 || pointer.is_null() || !pointer.is_aligned() {
+            return 0;
+        }
+        let Some(allocator) = state.allocator.as_mut() else {
+            return 0;
+        };
+        // SAFETY: the caller maps the bitmap's pages at `pointer`, writable
+        // and used by nothing else for the allocator's life; the pointer is
+        // non-null and aligned, and `words` is what a node of `pages` pages
+        // needs.
+        let storage = unsafe { core::slice::from_raw_parts_mut(pointer, words as usize) };
+        // The whole storage stays reserved (not only Linux's leaf bitmap
+        // pages), wherever it lies in the nodes.
+        let storage_pages = bootmem_bootmap_pages(pages as c_ulong) as u64;
+        let Some(location) =
+            FrameRange::from_start_and_len(PageFrameNumber::new(freepfn as u64), storage_pages)
+        else {
+            return 0;
+        };
+        let frames = PageFrameNumber::new(startpfn as u64)..PageFrameNumber::new(endpfn as u64);
+        allocator
+            .allocator_mut()
+            .register_node(NodeId::new(node), frames, storage, Some(location))
+            .map_or(0, |bytes| bytes as c_ulong)
+    })
 }
 
 /// `init_bootmem(start, pages)`: node 0 over frames `[0, pages)`, bitmap at frame `start`.
@@ -214,7 +231,7 @@ pub unsafe extern "C" fn bootmem_free_all_with(
     context: *mut c_void,
 ) -> c_ulong {
     // Out of the lock first, so `release` may call back into the library.
-    let Some(bootmem) = STATE.lock().allocator.take() else {
+    let Some(bootmem) = with_state(|state| state.allocator.take()) else {
         return 0;
     };
     bootmem.free_all_bootmem(|block| {

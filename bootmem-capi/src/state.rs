@@ -1,9 +1,5 @@
 //! The one global allocator behind a spin lock, the direct-map offset and the panic handler.
 
-use core::ffi::c_char;
-use core::sync::atomic::{AtomicUsize, Ordering};
-use std::ffi::CString;
-
 use bootmem::linux::Bootmem;
 use bootmem::memory::OffsetMapped;
 use bootmem::Configuration;
@@ -20,7 +16,7 @@ pub(crate) struct State {
 }
 
 impl State {
-    const fn with_offset(offset: u64) -> Self {
+    fn with_offset(offset: u64) -> Self {
         // SAFETY: the C side promises, through `bootmem_set_direct_map`'s
         // contract, that every node page is mapped at `offset`.
         let memory = unsafe { OffsetMapped::with_offset(offset) };
@@ -36,27 +32,13 @@ impl State {
     }
 }
 
-pub(crate) static STATE: spin::Mutex<State> = spin::Mutex::new(State::with_offset(0));
+/// The state, made on first use with an identity map.
+static STATE: spin::Mutex<Option<State>> = spin::Mutex::new(None);
 
-/// A function the C side sets to hear of a fatal failure; it receives a
-/// NUL-terminated message such as `bootmem alloc of 4096 bytes failed!`.
-/// If it returns, the process (or kernel) is aborted.
-pub type BootmemPanicHandler = Option<unsafe extern "C" fn(message: *const c_char)>;
-
-static PANIC_HANDLER: AtomicUsize = AtomicUsize::new(0);
-
-/// Sets the function the panicking allocations call before aborting, as
-/// Linux's `panic()` would run; `NULL` restores a plain abort.
-///
-/// # Safety
-///
-/// `handler` must be a valid function (or `NULL`) for as long as it is set.
-#[no_mangle]
-pub unsafe extern "C" fn bootmem_set_panic_handler(handler: BootmemPanicHandler) {
-    PANIC_HANDLER.store(
-        handler.map_or(0, |function| function as usize),
-        Ordering::Release,
-    );
+/// Runs `call` on the global state under the lock.
+pub(crate) fn with_state<T>(call: impl FnOnce(&mut State) -> T) -> T {
+    let mut state = STATE.lock();
+    call(state.get_or_insert_with(|| State::with_offset(0)))
 }
 
 /// Starts over with no nodes, physical memory reached at `offset` above
@@ -69,21 +51,6 @@ pub unsafe extern "C" fn bootmem_set_panic_handler(handler: BootmemPanicHandler)
 /// `physical + offset`, and nothing else may use a free page's contents.
 #[no_mangle]
 pub unsafe extern "C" fn bootmem_set_direct_map(offset: u64) -> i32 {
-    *STATE.lock() = State::with_offset(offset);
+    *STATE.lock() = Some(State::with_offset(offset));
     0
-}
-
-/// Calls the C handler with `message`, then aborts: Linux's `panic()`.
-pub(crate) fn fatal(message: &str) -> ! {
-    let handler = PANIC_HANDLER.load(Ordering::Acquire);
-    if handler != 0 {
-        let text = CString::new(message).unwrap_or_default();
-        // SAFETY: a non-zero value was stored from a valid function pointer
-        // of this type by `bootmem_set_panic_handler`.
-        let function: unsafe extern "C" fn(*const c_char) =
-            unsafe { core::mem::transmute::<usize, unsafe extern "C" fn(*const c_char)>(handler) };
-        // SAFETY: the handler's contract; `text` outlives the call.
-        unsafe { function(text.as_ptr()) };
-    }
-    std::process::abort()
 }

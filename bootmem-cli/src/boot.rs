@@ -16,6 +16,7 @@ mod cmdline;
 mod common;
 mod explain;
 mod kinds;
+mod loader;
 mod riscv64;
 mod sequence;
 mod setup;
@@ -488,6 +489,39 @@ pub fn to_json(simulation: &Simulation) -> serde_json::Value {
     })
 }
 
+/// The map's ranges for the page: RAM, the firmware's kinds, and 32-bit
+/// highmem (RAM bootmem never manages) split off the RAM it lies in.
+fn page_ranges(simulation: &Simulation) -> Vec<PageRange> {
+    let highmem_start = simulation.highmem.iter().map(|(start, _)| *start).min();
+    let mut ranges = Vec::new();
+    for range in simulation.map.ranges() {
+        let (start, end) = (range.start.as_u64(), range.end.as_u64());
+        let node = range.node.map(|node| node.as_u32());
+        let mut push = |start: u64, end: u64, kind: String| {
+            ranges.push(PageRange {
+                start: page::hex(start),
+                end: page::hex(end),
+                kind,
+                node,
+            });
+        };
+        if !range.kind.is_ram() {
+            push(start, end, format!("firmware-{}", range.kind));
+            continue;
+        }
+        match highmem_start {
+            Some(cut) if end > cut => {
+                if start < cut {
+                    push(start, cut, "ram".to_string());
+                }
+                push(start.max(cut), end, "highmem".to_string());
+            }
+            _ => push(start, end, "ram".to_string()),
+        }
+    }
+    ranges
+}
+
 /// A step's colour name: its kind, or for a firmware range the map's kind of it.
 fn page_kind(simulation: &Simulation, step: &Step) -> String {
     if step.kind != RegionKind::Firmware {
@@ -562,20 +596,7 @@ pub fn to_page(simulation: &Simulation) -> Page {
                 end: page::hex(span.end.as_u64() << shift),
             })
             .collect(),
-        ranges: map
-            .ranges()
-            .iter()
-            .map(|range| PageRange {
-                start: page::hex(range.start.as_u64()),
-                end: page::hex(range.end.as_u64()),
-                kind: if range.kind.is_ram() {
-                    "ram".to_string()
-                } else {
-                    format!("firmware-{}", range.kind)
-                },
-                node: range.node.map(|node| node.as_u32()),
-            })
-            .collect(),
+        ranges: page_ranges(simulation),
         limits: simulation
             .limits
             .iter()

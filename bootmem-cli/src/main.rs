@@ -11,6 +11,7 @@ mod parse;
 mod render;
 mod replay;
 mod script;
+mod soak;
 
 /// Linux's boot-time memory allocator, run on scripts and real machines' memory maps.
 #[derive(Parser)]
@@ -33,6 +34,8 @@ enum Action {
     Replay(replay::ReplayArguments),
     /// Measure the word-at-a-time search against Linux's bit-by-bit scan, side by side.
     Bench(bench::BenchArguments),
+    /// Drive millions of random calls over several nodes with every invariant checked after each.
+    Soak(soak::SoakArguments),
 }
 
 fn main() -> ExitCode {
@@ -43,5 +46,6 @@ fn main() -> ExitCode {
         Action::Boot(arguments) => boot::run(&arguments),
         Action::Replay(arguments) => replay::run(&arguments),
         Action::Bench(arguments) => bench::run(&arguments),
+        Action::Soak(arguments) => soak::run(&arguments),
     }
 }

@@ -237,3 +237,74 @@ pub fn run(arguments: &ReplayArguments) -> ExitCode {
     }
     ExitCode::SUCCESS
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// An address: mostly within 4 GiB, sometimes at the very top.
+    fn address() -> impl Strategy<Value = u64> {
+        prop_oneof![
+            8 => 0..(1_u64 << 32),
+            1 => Just(u64::MAX),
+            1 => (u64::MAX - 0xffff)..=u64::MAX,
+        ]
+    }
+
+    /// One line of a hostile log: valid, malformed, or unrelated.
+    fn line() -> impl Strategy<Value = String> {
+        let functions = prop_oneof![
+            Just("memblock_alloc_try_nid"),
+            Just("memblock_alloc_exact_nid_raw"),
+            Just("memblock_virt_alloc_try_nid_nopanic"),
+            Just("memblock_phys_alloc_range"),
+        ];
+        let range_kinds = prop_oneof![
+            Just("memblock_reserve"),
+            Just("__memblock_reserve"),
+            Just("memblock_free"),
+            Just("memblock_phys_free"),
+            Just("memblock_add"),
+            Just("memblock_remove"),
+            Just(" memory[0x0]\t"),
+            Just(" reserved[0x1]\t"),
+        ];
+        prop_oneof![
+            (functions, 0..(1_u64 << 31), 0..64_u32, -1..3_i64, address(), address()).prop_map(
+                |(function, size, align_shift, node, from, max)| {
+                    let align = if align_shift >= 40 { 3 } else { 1_u64 << align_shift };
+                    format!(
+                        "[    0.000000] {function}: {size} bytes align={align:#x} nid={node} \
+                         from={from:#x} max_addr={max:#x} caller+0x1/0x2"
+                    )
+                }
+            ),
+            (range_kinds, address(), address()).prop_map(|(kind, first, last)| {
+                let separator = if kind.ends_with('\t') { "" } else { ": " };
+                format!("[    0.000000] {kind}{separator}[{first:#018x}-{last:#018x}], 0x0 bytes flags: 0x4 x+0x1/0x2")
+            }),
+            Just("[    0.000000] MEMBLOCK configuration:".to_string()),
+            Just("[    0.000000] memblock: bottom-up allocation failed, memory hotunplug may be affected".to_string()),
+            Just("[    0.000000] Linux version 6.6.0".to_string()),
+            "[ -~]{0,60}",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Whatever the log holds, a replay ends in a report or an error,
+        /// never a panic.
+        #[test]
+        fn hostile_logs_never_panic(lines in prop::collection::vec(line(), 0..40)) {
+            let text = lines.join("\n");
+            for policy in [Policy::Memblock, Policy::Bootmem, Policy::Both] {
+                match replay_log(&text, "hostile.log", policy) {
+                    Ok(report) => prop_assert_eq!(report.rows.len() as u64, report.log.requests),
+                    Err(problem) => prop_assert!(problem.starts_with("hostile.log"), "{}", problem),
+                }
+            }
+        }
+    }
+}

@@ -214,6 +214,47 @@ async fn press(client: &Client, key: Key) {
         .expect("a key press");
 }
 
+/// The same page with a second, shorter policy beside the first (as
+/// `bootmem replay --html` shows two): both follow the slider, the shorter
+/// one stays on its last call.
+async fn two_policies_share_the_slider(client: &Client, page: &Path, directory: &Path) {
+    const OPEN: &str = r#"<script id="data" type="application/json">"#;
+    let html = std::fs::read_to_string(page).unwrap();
+    let start = html.find(OPEN).expect("the page's data") + OPEN.len();
+    let end = start + html[start..].find("</script>").unwrap();
+    let mut data: Value = serde_json::from_str(&html[start..end]).unwrap();
+    let mut second = data["policies"][0].clone();
+    second["name"] = json!("second policy");
+    second["steps"].as_array_mut().unwrap().truncate(10);
+    data["policies"].as_array_mut().unwrap().push(second);
+    let two = directory.join("two.html");
+    let data = serde_json::to_string(&data).unwrap().replace("</", "<\\/");
+    std::fs::write(&two, format!("{}{}{}", &html[..start], data, &html[end..])).unwrap();
+    client
+        .goto(&format!("file://{}", two.display()))
+        .await
+        .expect("the two-policy page loads");
+    let names = text(client, "#policy-1 h2").await;
+    assert_eq!(names, "second policy");
+    client
+        .execute(
+            "const slider = document.getElementById('slider'); slider.value = 12; slider.dispatchEvent(new Event('input'));",
+            vec![],
+        )
+        .await
+        .expect("the slider moves");
+    assert!(text(client, "#step-0").await.starts_with("Call 13 of "));
+    assert_eq!(text(client, "#step-1").await, "Call 10 of 10");
+    let hatched = client
+        .execute(
+            "return document.querySelectorAll('#hole-0, #hole-1').length;",
+            vec![],
+        )
+        .await
+        .expect("the patterns");
+    assert_eq!(hatched, json!(2), "each picture has its own hole pattern");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_page_steps_through_the_boot_as_the_simulation_ran_it() {
     let directory = std::env::temp_dir().join(format!("bootmem-browser-{}", std::process::id()));
@@ -330,6 +371,7 @@ async fn the_page_steps_through_the_boot_as_the_simulation_ran_it() {
     if let Some(path) = std::env::var_os("BOOTMEM_SCREENSHOT") {
         std::fs::write(&path, &screenshot).expect("the screenshot is written");
     }
+    two_policies_share_the_slider(&client, &page, &directory).await;
     client.close().await.expect("the session ends");
     drop(driver);
     std::fs::remove_dir_all(&directory).unwrap();

@@ -37,6 +37,8 @@ enum Arch {
     X86_64Uefi,
     Riscv64,
     Aarch64,
+    /// The aarch64 UEFI kernel, loaded by AAVMF from a FAT boot volume.
+    Aarch64Uefi,
 }
 
 impl Arch {
@@ -46,6 +48,7 @@ impl Arch {
             Arch::X86_64Uefi => "x86_64-uefi",
             Arch::Riscv64 => "riscv64",
             Arch::Aarch64 => "aarch64",
+            Arch::Aarch64Uefi => "aarch64-uefi",
         }
     }
 
@@ -55,6 +58,7 @@ impl Arch {
             Arch::X86_64Uefi => "x86_64-unknown-uefi",
             Arch::Riscv64 => "riscv64gc-unknown-none-elf",
             Arch::Aarch64 => "aarch64-unknown-none",
+            Arch::Aarch64Uefi => "aarch64-unknown-uefi",
         }
     }
 
@@ -62,7 +66,7 @@ impl Arch {
         match self {
             Arch::X86_64 | Arch::X86_64Uefi => "qemu-system-x86_64",
             Arch::Riscv64 => "qemu-system-riscv64",
-            Arch::Aarch64 => "qemu-system-aarch64",
+            Arch::Aarch64 | Arch::Aarch64Uefi => "qemu-system-aarch64",
         }
     }
 
@@ -70,7 +74,7 @@ impl Arch {
     fn machine(self) -> &'static str {
         match self {
             Arch::X86_64 | Arch::X86_64Uefi => "q35",
-            Arch::Riscv64 | Arch::Aarch64 => "virt",
+            Arch::Riscv64 | Arch::Aarch64 | Arch::Aarch64Uefi => "virt",
         }
     }
 
@@ -78,24 +82,28 @@ impl Arch {
     fn device_arguments(self) -> Vec<String> {
         let arguments: &[&str] = match self {
             Arch::X86_64 => &["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"],
-            Arch::X86_64Uefi => {
-                let (code, variables) = ovmf();
-                return [
-                    // No default NIC, VGA or CD-ROM: nothing for OVMF to probe or try to boot.
-                    "-nodefaults",
-                    "-device",
-                    "isa-debug-exit,iobase=0xf4,iosize=0x04",
-                    "-drive",
-                    &format!("if=pflash,format=raw,readonly=on,file={}", code.display()),
-                    // snapshot=on: OVMF may write its variables; the file stays as installed.
-                    "-drive",
-                    &format!(
+            Arch::X86_64Uefi | Arch::Aarch64Uefi => {
+                let (code, variables) = uefi_firmware(self);
+                let mut arguments = match self {
+                    Arch::X86_64Uefi => vec!["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"],
+                    _ => vec!["-cpu", "cortex-a57", "-semihosting"],
+                }
+                .into_iter()
+                .map(String::from)
+                .collect::<Vec<_>>();
+                arguments.extend([
+                    // No default NIC, VGA or CD-ROM: nothing for the firmware to probe or boot.
+                    "-nodefaults".to_string(),
+                    "-drive".to_string(),
+                    format!("if=pflash,format=raw,readonly=on,file={}", code.display()),
+                    // snapshot=on: the firmware may write its variables; the file stays as installed.
+                    "-drive".to_string(),
+                    format!(
                         "if=pflash,format=raw,snapshot=on,file={}",
                         variables.display()
                     ),
-                ]
-                .map(String::from)
-                .to_vec();
+                ]);
+                return arguments;
             }
             Arch::Riscv64 => &["-bios", "default"],
             Arch::Aarch64 => &["-cpu", "cortex-a57", "-semihosting"],
@@ -106,51 +114,86 @@ impl Arch {
             .collect()
     }
 
+    /// The removable-media boot file of a UEFI kernel (None: QEMU loads the kernel).
+    fn uefi_boot_file(self) -> Option<&'static str> {
+        match self {
+            Arch::X86_64Uefi => Some("BOOTX64.EFI"),
+            Arch::Aarch64Uefi => Some("BOOTAA64.EFI"),
+            _ => None,
+        }
+    }
+
     /// The file name the build leaves in `target/<triple>/release`.
     fn artifact(self) -> String {
         match self {
-            Arch::X86_64Uefi => format!("bootmem-kernel-{}.efi", self.directory()),
+            Arch::X86_64Uefi | Arch::Aarch64Uefi => {
+                format!("bootmem-kernel-{}.efi", self.directory())
+            }
             _ => format!("bootmem-kernel-{}", self.directory()),
         }
     }
 }
 
-/// OVMF's code and variable store: `OVMF_CODE` and `OVMF_VARS` when set,
-/// else the first pair a distribution installs (Debian's `ovmf` package
-/// first).
-fn ovmf() -> (PathBuf, PathBuf) {
-    if let (Some(code), Some(variables)) =
-        (std::env::var_os("OVMF_CODE"), std::env::var_os("OVMF_VARS"))
-    {
+/// The UEFI firmware's code and variable store for `arch`: `OVMF_CODE` and
+/// `OVMF_VARS` (x86_64) or `AAVMF_CODE` and `AAVMF_VARS` (aarch64) when
+/// set, else the first pair a distribution installs (Debian's `ovmf` and
+/// `qemu-efi-aarch64` packages first).
+fn uefi_firmware(arch: Arch) -> (PathBuf, PathBuf) {
+    let (variables_names, pairs, package): (_, &[(&str, &str)], _) = match arch {
+        Arch::Aarch64Uefi => (
+            ("AAVMF_CODE", "AAVMF_VARS"),
+            &[
+                (
+                    "/usr/share/AAVMF/AAVMF_CODE.fd",
+                    "/usr/share/AAVMF/AAVMF_VARS.fd",
+                ),
+                (
+                    "/usr/share/edk2/aarch64/QEMU_EFI-pflash.raw",
+                    "/usr/share/edk2/aarch64/vars-template-pflash.raw",
+                ),
+            ],
+            "AAVMF (qemu-efi-aarch64)",
+        ),
+        _ => (
+            ("OVMF_CODE", "OVMF_VARS"),
+            &[
+                (
+                    "/usr/share/OVMF/OVMF_CODE_4M.fd",
+                    "/usr/share/OVMF/OVMF_VARS_4M.fd",
+                ),
+                (
+                    "/usr/share/OVMF/OVMF_CODE.fd",
+                    "/usr/share/OVMF/OVMF_VARS.fd",
+                ),
+                (
+                    "/usr/share/edk2/ovmf/OVMF_CODE.fd",
+                    "/usr/share/edk2/ovmf/OVMF_VARS.fd",
+                ),
+                (
+                    "/usr/share/edk2/x64/OVMF_CODE.4m.fd",
+                    "/usr/share/edk2/x64/OVMF_VARS.4m.fd",
+                ),
+            ],
+            "OVMF (ovmf)",
+        ),
+    };
+    if let (Some(code), Some(variables)) = (
+        std::env::var_os(variables_names.0),
+        std::env::var_os(variables_names.1),
+    ) {
         return (code.into(), variables.into());
     }
-    const PAIRS: [(&str, &str); 4] = [
-        (
-            "/usr/share/OVMF/OVMF_CODE_4M.fd",
-            "/usr/share/OVMF/OVMF_VARS_4M.fd",
-        ),
-        (
-            "/usr/share/OVMF/OVMF_CODE.fd",
-            "/usr/share/OVMF/OVMF_VARS.fd",
-        ),
-        (
-            "/usr/share/edk2/ovmf/OVMF_CODE.fd",
-            "/usr/share/edk2/ovmf/OVMF_VARS.fd",
-        ),
-        (
-            "/usr/share/edk2/x64/OVMF_CODE.4m.fd",
-            "/usr/share/edk2/x64/OVMF_VARS.4m.fd",
-        ),
-    ];
-    PAIRS
+    pairs
         .iter()
         .map(|&(code, variables)| (PathBuf::from(code), PathBuf::from(variables)))
         .find(|(code, variables)| code.is_file() && variables.is_file())
-        .unwrap_or_else(|| panic!("OVMF (UEFI firmware for QEMU) is not installed: {HOW_TO_FIX}"))
+        .unwrap_or_else(|| {
+            panic!("{package}, UEFI firmware for QEMU, is not installed: {HOW_TO_FIX}")
+        })
 }
 
 /// A FAT boot volume for one UEFI boot: the kernel as the removable-media
-/// boot file `EFI/BOOT/BOOTX64.EFI`, and the command line (QEMU's `-append`
+/// boot file (`EFI/BOOT/BOOTX64.EFI`, `BOOTAA64.EFI`), and the command line (QEMU's `-append`
 /// reaches only kernels QEMU loads itself) in `EFI/BOOT/CMDLINE.TXT`.
 /// Removed when dropped.
 struct BootVolume {
@@ -158,7 +201,7 @@ struct BootVolume {
 }
 
 impl BootVolume {
-    fn new(kernel: &Path, command_line: Option<&str>) -> Self {
+    fn new(kernel: &Path, boot_file: &str, command_line: Option<&str>) -> Self {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let directory = kernels_directory()
             .join("target")
@@ -171,7 +214,7 @@ impl BootVolume {
         let boot = directory.join("EFI").join("BOOT");
         std::fs::create_dir_all(&boot)
             .unwrap_or_else(|error| panic!("creating {}: {error}", boot.display()));
-        std::fs::copy(kernel, boot.join("BOOTX64.EFI"))
+        std::fs::copy(kernel, boot.join(boot_file))
             .unwrap_or_else(|error| panic!("copying {}: {error}", kernel.display()));
         if let Some(command_line) = command_line {
             std::fs::write(boot.join("CMDLINE.TXT"), command_line)
@@ -202,7 +245,9 @@ fn kernel(arch: Arch) -> PathBuf {
     static RISCV64: Built = OnceLock::new();
     static AARCH64: Built = OnceLock::new();
     static X86_64_UEFI: Built = OnceLock::new();
+    static AARCH64_UEFI: Built = OnceLock::new();
     let slot = match arch {
+        Arch::Aarch64Uefi => &AARCH64_UEFI,
         Arch::X86_64 => &X86_64,
         Arch::X86_64Uefi => &X86_64_UEFI,
         Arch::Riscv64 => &RISCV64,
@@ -386,13 +431,24 @@ impl Boot {
         );
         match volume {
             Some(volume) => {
-                arguments.push("-drive".to_string());
-                // Read-only FAT view of the directory; snapshot=on lets the
-                // emulated disk take the firmware's writes without the directory.
-                arguments.push(format!(
+                // A FAT view of the directory; snapshot=on lets the emulated
+                // disk take the firmware's writes without the directory.
+                let drive = format!(
                     "format=raw,snapshot=on,file=fat:{}",
                     volume.directory.display()
-                ));
+                );
+                if self.arch == Arch::X86_64Uefi {
+                    // q35's AHCI controller takes it.
+                    arguments.extend(["-drive".to_string(), drive]);
+                } else {
+                    // virt has no disk controller of its own.
+                    arguments.extend([
+                        "-drive".to_string(),
+                        format!("if=none,id=boot-volume,{drive}"),
+                        "-device".to_string(),
+                        "virtio-blk-pci,drive=boot-volume".to_string(),
+                    ]);
+                }
             }
             None => {
                 arguments.push("-kernel".to_string());
@@ -409,8 +465,10 @@ impl Boot {
     /// Boots once and reports how it ended.
     fn boot(&self) -> Outcome {
         let kernel = kernel(self.arch);
-        let volume =
-            (self.arch == Arch::X86_64Uefi).then(|| BootVolume::new(&kernel, self.command_line));
+        let volume = self
+            .arch
+            .uefi_boot_file()
+            .map(|boot_file| BootVolume::new(&kernel, boot_file, self.command_line));
         let arguments = self.arguments(&kernel, volume.as_ref());
         let started = Instant::now();
         let mut child = match Command::new(self.arch.qemu())
@@ -685,6 +743,12 @@ fn x86_64_uefi_6g() {
     Boot::passing(Arch::X86_64Uefi, &args("-m 6G"), 1).run();
 }
 
+#[test]
+fn x86_64_uefi_6g_two_numa_nodes() {
+    // NUMA from the SRAT the firmware's configuration table leads to.
+    Boot::passing(Arch::X86_64Uefi, &args(TWO_NODES_6G), 2).run();
+}
+
 // --- riscv64: virt behind OpenSBI ---
 
 #[test]
@@ -712,6 +776,21 @@ fn aarch64_512m() {
 #[test]
 fn aarch64_6g() {
     Boot::passing(Arch::Aarch64, &args("-m 6G"), 1).run();
+}
+
+#[test]
+fn aarch64_uefi_512m() {
+    Boot::passing(Arch::Aarch64Uefi, &args("-m 512M"), 1).run();
+}
+
+#[test]
+fn aarch64_uefi_6g() {
+    Boot::passing(Arch::Aarch64Uefi, &args("-m 6G"), 1).run();
+}
+
+#[test]
+fn aarch64_uefi_6g_two_numa_nodes() {
+    Boot::passing(Arch::Aarch64Uefi, &args(TWO_NODES_6G), 2).run();
 }
 
 #[test]
@@ -875,4 +954,52 @@ fn pass_then_hang_is_no_pass() {
         "read as a pass:\n{}",
         outcome.description
     );
+}
+
+// --- The summary check itself: a log whose account does not add up fails ---
+
+/// Runs `check_summary` on `outcome` with `edit` applied to its log, and
+/// reports whether the check rejected it.
+fn summary_rejected(boot: &Boot, outcome: &Outcome, edit: impl Fn(&str) -> String) -> bool {
+    let edited = Outcome {
+        code: outcome.code,
+        timed_out: outcome.timed_out,
+        log: edit(&outcome.log),
+        description: String::from("(edited log)"),
+    };
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| boot.check_summary(&edited))).is_err()
+}
+
+#[test]
+fn summary_check_rejects_a_wrong_account() {
+    let boot = Boot::passing(Arch::X86_64, &args("-m 512M"), 1);
+    let outcome = boot.boot();
+    assert!(outcome.is_pass(), "{}", outcome.description);
+    assert!(
+        !summary_rejected(&boot, &outcome, str::to_string),
+        "the true log was rejected:\n{}",
+        outcome.description
+    );
+    // The hand-off total no longer equals the pages expected.
+    assert!(summary_rejected(&boot, &outcome, |log| {
+        log.replace(
+            " pages handed to the page allocator (expected ",
+            " pages handed to the page allocator (expected 1",
+        )
+    }));
+    // A node's pages no longer equal its RAM minus what was claimed.
+    assert!(summary_rejected(&boot, &outcome, |log| {
+        log.replace("= RAM ", "= RAM 9")
+    }));
+    // A self-test step is missing.
+    assert!(summary_rejected(&boot, &outcome, |log| {
+        log.lines()
+            .filter(|line| !line.starts_with("selftest: free_bootmem("))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }));
+    // The kernel found far less RAM than the machine has (q35 512M: 511 MiB).
+    assert!(summary_rejected(&boot, &outcome, |log| {
+        log.replace("| 511 MiB RAM |", "| 100 MiB RAM |")
+    }));
 }

@@ -253,6 +253,13 @@ fn the_memblock_model_reproduces_the_shared_traces() {
         );
         let mismatches = value["memblock"]["mismatches"].as_array().unwrap();
         assert_eq!(mismatches.len() as u64, compared - identical, "{name}");
+        // Also on its own placements, the log's used only for what it
+        // reveals: no drift.
+        let free_running = number(&value["memblock"], "placements_identical_free_running");
+        assert!(
+            free_running * 10 >= compared * 9,
+            "{name}: {free_running} of {compared}"
+        );
         // Each row carries the log's and the model's address side by side.
         for row in value["placements"].as_array().unwrap() {
             assert!(row["log"].is_u64(), "{name}: {row}");
@@ -499,4 +506,60 @@ fn a_bottom_up_block_past_a_16k_first_page_reveals_the_page_size() {
     assert!(inferred.contains("\"page_size\""), "{inferred}");
     assert!(inferred.contains("\"16384\""), "{inferred}");
     assert!(inferred.contains("\"bottom-up\""), "{inferred}");
+}
+
+#[test]
+fn a_real_armv7m_log_of_linux_3_15_reveals_its_cache_line() {
+    // A real boot log posted to linux-mm in 2014: memblock_virt_alloc_*
+    // with align=0 everywhere, one dump, no memblock_add line.
+    let value = json_with(
+        &Path::new(OURS).join("linux-3.15-armv7m-efm32-lkml.txt"),
+        "memblock",
+    );
+    assert_eq!(memblock_agreement(&value), (29, 28));
+    let inferred = &value["memblock"]["inferred"][0];
+    assert_eq!(inferred["parameter"], "smp_cache_bytes");
+    assert_eq!(inferred["value"], "32");
+    // from=0xffffffff is above all memory: memblock drops it and so does
+    // the model.
+    let per_cpu = value["placements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["from"] == 0xffff_ffff_u64)
+        .unwrap()
+        .clone();
+    assert_eq!(per_cpu["memblock"], per_cpu["log"], "{per_cpu}");
+}
+
+#[test]
+fn a_real_x86_log_of_linux_5_10_is_reproduced() {
+    // The memblock=debug lines a QEMU guest printed, posted to
+    // linux-kernel in 2020: sparse, per-cpu with partial frees, hashes.
+    let value = json_with(
+        &Path::new(OURS).join("linux-5.10-x86_64-qemu-lkml.txt"),
+        "memblock",
+    );
+    let (compared, identical) = memblock_agreement(&value);
+    assert_eq!(compared, 47);
+    assert!(identical * 10 >= compared * 9, "{identical} of {compared}");
+}
+
+#[test]
+fn a_real_mips_log_wrapped_by_a_mail_is_read_and_reproduced() {
+    // A real Linux 5.11 MIPS log pasted into a mail: every long line is
+    // wrapped, the dump's lines too; MIPS allocates bottom-up.
+    let path = Path::new(OURS).join("linux-5.11-mips-bmips-wrapped-lkml.txt");
+    let value = json_with(&path, "memblock");
+    assert_eq!(number(&value, "requests"), 28);
+    assert_eq!(number(&value, "dumps"), 1);
+    assert_eq!(number(&value, "zero_length"), 5);
+    assert_eq!(memblock_agreement(&value), (28, 27));
+    assert_eq!(value["memblock"]["inferred"][0]["value"], "bottom-up");
+    // A wrapped request keeps the number of the line it starts on.
+    assert_eq!(value["placements"][0]["line"], 23);
+    assert_eq!(
+        value["placements"][0]["caller"],
+        "early_init_dt_alloc_memory_arch+0x40/0x84"
+    );
 }

@@ -37,19 +37,57 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Placement follows v4.19 with eleven documented fixes (see the README); every
-//! scan works a word at a time where Linux tests one bit at a time.
-//! Failed calls change nothing. Features: `log` (Linux's `bootmem::` debug
-//! lines through the `log` crate), `reference` (the bit-by-bit search, for
-//! benchmarks and differential tests).
+//! Placement follows v4.19 with eleven fixes of latent defects, all listed
+//! in [`contract`]; every scan works a word at a time where Linux tests one
+//! bit at a time. Failed calls change nothing.
+//!
+//! # Where to start
+//!
+//! - [`guide`]: from a firmware map to a working allocator, porting code
+//!   written against Linux's bootmem, and how this differs from memblock.
+//! - [`contract`]: what each call does, step by step: the per-node search,
+//!   the node walk, frees, reservations, teardown and the deviations.
+//! - [`memory_map`]: normalising firmware maps (e820, UEFI, device tree,
+//!   SRAT) into per-node RAM.
+//! - [`setup`]: from a normalised map to a ready allocator in one call.
+//! - [`adapters`]: the `x86_64` crate's frame allocator, a `lock_api` lock
+//!   for SMP bring-up, an early `GlobalAlloc` heap.
+//!
+//! # Features
+//!
+//! None is on by default, and the library needs none: it is `no_std`,
+//! without `alloc` and without dependencies.
+//!
+//! | feature | gives | depends on |
+//! |---|---|---|
+//! | `log` | Linux's `bootmem::` debug lines (`bootmem_debug`) through the `log` crate | `log` |
+//! | `reference` | the bit-by-bit search of v4.19, switchable for benchmarks and differential tests | |
+//! | `x86_64` | `FrameAllocator<Size4KiB/Size2MiB/Size1GiB>` and address conversions ([`adapters::x86_64`]) | `x86_64` |
+//! | `lock_api` | [`LockedBootAllocator`](adapters::lock::LockedBootAllocator), `const`-constructible in a `static` | `lock_api` |
+//! | `heap` | `GlobalAlloc` over sub-page allocations ([`adapters::heap`]); implies `lock_api` | `lock_api` |
+//! | `allocator-api2` | the early heap as an `allocator_api2::alloc::Allocator`; implies `heap` | `allocator-api2` |
+//!
+//! The minimum supported Rust version is 1.81 (`core::error::Error`), with
+//! every feature.
 #![no_std]
 #![cfg_attr(docsrs, feature(doc_cfg))]
+// The docs link to the adapters, which exist only with their features; every
+// link is checked by the all-features build (`cargo doc --all-features`).
+#![cfg_attr(
+    not(all(feature = "x86_64", feature = "heap")),
+    allow(rustdoc::broken_intra_doc_links)
+)]
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 #[cfg(test)]
 extern crate std;
+
+/// The README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+mod readme {}
 
 mod address;
 mod allocator;
@@ -67,6 +105,10 @@ mod search;
 mod trace;
 
 pub mod adapters;
+#[doc = include_str!("../docs/contract.md")]
+pub mod contract {}
+#[doc = include_str!("../docs/guide.md")]
+pub mod guide {}
 pub mod linux;
 pub mod memory;
 pub mod memory_map;

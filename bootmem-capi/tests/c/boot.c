@@ -73,6 +73,10 @@ static void one_node(void) {
 static void single_node_boot(void) {
     one_node();
     CHECK(init_bootmem_node(0, 0x200, 0, 16) == 0);           /* node 0 exists */
+    CHECK(init_bootmem_node(1, 0x200, 1ul << 60, ~0ul) == 0);  /* past 2^64 in bytes */
+    CHECK(init_bootmem_node(1, ~0ul, 0x10000, 0x10010) == 0);  /* bitmap past 2^64 */
+    CHECK(init_bootmem_node(-1, 0x200, 0x10000, 0x10010) == 0); /* no such node */
+    CHECK(init_bootmem_node(1, 0x200, 0x10010, 0x10000) == 0); /* inverted */
     CHECK(free_bootmem(0x200000, PAGE) == -EINVAL);           /* already free */
     CHECK(free_bootmem(RAM_BYTES, PAGE) == -EINVAL);          /* outside the node */
 

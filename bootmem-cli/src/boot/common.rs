@@ -1,7 +1,7 @@
 //! Early allocations that generic code makes on every architecture: sparse memory maps, per-CPU areas, the log buffer, hashes, swiotlb, the device tree.
 
 use super::kinds::RegionKind;
-use super::sequence::{Boot, Nodes, Panicked, Request};
+use super::sequence::{Boot, Nodes, Panicked, Request, MIB};
 use super::simulate::Machine;
 use super::sizes;
 use crate::render::size::size;
@@ -65,7 +65,7 @@ pub fn sparse(boot: &mut Boot, machine: &Machine<'_>, geometry: Sparse) -> Resul
         if got.is_none() {
             continue;
         }
-        boot.allocate(
+        let buffer = boot.allocate(
             Request::new(
                 "___alloc_bootmem_node_nopanic",
                 "sparse_init_nid, sparse_buffer_init (mm/sparse.c)",
@@ -76,8 +76,48 @@ pub fn sparse(boot: &mut Boot, machine: &Machine<'_>, geometry: Sparse) -> Resul
             )
             .goal(geometry.goal, geometry.goal_reason)
             .nodes(Nodes::Prefer(nid))
-            .or_else(format!("node {nid}: no buffer: vmemmap_populate then allocates the memory map one 2 MiB block at a time (vmemmap_alloc_block)")),
+            .or_else(format!("node {nid}: no room for one buffer: vmemmap_populate allocates each section's memory map in 2 MiB blocks instead (vmemmap_alloc_block)")),
         )?;
+        if buffer.is_none() {
+            vmemmap_blocks(boot, nid, sections, map, &geometry)?;
+        }
+    }
+    Ok(())
+}
+
+/// `vmemmap_populate` -> `vmemmap_alloc_block` (mm/sparse-vmemmap.c) when
+/// the node's buffer found no room: each section's memory map in 2 MiB,
+/// 2 MiB-aligned blocks (`memblock_virt_alloc_try_nid_raw`); a section
+/// whose block finds no room is not present ("memory map backing failed").
+fn vmemmap_blocks(
+    boot: &mut Boot,
+    nid: u32,
+    sections: u64,
+    map: u64,
+    geometry: &Sparse,
+) -> Result<(), Panicked> {
+    const BLOCK: u64 = 2 * MIB;
+    const MOST: u64 = 1024;
+    let blocks = sections * map.div_ceil(BLOCK);
+    for index in 0..blocks.min(MOST) {
+        boot.allocate(
+            Request::new(
+                "___alloc_bootmem_node_nopanic",
+                "vmemmap_populate, vmemmap_alloc_block (mm/sparse-vmemmap.c)",
+                RegionKind::StructPages,
+                format!("node {nid} struct pages, vmemmap block {} of {blocks}", index + 1),
+                BLOCK,
+                BLOCK,
+            )
+            .goal(geometry.goal, geometry.goal_reason)
+            .nodes(Nodes::Prefer(nid))
+            .or_else(format!("sparse_init_nid: node[{nid}] memory map backing failed. Some memory will not be available.")),
+        )?;
+    }
+    if blocks > MOST {
+        boot.note(format!(
+            "node {nid}: the simulation makes the first {MOST} of {blocks} vmemmap blocks one by one"
+        ));
     }
     Ok(())
 }

@@ -188,7 +188,7 @@ pub fn reasons(placement: &Placement, before: &FreeState, region: &Region) -> Ve
         limit = 0;
     }
     let page = placement.page;
-    let merged = region.start % page != 0
+    let merged = !region.start.is_multiple_of(page)
         && placement
             .previous_end
             .is_some_and(|end| end / page == region.start / page && end <= region.start);

@@ -10,7 +10,7 @@
 use bootmem::{Configuration, PageFrameNumber, PageSize, PhysicalAddress};
 
 use super::common;
-use super::sequence::{Boot, Nodes, Panicked, KIB, MIB};
+use super::sequence::{Boot, Nodes, Panicked, GIB, KIB, MIB};
 use super::simulate::{Machine, Rules};
 use crate::parse::CommandMemoryMap;
 
@@ -62,6 +62,9 @@ pub fn configuration(map: &CommandMemoryMap) -> Configuration {
 /// [`Panicked`] where v4.19 would panic.
 pub fn sequence(boot: &mut Boot, machine: &Machine<'_>) -> Result<(), Panicked> {
     let goal = start_of_ram(machine.map);
+    if goal >= 4 * GIB {
+        boot.note("no RAM below 4 GiB: ZONE_DMA32 is empty, so 32-bit DMA devices depend on swiotlb, whose buffer must lie below 4 GiB too");
+    }
     if machine.crash_kernel().is_some() {
         boot.note("crashkernel= is ignored: v4.19's riscv has no kexec");
     }

@@ -1,11 +1,20 @@
-//! Set-up before the first call: one bootmem node per NUMA node, RAM freed, the firmware's ranges and what is in use reserved.
+//! Set-up before the first call, through the library's `bootmem::setup::set_up`, recorded as the boot's first steps.
+//!
+//! `set_up` places each node's bitmap at the top of its own RAM clear of
+//! what is in use, registers the nodes, frees the RAM and reserves the
+//! map's non-RAM ranges and the ranges in use. This file hands it the
+//! kernel, initrd, blob and low-memory ranges, wraps the result in the
+//! Linux-named layer, and records what set-up reserved as steps: the
+//! bitmaps (from the summary), the firmware's ranges and the ranges in use,
+//! each clipped to the nodes as `set_up` clips them.
 
 use bootmem::linux::Bootmem;
 use bootmem::memory::NoZeroing;
-use bootmem::Configuration;
+use bootmem::setup::set_up as library_set_up;
+use bootmem::{Configuration, PhysicalAddress, PhysicalRange};
 
 use super::kinds::RegionKind;
-use super::sequence::{place_highest, ram_ranges, Boot, SimulatedBootmem};
+use super::sequence::{Boot, MAX_BOOT_NODES};
 use crate::parse::CommandMemoryMap;
 
 /// Memory in use before bootmem starts: the kernel, the initrd, the blob, the firmware's low pages.
@@ -25,102 +34,87 @@ pub struct InUse {
     pub why: String,
 }
 
-/// Builds the allocator over `map`: each node's bitmap at the top of its
-/// own RAM clear of `in_use`, the node registered, its RAM freed, the
-/// map's non-RAM ranges inside nodes and the `in_use` ranges reserved,
-/// each reservation recorded as a step.
+/// Builds the allocator over `map` with the library's set-up and records
+/// its reservations as steps.
 ///
 /// # Errors
 ///
-/// A node with no room for its bitmap, or an `in_use` range outside the nodes.
+/// The library's [`bootmem::setup::SetupError`], in words: a node too
+/// small for its bitmap, nodes whose spans overlap, no RAM.
 pub fn set_up(
     name: &str,
     map: Box<CommandMemoryMap>,
     configuration: Configuration,
     in_use: &[InUse],
 ) -> Result<Boot, String> {
-    let page = configuration.page_size.bytes();
-    let shift = configuration.page_size.shift();
-    let mut bootmem: Box<SimulatedBootmem> = Box::new(Bootmem::new(configuration, NoZeroing));
-    let avoid: Vec<(u64, u64)> = in_use
+    let ranges: Vec<PhysicalRange> = in_use
         .iter()
-        .map(|range| (range.start, range.end))
-        .collect();
-    let mut bitmaps = Vec::new();
-    for span in map.nodes().iter().filter(|span| !span.is_memoryless()) {
-        let (start, end) = (span.start.as_u64(), span.end.as_u64());
-        let pages = end - start;
-        let bitmap_bytes = bootmem::node_storage_bytes(pages).div_ceil(page) * page;
-        let node_ranges = ram_ranges(&map, Some(span.node));
-        let address = place_highest(&node_ranges, bitmap_bytes, u64::MAX, &avoid, page)
-            .ok_or_else(|| {
-                format!(
-                    "{name}: node {}: no room for a {bitmap_bytes}-byte bitmap in its RAM",
-                    span.node
-                )
-            })?;
-        let words = usize::try_from(bootmem::node_storage_words(pages))
-            .map_err(|_| format!("{name}: node {} too large", span.node))?;
-        bootmem
-            .init_bootmem_node(
-                span.node.as_u32(),
-                address >> shift,
-                start,
-                end,
-                vec![0; words],
+        .filter_map(|range| {
+            PhysicalRange::new(
+                PhysicalAddress::new(range.start),
+                PhysicalAddress::new(range.end),
             )
-            .map_err(|error| format!("init_bootmem_node({}): {error}", span.node))?;
-        bitmaps.push((span.node.as_u32(), address, address + bitmap_bytes, pages));
-    }
-    for (start, end) in ram_ranges(&map, None) {
-        bootmem
-            .free_bootmem(start, end - start)
-            .map_err(|error| format!("free_bootmem({start:#x}, {:#x}): {error}", end - start))?;
-    }
+        })
+        .collect();
+    let (allocator, summary) = library_set_up::<Vec<u64>, NoZeroing, MAX_BOOT_NODES, _, _>(
+        &map,
+        configuration,
+        NoZeroing,
+        &ranges,
+        |_node, range| vec![0; usize::try_from(range.size() / 8).unwrap_or(0)],
+    )
+    .map_err(|error| format!("{name}: set-up: {error}"))?;
     let mut boot = Boot {
-        bootmem,
+        bootmem: Box::new(Bootmem::from_allocator(allocator)),
         map,
         configuration,
         steps: Vec::new(),
         notes: Vec::new(),
     };
-    for (node, start, end, pages) in bitmaps {
-        boot.reserve(
-            start,
-            end,
+    for node in summary.registered() {
+        let Some(bitmap) = node.bitmap else { continue };
+        let pages = node.frames.len();
+        boot.record_reservation(
+            bitmap.start().as_u64(),
+            bitmap.end().as_u64(),
             RegionKind::Bitmap,
-            format!("node {node} bootmem bitmap"),
-            "init_bootmem_node (mm/bootmem.c)",
-            format!("Set-up puts node {node}'s bitmap ({pages} pages' bits) at the top of the node's own RAM, clear of the kernel, initrd and firmware; its pages stay reserved until the hand-off."),
-        )?;
+            format!("node {} bootmem bitmap", node.node),
+            "bootmem::setup::set_up (init_bootmem_node, mm/bootmem.c)",
+            format!("Set-up put node {}'s bitmap ({pages} pages' bits and their summary) at the top of the node's own RAM, clear of the kernel, initrd and firmware; its pages stay reserved until the hand-off.", node.node),
+        );
     }
-    reserve_firmware(&mut boot)?;
+    record_firmware(&mut boot);
     for range in in_use {
-        if boot.node_of(range.start).is_none() {
-            continue;
+        for (start, end) in clip_to_nodes(&boot, range.start, range.end) {
+            boot.record_reservation(
+                start,
+                end,
+                range.kind,
+                range.purpose.clone(),
+                range.source,
+                range.why.clone(),
+            );
         }
-        boot.reserve(
-            range.start,
-            range.end,
-            range.kind,
-            range.purpose.clone(),
-            range.source,
-            range.why.clone(),
-        )?;
     }
     Ok(boot)
 }
 
-/// Reserves every non-RAM range of the map that lies inside a node.
-fn reserve_firmware(boot: &mut Boot) -> Result<(), String> {
-    let shift = boot.configuration.page_size.shift();
-    let spans: Vec<(u64, u64)> = boot
-        .map
+/// The pieces of `[start, end)` inside the registered nodes.
+fn clip_to_nodes(boot: &Boot, start: u64, end: u64) -> Vec<(u64, u64)> {
+    let page = boot.page();
+    boot.bootmem
+        .allocator()
         .nodes()
-        .iter()
-        .filter(|span| !span.is_memoryless())
-        .map(|span| (span.start.as_u64() << shift, span.end.as_u64() << shift))
-        .collect();
+        .filter_map(|node| {
+            let low = start.max(node.start.as_u64() * page);
+            let high = end.min(node.end.as_u64() * page);
+            (low < high).then_some((low, high))
+        })
+        .collect()
+}
+
+/// Records every non-RAM range of the map that set-up reserved inside a node.
+fn record_firmware(boot: &mut Boot) {
     let firmware: Vec<(u64, u64, String)> = boot
         .map
         .ranges()
@@ -135,19 +129,15 @@ fn reserve_firmware(boot: &mut Boot) -> Result<(), String> {
         })
         .collect();
     for (start, end, kind) in firmware {
-        for &(node_start, node_end) in &spans {
-            let (low, high) = (start.max(node_start), end.min(node_end));
-            if low < high {
-                boot.reserve(
-                    low,
-                    high,
-                    RegionKind::Firmware,
-                    format!("firmware range ({kind})"),
-                    "the firmware's memory map",
-                    format!("The map marks [{low:#x}, {high:#x}) `{kind}` inside a node: it is never freed, so set-up reserves it."),
-                )?;
-            }
+        for (low, high) in clip_to_nodes(boot, start, end) {
+            boot.record_reservation(
+                low,
+                high,
+                RegionKind::Firmware,
+                format!("firmware range ({kind})"),
+                "bootmem::setup::set_up (the firmware's memory map)",
+                format!("The map marks [{low:#x}, {high:#x}) `{kind}` inside a node: set-up never frees it."),
+            );
         }
     }
-    Ok(())
 }

@@ -4,13 +4,9 @@ use bootmem::NodeId;
 
 use super::arch::{Architecture, Detection};
 use super::cmdline::KernelOptions;
-use super::kinds::RegionKind;
-use super::sequence::{
-    all_ram, hand_off, place_highest, place_lowest, ram_ranges, Boot, Limit, Region, Simulation,
-    GIB, MIB,
-};
-use super::setup::{set_up, InUse};
-use super::{arm, arm64, riscv64, x86_64};
+use super::sequence::{hand_off, ram_ranges, Boot, Limit, Region, Simulation, GIB, MIB};
+use super::setup::set_up;
+use super::{arm, arm64, loader, riscv64, x86_64};
 use crate::parse::{CommandMemoryMap, FirmwareMap, FirmwareRange};
 
 /// What the command line of `bootmem boot` sets; `None` takes the architecture's or the kernel command line's value.
@@ -169,115 +165,6 @@ fn rules_of(architecture: Architecture) -> Rules {
     }
 }
 
-/// A page-aligned `[start, start + bytes)`, or an error past 2^64.
-fn span(start: u64, bytes: u64, page: u64, what: &str) -> Result<(u64, u64), String> {
-    let end = start
-        .checked_add(bytes)
-        .and_then(|end| end.checked_add(page - 1))
-        .ok_or_else(|| format!("the {what} ends past 2^64"))?;
-    Ok((start & !(page - 1), end & !(page - 1)))
-}
-
-/// Where the bootloader loads the kernel: the preferred address when that
-/// is RAM, else the first aligned RAM `offset` above the start of a range.
-fn place_kernel(
-    name: &str,
-    ram: &[(u64, u64)],
-    rules: &Rules,
-    layout: &Layout,
-    page: u64,
-) -> Result<(u64, u64), String> {
-    let default_size = rules.kernel_size.min(ram_total(ram) / 8).max(page);
-    let bytes = layout.kernel_size.unwrap_or(default_size);
-    if bytes == 0 {
-        return Err("the kernel image cannot be empty (--kernel-size 0)".to_string());
-    }
-    let start = match layout.kernel_address {
-        Some(address) => address,
-        None => rules
-            .kernel_preferred
-            .filter(|&start| {
-                start
-                    .checked_add(bytes)
-                    .is_some_and(|end| all_ram(ram, start, end))
-            })
-            .or_else(|| {
-                ram.iter().find_map(|&(low, high)| {
-                    let base = low.checked_add(rules.kernel_align - 1)? & !(rules.kernel_align - 1);
-                    let start = base.checked_add(rules.kernel_offset)?;
-                    (start.checked_add(bytes)? <= high).then_some(start)
-                })
-            })
-            .or_else(|| place_lowest(ram, bytes, 0, &[], page))
-            .ok_or_else(|| format!("{name}: no RAM range holds a {bytes}-byte kernel image"))?,
-    };
-    let (start, end) = span(start, bytes, page, "kernel image")?;
-    if !all_ram(ram, start, end) {
-        return Err(format!(
-            "{name}: the kernel image [{start:#x}, {end:#x}) is not all RAM (see --kernel-address)"
-        ));
-    }
-    Ok((start, end))
-}
-
-fn ram_total(ram: &[(u64, u64)]) -> u64 {
-    ram.iter().map(|(start, end)| end - start).sum()
-}
-
-/// Where the bootloader puts the initrd: as high as it fits (below the
-/// architecture's ceiling when there is one), clear of the kernel.
-fn place_initrd(
-    name: &str,
-    ram: &[(u64, u64)],
-    rules: &Rules,
-    layout: &Layout,
-    kernel: (u64, u64),
-    page: u64,
-    notes: &mut Vec<String>,
-) -> Result<Option<(u64, u64)>, String> {
-    let default_size = (64 * MIB).min(ram_total(ram) / 8) & !(page - 1);
-    let bytes = layout.initrd_size.unwrap_or(default_size);
-    if bytes == 0 {
-        return Ok(None);
-    }
-    let avoid = [(0, 64 << 10), kernel];
-    let start = match layout.initrd_address {
-        Some(address) => address,
-        None => {
-            let aligned = bytes
-                .checked_add(page - 1)
-                .ok_or("the initrd is too large")?
-                & !(page - 1);
-            let ceiling = rules.initrd_ceiling.unwrap_or(u64::MAX);
-            match place_highest(ram, aligned, ceiling, &avoid, page) {
-                Some(start) => start,
-                None if ceiling != u64::MAX => {
-                    let start =
-                        place_highest(ram, aligned, u64::MAX, &avoid, page).ok_or_else(|| {
-                            format!("{name}: no room for a {bytes}-byte initrd in RAM")
-                        })?;
-                    notes.push(format!(
-                        "no RAM below {ceiling:#x} holds the initrd: a 64-bit kernel that sets XLF_CAN_BE_LOADED_ABOVE_4G lets the bootloader put it at {start:#x}"
-                    ));
-                    start
-                }
-                None if layout.initrd_size.is_none() => {
-                    notes.push("no room for the default initrd: booting without one".to_string());
-                    return Ok(None);
-                }
-                None => return Err(format!("{name}: no room for a {bytes}-byte initrd in RAM")),
-            }
-        }
-    };
-    let (start, end) = span(start, bytes, page, "initrd")?;
-    if !all_ram(ram, start, end) {
-        return Err(format!(
-            "{name}: the initrd [{start:#x}, {end:#x}) is not all RAM (see --initrd-address)"
-        ));
-    }
-    Ok(Some((start, end)))
-}
-
 /// The map with RAM cut at `limit`: what bootmem manages on a 32-bit
 /// machine, and the highmem above it.
 fn clip_ram(firmware: &FirmwareMap, limit: u64) -> (FirmwareMap, Vec<(u64, u64)>) {
@@ -346,6 +233,39 @@ fn limits_of(
     limits
 }
 
+/// What a simulation that stopped early still reports.
+struct Parts {
+    notes: Vec<String>,
+    limits: Vec<Limit>,
+    highmem: Vec<(u64, u64)>,
+    panic: Option<String>,
+}
+
+/// The simulation of a machine whose set-up failed: no steps, no hand-off.
+fn stopped_in_set_up(
+    inputs: &Inputs<'_>,
+    firmware: FirmwareMap,
+    map: Box<CommandMemoryMap>,
+    parts: Parts,
+) -> Simulation {
+    Simulation {
+        name: inputs.name.to_string(),
+        architecture: inputs.detection.architecture,
+        architecture_because: inputs.detection.because.clone(),
+        reservations: Vec::new(),
+        allocations: Vec::new(),
+        limits: parts.limits,
+        firmware,
+        map,
+        steps: Vec::new(),
+        node_use: Vec::new(),
+        handoff: super::sequence::HandOffSummary::default(),
+        notes: parts.notes,
+        highmem: parts.highmem,
+        panic: parts.panic,
+    }
+}
+
 /// Runs the whole boot of `inputs.detection.architecture` on `firmware`.
 ///
 /// # Errors
@@ -371,8 +291,8 @@ pub fn simulate(inputs: &Inputs<'_>, firmware: FirmwareMap) -> Result<Simulation
         initrd_ceiling: lowmem_end.or(rules.initrd_ceiling),
         ..rules
     };
-    let kernel = place_kernel(name, &ram, &rules, inputs.layout, page)?;
-    let initrd = place_initrd(name, &ram, &rules, inputs.layout, kernel, page, &mut notes)?;
+    let kernel = loader::place_kernel(name, &ram, &rules, inputs.layout, page)?;
+    let initrd = loader::place_initrd(name, &ram, &rules, inputs.layout, kernel, page, &mut notes)?;
     let (bootmem_map, highmem) = match lowmem_end {
         Some(end) if map.end_of_ram().as_u64() << page_size.shift() > end => {
             let (clipped, highmem) = clip_ram(&firmware, end);
@@ -387,79 +307,15 @@ pub fn simulate(inputs: &Inputs<'_>, firmware: FirmwareMap) -> Result<Simulation
         }
         _ => (map.clone(), Vec::new()),
     };
-    let mut in_use = Vec::new();
-    let source = match architecture {
-        Architecture::X86_64 => "setup_arch (arch/x86/kernel/setup.c)",
-        Architecture::Arm64 => "arm64_memblock_init (arch/arm64/mm/init.c)",
-        Architecture::Riscv64 => "setup_bootmem (arch/riscv/kernel/setup.c)",
-        Architecture::Arm => "arm_memblock_init (arch/arm/mm/init.c)",
-    };
-    if architecture == Architecture::X86_64 {
-        in_use.extend(x86_64::low_reservations(&map));
-    }
-    if architecture == Architecture::Arm && kernel.0 >= 16 << 10 {
-        in_use.push(InUse {
-            start: kernel.0 - (16 << 10),
-            end: kernel.0,
-            kind: RegionKind::PageTables,
-            purpose: "swapper_pg_dir (first-level page table)".to_string(),
-            source: "arm_mm_memblock_reserve (arch/arm/mm/mmu.c)",
-            why: "The 16 KiB first-level table lies just below the kernel (TEXT_OFFSET leaves room for it).".to_string(),
-        });
-    }
-    in_use.push(InUse {
-        start: kernel.0,
-        end: kernel.1,
-        kind: RegionKind::Kernel,
-        purpose: "kernel image (text, data, bss)".to_string(),
-        source,
-        why: format!(
-            "The bootloader loaded the kernel at {:#x}; the kernel reserves its own image first.",
-            kernel.0
-        ),
-    });
-    if let Some((start, end)) = initrd {
-        in_use.push(InUse {
-            start,
-            end,
-            kind: RegionKind::Initrd,
-            purpose: "initrd".to_string(),
-            source,
-            why: format!("The bootloader put the initrd as high as it fits{}; the kernel reserves it until it is unpacked.", rules.initrd_ceiling.map_or(String::new(), |ceiling| format!(" below {ceiling:#x}"))),
-        });
-    }
-    let blob_bytes = if rules.device_tree {
-        if inputs.blob_bytes > 0 {
-            inputs.blob_bytes
-        } else {
-            64 << 10
-        }
-    } else {
-        0
-    };
-    if blob_bytes > 0 {
-        let avoid: Vec<(u64, u64)> = in_use
-            .iter()
-            .map(|range| (range.start, range.end))
-            .collect();
-        let aligned = blob_bytes.div_ceil(page) * page;
-        if let Some(start) = place_lowest(
-            &ram_ranges(&bootmem_map, None),
-            aligned,
-            kernel.1,
-            &avoid,
-            page,
-        ) {
-            in_use.push(InUse {
-                start,
-                end: start + aligned,
-                kind: RegionKind::DeviceTreeBlob,
-                purpose: "device tree blob".to_string(),
-                source: "early_init_fdt_reserve_self (drivers/of/fdt.c)",
-                why: format!("The bootloader passed a {blob_bytes}-byte blob just above the kernel; the kernel reserves it before reading it."),
-            });
-        }
-    }
+    let (in_use, blob_bytes) = loader::in_use(
+        architecture,
+        &map,
+        &bootmem_map,
+        &rules,
+        inputs.blob_bytes,
+        kernel,
+        initrd,
+    );
     let configuration = match architecture {
         Architecture::X86_64 => x86_64::configuration(),
         Architecture::Arm64 => arm64::configuration(&map),
@@ -480,22 +336,13 @@ pub fn simulate(inputs: &Inputs<'_>, firmware: FirmwareMap) -> Result<Simulation
             notes.push(format!(
                 "the boot stops in set-up, as Linux would panic: {message}"
             ));
-            return Ok(Simulation {
-                name: name.to_string(),
-                architecture,
-                architecture_because: inputs.detection.because.clone(),
-                reservations: Vec::new(),
-                allocations: Vec::new(),
-                limits,
-                firmware,
-                map,
-                steps: Vec::new(),
-                node_use: Vec::new(),
-                handoff: super::sequence::HandOffSummary::default(),
+            let parts = Parts {
                 notes,
+                limits,
                 highmem,
                 panic: Some(message),
-            });
+            };
+            return Ok(stopped_in_set_up(inputs, firmware, map, parts));
         }
     };
     boot.notes.append(&mut notes);

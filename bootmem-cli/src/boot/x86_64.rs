@@ -108,6 +108,7 @@ fn page_table_bytes(end_of_ram: u64) -> u64 {
 /// [`Panicked`] where v4.19 would panic.
 pub fn sequence(boot: &mut Boot, machine: &Machine<'_>) -> Result<(), Panicked> {
     let page = boot.page();
+    dma_zones(boot, machine);
     // reserve_real_mode (arch/x86/realmode/init.c): memblock_find_in_range(0, 1 MiB).
     boot.allocate(
         Request::new(
@@ -135,6 +136,22 @@ pub fn sequence(boot: &mut Boot, machine: &Machine<'_>) -> Result<(), Panicked> 
     crash_kernel(boot, machine)?;
     sparse(boot, machine)?;
     start_kernel(boot, machine)
+}
+
+/// What the kernel does when its DMA zones are empty (`zone_sizes_init`, arch/x86/mm/init.c).
+fn dma_zones(boot: &mut Boot, machine: &Machine<'_>) {
+    let below = |limit: u64| {
+        machine
+            .map
+            .ram_ranges()
+            .any(|range| range.start.as_u64() < limit)
+    };
+    if !below(DMA_GOAL) {
+        boot.note("no RAM below 16 MiB: ZONE_DMA is empty, so GFP_DMA (ISA DMA) allocations fail; the 16 MiB goal of every ordinary allocation lies below all RAM and the search starts at each node's first page");
+    }
+    if !below(4 * GIB) {
+        boot.note("no RAM below 4 GiB: ZONE_DMA32 is empty too, so 32-bit DMA devices depend on swiotlb's bounce buffer, which itself needs memory below 4 GiB");
+    }
 }
 
 /// `initmem_init` -> `numa_init` (arch/x86/mm/numa.c): the distance table

@@ -233,7 +233,8 @@ function buildPolicy(policy, index, parent) {
     const kind = piece.range ? (piece.range.kind === "ram" ? "free" : piece.range.kind) : "hole";
     const fill = kind === "hole" ? "url(#hole-" + index + ")" : colourOf(kind);
     const rect = element("rect", { class: "piece " + kind, x: X.bar, y: piece.top, width: X.barWidth, height: piece.height, fill, stroke: "#ffffff", "stroke-width": 0.5 }, svg);
-    hover(rect, () => (kind === "free" ? "free RAM" : kind === "hole" ? "hole (no range; not to scale)" : kind) + "\n[" + hex(piece.start) + ", " + hex(piece.end) + ")\n" + sizeText(piece.end - piece.start));
+    const what = { free: "free RAM", hole: "hole (no range; not to scale)", highmem: "highmem: RAM bootmem never manages" };
+    hover(rect, () => (what[kind] || kind) + "\n[" + hex(piece.start) + ", " + hex(piece.end) + ")\n" + sizeText(piece.end - piece.start));
     if (piece.top - lastLabel >= 12) {
       lastLabel = piece.top;
       element("text", { x: X.axis - 4, y: piece.top + 4, "text-anchor": "end", "font-family": "monospace" }, svg).textContent = hex(piece.start);

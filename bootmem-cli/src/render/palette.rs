@@ -10,7 +10,7 @@
 pub const FREE: &str = "#b8e0b0";
 
 /// Every kind name the page and picture colour, with its colour.
-pub const KINDS: [(&str, &str); 25] = [
+pub const KINDS: [(&str, &str); 26] = [
     ("low-memory", "#606060"),
     ("firmware", "#604060"),
     ("kernel", "#c04000"),
@@ -36,6 +36,7 @@ pub const KINDS: [(&str, &str); 25] = [
     ("firmware-acpi-data", "#00a0a0"),
     ("firmware-acpi-nvs", "#a060e0"),
     ("firmware-other", "#60a080"),
+    ("highmem", "#f0f0f0"),
 ];
 
 /// The colour of a kind name (a region kind, `free`, or `firmware-KIND`).

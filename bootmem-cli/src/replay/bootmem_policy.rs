@@ -37,6 +37,11 @@ use crate::parse::{CommandMemoryMap, NODE_CAPACITY, RANGE_CAPACITY};
 /// The most nodes a replay sets up.
 const MAX_NODES: usize = 64;
 
+/// The most storage the replay gives one node's bitmap, in 64-bit words
+/// (128 MiB of host memory: 2^30 pages, 4 TiB of 4 KiB pages), so that a
+/// log claiming absurd memory gets an error instead of exhausting the host.
+const MAX_NODE_STORAGE_WORDS: u64 = 1 << 24;
+
 /// The allocator a replay drives: bitmaps in vectors, no memory behind it.
 type ReplayBootmem = Bootmem<Vec<u64>, NoZeroing, MAX_NODES>;
 
@@ -101,6 +106,17 @@ fn set_up_nodes(
             _ => None,
         })
         .collect();
+    for span in map.nodes() {
+        let words = bootmem::node_storage_words(span.frames().len());
+        if words > MAX_NODE_STORAGE_WORDS {
+            return Err(format!(
+                "node {}: {} pages are more than the replay simulates (at most {} per node)",
+                span.node,
+                span.frames().len(),
+                MAX_NODE_STORAGE_WORDS * 64
+            ));
+        }
+    }
     let (allocator, summary) = set_up::<_, _, MAX_NODES, RANGE_CAPACITY, NODE_CAPACITY>(
         map,
         Configuration::X86_64,
@@ -237,7 +253,7 @@ impl Replayer {
             .iter()
             .any(|&(known, partial)| known == node && partial == first);
         self.partial_pages.retain(|&(known, _)| known != node);
-        if end % page != 0 {
+        if !end.is_multiple_of(page) {
             self.partial_pages.push((node, end / page));
         }
         pages - u64::from(shared)

@@ -10,6 +10,10 @@
 //! - `memblock: bottom-up allocation failed` marks the request it follows.
 //! - Only the first boot of a log holding several (`Linux version` seen
 //!   again) is read.
+//! - Mail quotes (`> `) are removed, and in a log whose lines start with a
+//!   `[timestamp]` or `<level>`, a line that does not is the rest of the
+//!   line before (mails and terminals wrap long lines); errors name the
+//!   line where the joined line starts.
 
 use super::memblock_model::{Region, Span};
 use super::trace::{self, DumpList, Request, TraceLine};
@@ -108,8 +112,8 @@ pub fn read(text: &str) -> Result<Trace, (usize, String)> {
     let mut pending: Option<usize> = None;
     let mut in_dump = false;
     let mut boots = 0;
-    for (index, line) in text.lines().enumerate() {
-        let number = index + 1;
+    for (number, line) in logical_lines(text) {
+        let line = line.as_str();
         let message = crate::parse::dmesg::message(line);
         if message.contains("ommand line:")
             && message
@@ -139,6 +143,39 @@ pub fn read(text: &str) -> Result<Trace, (usize, String)> {
         }
     }
     Ok(trace)
+}
+
+/// Strips a mail quote (`> > `) from the front of a line.
+fn unquoted(line: &str) -> &str {
+    let mut rest = line;
+    while let Some(after) = rest.strip_prefix('>') {
+        rest = after.strip_prefix(' ').unwrap_or(after);
+    }
+    rest
+}
+
+/// The log's lines with their numbers, quotes removed and, in a log whose
+/// lines start with `[timestamp]` or `<level>`, lines that do not (a mail
+/// or terminal wrapping a long line) joined to the line before.
+fn logical_lines(text: &str) -> Vec<(usize, String)> {
+    let lines: Vec<&str> = text.lines().map(unquoted).collect();
+    let starts_a_record = |line: &str| line.starts_with('[') || line.starts_with('<');
+    let filled = lines.iter().filter(|line| !line.trim().is_empty()).count();
+    let prefixed = lines.iter().filter(|line| starts_a_record(line)).count();
+    let wrapped = filled > 0 && prefixed * 2 > filled;
+    let mut logical: Vec<(usize, String)> = Vec::with_capacity(lines.len());
+    for (index, line) in lines.into_iter().enumerate() {
+        let continues =
+            wrapped && !starts_a_record(line) && !line.trim().is_empty() && !line.starts_with('#');
+        match logical.last_mut() {
+            Some((_, previous)) if continues => {
+                previous.push(' ');
+                previous.push_str(line.trim());
+            }
+            _ => logical.push((index + 1, line.to_string())),
+        }
+    }
+    logical
 }
 
 /// Adds one parsed line to the trace.

@@ -26,10 +26,10 @@
 //!   (`start = max(start, PAGE_SIZE)`); then `__memblock_find_range_top_down`
 //!   takes the highest aligned fit in the highest free range, or, after
 //!   `memblock_set_bottom_up(true)`, `__memblock_find_range_bottom_up` the
-//!   lowest. From 3.13 until early 5.x a bottom-up search started no lower than the
-//!   kernel's end and fell back to top-down (with a warning) when nothing
-//!   fitted there; later kernels dropped both. Rounding is mask-based, as memblock's
-//!   `round_down` / `round_up`.
+//!   lowest. From 3.13 until early 5.x a bottom-up search started no lower
+//!   than the kernel's end and fell back to top-down (with a warning) when
+//!   nothing fitted there; later kernels dropped both. Rounding is
+//!   mask-based, as memblock's `round_down` / `round_up`.
 //! - **The request** ([`Entry`]): see there for how each API generation
 //!   narrows the range, falls back to other nodes and drops its lower bound.
 
@@ -321,11 +321,17 @@ pub enum Entry {
     /// The virtual-address requests: `memblock_virt_alloc_try_nid*` (3.13 to
     /// 4.19, through `memblock_virt_alloc_internal`), `memblock_alloc_try_nid*`
     /// (4.20 on, through `memblock_alloc_internal`) and
-    /// `memblock_alloc_exact_nid_raw` (5.12 on). The ceiling is
-    /// `min(max_addr, current limit)`; the call tries its node, then (unless
-    /// `exact_node`) any node (`memblock_alloc_range_nid` since 5.x); if that
-    /// fails and `from` is not 0, it tries all that again from 0: the lower
-    /// bound is a preference, the upper one is not.
+    /// `memblock_alloc_exact_nid_raw` (late 5.x on). `align=0` means
+    /// `SMP_CACHE_BYTES`. The ceiling is `min(max_addr, current limit)`; the
+    /// call tries its node, then (unless `exact_node`) any node (inline in
+    /// `memblock_virt_alloc_internal`, in `memblock_alloc_range_nid` from
+    /// 5.x); if that fails and `from` is not 0, it tries all that again from
+    /// 0: the lower bound is a preference, the upper one is not. A node no
+    /// memory is on (`MAX_NUMNODES` in old callers) finds nothing and falls
+    /// back to any node, as memblock's `NUMA_NO_NODE` conversion does.
+    /// Physical requests of these kernels (`memblock_alloc_base`,
+    /// `memblock_phys_alloc_try_nid`) print no request line: the log shows
+    /// them as reservations only.
     Virtual {
         /// `memblock_alloc_exact_nid_raw`: never another node.
         exact_node: bool,

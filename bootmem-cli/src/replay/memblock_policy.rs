@@ -17,7 +17,9 @@
 //! - **Every dump** replaces both lists: it is the machine's own state.
 //! - **Each request** is predicted from the state before it; then the log's
 //!   own placement is reserved, so one miss does not shift every later
-//!   request (the report compares placement decisions one by one).
+//!   request (the report compares placement decisions one by one). A second
+//!   run lets the model run free on its own placements, without the later
+//!   dumps, and the report gives its figure too.
 //!
 //! What no log prints (`memblock.current_limit`, `memblock_bottom_up()`, the
 //! architecture's `SMP_CACHE_BYTES` and `PAGE_SIZE`) starts at memblock's
@@ -92,6 +94,10 @@ pub struct MemblockRun {
     pub inferences: Vec<Inference>,
     /// Where the starting state came from.
     pub notes: Vec<String>,
+    /// Placements identical to the log when the model runs free: each
+    /// request placed on the model's own earlier placements (re-placed with
+    /// what a miss revealed), no dump adopted after the start.
+    pub free_running_identical: u64,
 }
 
 /// Runs the model over the trace (see the module docs).
@@ -127,12 +133,21 @@ pub fn run(trace: &Trace, context: &Context) -> MemblockRun {
             }
         }
     }
+    let mut free_running = Replay::new(start.clone(), context, trace.movable_node);
+    free_running.follow_log = false;
+    free_running.run(trace, false);
+    let free_running_identical = trace
+        .requests()
+        .zip(&free_running.placements)
+        .filter(|(event, placement)| event.logged.is_some() && event.logged == placement.address)
+        .count() as u64;
     let mut replay = Replay::new(start, context, trace.movable_node);
     replay.run(trace, false);
     MemblockRun {
         placements: replay.placements,
         inferences: replay.inferences,
         notes,
+        free_running_identical,
     }
 }
 
@@ -197,6 +212,12 @@ struct Replay<'context> {
     context: &'context Context,
     placements: Vec<ModelPlacement>,
     inferences: Vec<Inference>,
+    /// Whether the state follows the log (its placements reserved, its
+    /// dumps adopted) or runs free on the model's own placements.
+    follow_log: bool,
+    /// Running free: every logged block and the model's placement of it,
+    /// so that a free of the one frees the other.
+    own_blocks: Vec<(Span, Option<u64>)>,
 }
 
 /// The model's view of a request line.
@@ -229,6 +250,8 @@ impl<'context> Replay<'context> {
             context,
             placements: Vec::new(),
             inferences: Vec::new(),
+            follow_log: true,
+            own_blocks: Vec::new(),
         };
         replay.name_nodes();
         replay
@@ -260,7 +283,7 @@ impl<'context> Replay<'context> {
             match event {
                 Event::Request(request) => self.request(request),
                 Event::Reserve { span, .. } => self.memblock.reserved.add(*span, None, 0),
-                Event::Free { span, .. } => self.memblock.reserved.remove(*span),
+                Event::Free { span, .. } => self.free(*span),
                 Event::Add {
                     span, node, flags, ..
                 } => {
@@ -268,6 +291,7 @@ impl<'context> Replay<'context> {
                     self.name_nodes();
                 }
                 Event::Remove { span, .. } => self.memblock.memory.remove(*span),
+                Event::Dump(_) if !self.follow_log => {}
                 Event::Dump(dump) => {
                     if stop_at_dump && !dump.memory.is_empty() {
                         return Some(self.memblock.clone());
@@ -330,9 +354,51 @@ impl<'context> Replay<'context> {
             _ => None,
         };
         self.placements.push(ModelPlacement { address, miss });
-        if let Some(logged) = event.logged {
+        if !self.follow_log {
+            // What the model learnt from a miss places the block again:
+            // running free takes the log's parameters, never its addresses.
+            let own = if self.parameters == parameters || event.bottom_up_failed {
+                address
+            } else {
+                self.memblock
+                    .place(&call, &self.parameters)
+                    .map(|found| found.address)
+            };
+            if let Some(logged) = event.logged {
+                let span = Span::from_start_and_size(logged, call.size);
+                self.own_blocks.push((span, own));
+            }
+            if let Some(address) = own {
+                let span = Span::from_start_and_size(address, call.size);
+                self.memblock.reserved.add(span, None, 0);
+            }
+        } else if let Some(logged) = event.logged {
             let span = Span::from_start_and_size(logged, call.size);
             self.memblock.reserved.add(span, None, 0);
+        }
+    }
+
+    /// A free of `span`: running free, a free inside a logged block frees
+    /// the same part of the model's placement of it.
+    fn free(&mut self, span: Span) {
+        if self.follow_log {
+            self.memblock.reserved.remove(span);
+            return;
+        }
+        let block = self
+            .own_blocks
+            .iter()
+            .rev()
+            .find(|(logged, _)| logged.contains_span(&span));
+        match block {
+            Some(&(logged, Some(ours))) => {
+                let start = ours.saturating_add(span.start() - logged.start());
+                self.memblock
+                    .reserved
+                    .remove(Span::from_start_and_size(start, span.size()));
+            }
+            Some(&(_, None)) => {}
+            None => self.memblock.reserved.remove(span),
         }
     }
 
@@ -613,7 +679,7 @@ impl<'context> Replay<'context> {
         } else {
             call.align
         };
-        if align.is_power_of_two() && logged % align != 0 {
+        if align.is_power_of_two() && !logged.is_multiple_of(align) {
             return format!(
                 "the log's address is not a multiple of align={align:#x}: the kernel aligned \
                  it otherwise than printed"

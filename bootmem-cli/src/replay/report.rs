@@ -83,6 +83,9 @@ pub struct MemblockSection {
     /// Placements compared and identical.
     #[serde(flatten)]
     pub agreement: Agreement,
+    /// Placements identical when the model runs free on its own earlier
+    /// placements instead of the log's.
+    pub placements_identical_free_running: u64,
     /// Where the model's starting state came from.
     pub notes: Vec<String>,
     /// Parameters the log revealed.
@@ -221,6 +224,7 @@ impl Report {
             }
             MemblockSection {
                 agreement: Agreement::of(rows.iter().map(|row| (row.log, row.memblock.flatten()))),
+                placements_identical_free_running: run.free_running_identical,
                 notes: run.notes,
                 inferred: run.inferences,
                 mismatches: rows
@@ -272,6 +276,13 @@ impl Report {
             "also in the log:  {} reservations, {} frees, {} memory additions/removals, {} dumps, {} zero-length ranges",
             log.reservations, log.frees, log.memory_changes, log.dumps, log.zero_length
         )?;
+        if log.requests > 0 && log.log_satisfied == 0 {
+            writeln!(
+                out,
+                "note:             no reservation line echoes any request, so the log shows no \
+                 placement to compare with"
+            )?;
+        }
         for (name, agreement) in self.agreements() {
             writeln!(
                 out,
@@ -358,6 +369,11 @@ fn address(address: Option<u64>) -> String {
 
 fn write_memblock(out: &mut impl Write, memblock: &MemblockSection) -> io::Result<()> {
     writeln!(out)?;
+    writeln!(
+        out,
+        "memblock model: running free on its own placements (no dump adopted after the start): {} of {} identical",
+        memblock.placements_identical_free_running, memblock.agreement.placements_compared
+    )?;
     writeln!(out, "memblock model: starting state")?;
     if memblock.notes.is_empty() {
         writeln!(

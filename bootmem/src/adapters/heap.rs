@@ -51,7 +51,7 @@
 //! // SAFETY: the layout's size is not zero.
 //! let first = unsafe { heap.alloc(layout) };
 //! let second = unsafe { heap.alloc(layout) };
-//! assert_eq!(first as u64, offset + 0x100_0000);
+//! assert_eq!(first as u64, offset.wrapping_add(0x100_0000));
 //! assert_eq!(second as u64, first as u64 + 24); // packed into the same page
 //! // SAFETY: zeroed by the allocator, 24 bytes long.
 //! assert_eq!(unsafe { *first }, 0);
@@ -115,6 +115,30 @@ where
 {
     /// Allocates a block for `layout` and returns its pointer, or `None`
     /// (no memory, a zero size, or a torn-down allocator).
+    ///
+    /// ```
+    /// use core::alloc::Layout;
+    /// use bootmem::adapters::lock::LockedBootAllocator;
+    /// use bootmem::memory::OffsetMapped;
+    /// use bootmem::{Configuration, NodeId, PageFrameNumber, PhysicalAddress};
+    ///
+    /// #[repr(C, align(4096))]
+    /// struct Ram([u8; 8 * 4096]);
+    /// let ram: &'static mut Ram = Box::leak(Box::new(Ram([0xff; 8 * 4096])));
+    /// // SAFETY: physical [0, 32 KiB) is the leaked `ram`, used by nothing else.
+    /// let memory = unsafe { OffsetMapped::with_offset(ram as *mut Ram as u64) };
+    /// let heap: LockedBootAllocator<spin::Mutex<()>, Vec<u64>, OffsetMapped, 1> =
+    ///     LockedBootAllocator::new(Configuration::X86_64, memory);
+    /// heap.with(|allocator| {
+    ///     allocator.register_node(NodeId::new(0), PageFrameNumber::new(0)..PageFrameNumber::new(8), vec![0; 1], None).unwrap();
+    ///     allocator.free(PhysicalAddress::new(0), 8 * 4096).unwrap();
+    /// })?;
+    /// let block = heap.allocate_layout(Layout::new::<[u64; 4]>()).unwrap();
+    /// // SAFETY: 32 bytes, aligned for u64, zeroed by the allocator.
+    /// assert_eq!(unsafe { block.cast::<[u64; 4]>().read() }, [0; 4]);
+    /// assert!(heap.allocate_layout(Layout::from_size_align(9 * 4096, 8)?).is_none()); // no room
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn allocate_layout(&self, layout: Layout) -> Option<NonNull<u8>> {
         if layout.size() == 0 {
             return None;
@@ -220,10 +244,24 @@ mod tests {
 
     type Heap = LockedBootAllocator<spin::Mutex<()>, Vec<u64>, OffsetMapped, 1>;
 
-    fn heap() -> (Heap, u64) {
-        let ram: &'static mut Ram = Box::leak(Box::new(Ram([0x55; 64 * 4096])));
-        let offset = (ram as *mut Ram as u64).wrapping_sub(0x100_0000);
-        // SAFETY: physical [16 MiB, 16 MiB + 256 KiB) is the leaked `ram`.
+    /// Owns the simulated RAM through a raw pointer (a `Box` would be
+    /// retagged when moved, invalidating the pointers the heap hands out).
+    struct RamOwner(*mut Ram);
+
+    impl Drop for RamOwner {
+        fn drop(&mut self) {
+            // SAFETY: the pointer came from `Box::into_raw` and is dropped once.
+            drop(unsafe { Box::from_raw(self.0) });
+        }
+    }
+
+    /// The heap, the offset of its simulated RAM, and the RAM (kept alive
+    /// by the caller for as long as the heap is used).
+    fn heap() -> (Heap, u64, RamOwner) {
+        let ram = RamOwner(Box::into_raw(Box::new(Ram([0x55; 64 * 4096]))));
+        let offset = (ram.0 as u64).wrapping_sub(0x100_0000);
+        // SAFETY: physical [16 MiB, 16 MiB + 256 KiB) is `ram`, which the
+        // caller keeps alive while it uses the heap, and nothing else uses.
         let memory = unsafe { OffsetMapped::with_offset(offset) };
         let heap = Heap::new(Configuration::X86_64, memory);
         heap.with(|allocator| {
@@ -236,7 +274,7 @@ mod tests {
                 .unwrap();
         })
         .unwrap();
-        (heap, offset)
+        (heap, offset, ram)
     }
 
     fn free_pages(heap: &Heap) -> u64 {
@@ -245,14 +283,14 @@ mod tests {
 
     #[test]
     fn blocks_are_zeroed_aligned_and_only_whole_pages_come_back() {
-        let (heap, offset) = heap();
+        let (heap, offset, _ram) = heap();
         let small = Layout::from_size_align(10, 1).unwrap();
         let large = Layout::from_size_align(3 * 4096, 256).unwrap();
         let first = heap.allocate_layout(small).unwrap();
         let second = heap.allocate_layout(large).unwrap();
-        assert_eq!(first.as_ptr() as u64 - offset, 0x100_0000);
+        assert_eq!((first.as_ptr() as u64).wrapping_sub(offset), 0x100_0000);
         // Aligned to 256 right after the 10 bytes, in the same page.
-        assert_eq!(second.as_ptr() as u64 - offset, 0x100_0100);
+        assert_eq!((second.as_ptr() as u64).wrapping_sub(offset), 0x100_0100);
         // SAFETY: `second` is 3 pages long and allocated.
         let bytes = unsafe { core::slice::from_raw_parts(second.as_ptr(), 3 * 4096) };
         assert!(bytes.iter().all(|byte| *byte == 0));
@@ -265,7 +303,7 @@ mod tests {
 
     #[test]
     fn zero_sizes_exhaustion_and_teardown_give_null() {
-        let (heap, _) = heap();
+        let (heap, _, _ram) = heap();
         assert!(heap.allocate_layout(Layout::new::<()>()).is_none());
         let too_big = Layout::from_size_align(65 * 4096, 8).unwrap();
         // SAFETY: the layout's size is not zero.
@@ -280,10 +318,10 @@ mod tests {
     #[test]
     fn allocator_api2_vectors_live_in_the_simulated_ram() {
         use allocator_api2::alloc::Allocator;
-        let (heap, offset) = heap();
+        let (heap, offset, _ram) = heap();
         let mut numbers = allocator_api2::vec::Vec::new_in(&heap);
         numbers.extend(0..1000u32);
-        let start = numbers.as_ptr() as u64 - offset;
+        let start = (numbers.as_ptr() as u64).wrapping_sub(offset);
         assert!((0x100_0000..0x104_0000).contains(&start));
         assert_eq!(numbers.iter().sum::<u32>(), 999 * 1000 / 2);
         let empty = heap.allocate(Layout::new::<()>()).unwrap();

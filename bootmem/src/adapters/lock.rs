@@ -91,6 +91,17 @@ where
 
     /// Waits for the lock and returns the allocator, or [`TornDown`].
     ///
+    /// ```
+    /// use bootmem::adapters::lock::LockedBootAllocator;
+    /// use bootmem::{memory::NoZeroing, Configuration, NodeId, PageFrameNumber};
+    /// let locked: LockedBootAllocator<spin::Mutex<()>, Vec<u64>, NoZeroing, 1> =
+    ///     LockedBootAllocator::new(Configuration::X86_64, NoZeroing);
+    /// let mut allocator = locked.lock()?;
+    /// allocator.register_node(NodeId::new(0), PageFrameNumber::new(0)..PageFrameNumber::new(64), vec![0; 1], None)?;
+    /// assert_eq!(allocator.free_pages(), 0); // every page starts reserved
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`TornDown`] after [`free_all`](Self::free_all).
@@ -115,6 +126,22 @@ where
 
     /// Takes the allocator out and tears it down
     /// ([`BootAllocator::free_all`]); `None` when that already happened.
+    ///
+    /// ```
+    /// use bootmem::adapters::lock::{LockedBootAllocator, TornDown};
+    /// use bootmem::{memory::NoZeroing, Configuration, NodeId, PageFrameNumber, PhysicalAddress};
+    /// let locked: LockedBootAllocator<spin::Mutex<()>, Vec<u64>, NoZeroing, 1> =
+    ///     LockedBootAllocator::new(Configuration::X86_64, NoZeroing);
+    /// locked.with(|allocator| {
+    ///     allocator.register_node(NodeId::new(0), PageFrameNumber::new(0)..PageFrameNumber::new(64), vec![0; 1], None).unwrap();
+    ///     allocator.free(PhysicalAddress::new(0), 64 * 4096).unwrap();
+    /// })?;
+    /// let blocks: Vec<_> = locked.free_all().unwrap().collect();
+    /// assert_eq!(blocks.iter().map(|block| block.pages()).sum::<u64>(), 64);
+    /// assert!(locked.free_all().is_none());
+    /// assert_eq!(locked.with(|allocator| allocator.free_pages()), Err(TornDown));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn free_all(&self) -> Option<HandOff<Storage, MAX_NODES>> {
         let allocator = self.inner.lock().take()?;
         Some(allocator.free_all())

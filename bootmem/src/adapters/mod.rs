@@ -10,8 +10,11 @@
 //! None of them is on by default; the core library needs none of them.
 
 #[cfg(feature = "heap")]
+#[cfg_attr(docsrs, doc(cfg(feature = "heap")))]
 pub mod heap;
 #[cfg(feature = "lock_api")]
+#[cfg_attr(docsrs, doc(cfg(feature = "lock_api")))]
 pub mod lock;
 #[cfg(feature = "x86_64")]
+#[cfg_attr(docsrs, doc(cfg(feature = "x86_64")))]
 pub mod x86_64;

@@ -40,7 +40,7 @@ use x86_64::structures::paging::{
 };
 use x86_64::PhysAddr;
 
-use crate::address::{PageFrameNumber, PhysicalAddress};
+use crate::address::{FrameRange, PageFrameNumber, PhysicalAddress};
 use crate::allocator::{AllocationRequest, BootAllocator, NodePreference};
 use crate::memory::PhysicalMemory;
 use crate::node_id::NodeId;
@@ -87,19 +87,35 @@ impl TryFrom<PageFrameNumber> for PhysFrame<Size4KiB> {
     }
 }
 
-/// The 4 KiB frames of a frame range, as page frame numbers.
+/// The 4 KiB frames of an `x86_64` frame range (empty when it is inverted).
 ///
 /// ```
-/// use bootmem::adapters::x86_64::frame_numbers;
+/// use bootmem::{FrameRange, PageFrameNumber};
 /// use x86_64::structures::paging::{PhysFrame, Size4KiB};
 /// use x86_64::PhysAddr;
 /// let start = PhysFrame::<Size4KiB>::containing_address(PhysAddr::new(0x1000));
 /// let end = PhysFrame::containing_address(PhysAddr::new(0x5000));
-/// let numbers = frame_numbers(PhysFrame::range(start, end));
-/// assert_eq!((numbers.start.as_u64(), numbers.end.as_u64()), (1, 5));
+/// let frames = FrameRange::from(PhysFrame::range(start, end));
+/// assert_eq!((frames.start(), frames.end()), (PageFrameNumber::new(1), PageFrameNumber::new(5)));
 /// ```
-pub fn frame_numbers(range: PhysFrameRange<Size4KiB>) -> core::ops::Range<PageFrameNumber> {
-    PageFrameNumber::from(range.start)..PageFrameNumber::from(range.end)
+impl From<PhysFrameRange<Size4KiB>> for FrameRange {
+    fn from(range: PhysFrameRange<Size4KiB>) -> Self {
+        let start = PageFrameNumber::from(range.start);
+        FrameRange::new(start, PageFrameNumber::from(range.end))
+            .unwrap_or(FrameRange::empty_at(start))
+    }
+}
+
+/// The `x86_64` range of the same 4 KiB frames; fails when an end lies at
+/// or past 2^52.
+impl TryFrom<FrameRange> for PhysFrameRange<Size4KiB> {
+    type Error = PhysAddrNotValid;
+
+    fn try_from(frames: FrameRange) -> Result<Self, Self::Error> {
+        let start = PhysFrame::try_from(frames.start())?;
+        let end = PhysFrame::try_from(frames.end())?;
+        Ok(PhysFrame::range(start, end))
+    }
 }
 
 /// The request for one frame of size `S` at its natural alignment, keeping
@@ -357,5 +373,18 @@ mod tests {
         assert_eq!(PageFrameNumber::from(frame), PageFrameNumber::new(0x12345));
         assert!(PhysFrame::<Size4KiB>::try_from(PageFrameNumber::new(1 << 40)).is_err());
         assert!(PhysFrame::<Size4KiB>::try_from(PageFrameNumber::new(u64::MAX)).is_err());
+        let frames =
+            FrameRange::new(PageFrameNumber::new(0x10), PageFrameNumber::new(0x20)).unwrap();
+        let range = PhysFrameRange::<Size4KiB>::try_from(frames).unwrap();
+        assert_eq!(range.start.start_address().as_u64(), 0x1_0000);
+        assert_eq!(range.end.start_address().as_u64(), 0x2_0000);
+        assert_eq!(FrameRange::from(range), frames);
+        let inverted = PhysFrameRange {
+            start: range.end,
+            end: range.start,
+        };
+        assert!(FrameRange::from(inverted).is_empty());
+        let wide = FrameRange::new(PageFrameNumber::new(0), PageFrameNumber::new(1 << 40)).unwrap();
+        assert!(PhysFrameRange::<Size4KiB>::try_from(wide).is_err());
     }
 }

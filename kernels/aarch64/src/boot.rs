@@ -1,4 +1,4 @@
-//! The EL1 entry: exception vectors, floating point, an identity map with the MMU on, a stack, a clean `.bss`, then `rust_start`.
+//! The EL1 entry: exception vectors (kernel_common's), floating point, an identity map with the MMU on, a stack, a clean `.bss`, then `rust_start`.
 //!
 //! The map is one level-1 table of 1 GiB blocks over the first 512 GiB:
 //! the first GiB (the virt machine's devices: PL011, GIC, ...) as device
@@ -11,7 +11,7 @@ core::arch::global_asm!(
     .global _start
 _start:
     /* Faults from here on are reported, not silent hangs. */
-    ldr x1, =exception_vectors
+    ldr x1, =bootmem_exception_vectors
     msr vbar_el1, x1
     /* The target uses FP/SIMD registers: trap none of them (CPACR_EL1.FPEN). */
     mrs x1, cpacr_el1
@@ -68,42 +68,6 @@ _start:
 5:  wfe
     b 5b
 
-    .macro vector index
-    .balign 0x80
-    mov x0, #\index
-    b exception_common
-    .endm
-
-    .section .text.vectors, "ax"
-    .balign 0x800
-exception_vectors:
-    vector 0
-    vector 1
-    vector 2
-    vector 3
-    vector 4
-    vector 5
-    vector 6
-    vector 7
-    vector 8
-    vector 9
-    vector 10
-    vector 11
-    vector 12
-    vector 13
-    vector 14
-    vector 15
-
-exception_common:
-    ldr x1, =exception_stack_top
-    mov sp, x1
-    mrs x1, esr_el1
-    mrs x2, elr_el1
-    mrs x3, far_el1
-    bl aarch64_exception
-6:  wfe
-    b 6b
-
     .section .bss.level1_table, "aw", @nobits
     .balign 4096
 level1_table:
@@ -113,7 +77,5 @@ level1_table:
     .balign 16
     .skip 256 * 1024
 boot_stack_top:
-    .skip 16 * 1024
-exception_stack_top:
     "#
 );

@@ -3,8 +3,9 @@
 use bootmem::memory_map::MemoryMapBuilder;
 use bootmem::Configuration;
 
-/// Ranges (and, separately, NUMA affinities) a firmware map may hold.
-pub const MAX_RANGES: usize = 64;
+/// Ranges (and, separately, NUMA affinities) a firmware map may hold:
+/// OVMF's UEFI memory map has some 120 descriptors, each added as it is.
+pub const MAX_RANGES: usize = 256;
 /// NUMA nodes a machine may have.
 pub const MAX_NODES: usize = 8;
 

@@ -11,12 +11,12 @@ use alloc::vec::Vec;
 use bootmem::{BlockKind, FreeBlock};
 use buddy_system_allocator::FrameAllocator;
 
+use crate::early::{EarlyMemory, NodeBitmap, NormalisedMap};
 use crate::exit::fail;
 use crate::heap;
 use crate::ledger::Ledger;
 use crate::pattern;
 use crate::println;
-use crate::setup::{EarlyMemory, NodeBitmap, NormalisedMap};
 
 /// Sample pages written and read back per node.
 const SAMPLES_PER_NODE: u64 = 64;
@@ -98,15 +98,15 @@ pub fn hand_off(
         }
         let node = &mut received[slot];
         let in_bitmap = node.bitmap.is_some_and(|bitmap| {
-            bitmap.start_frame <= start && end <= bitmap.start_frame + bitmap.pages
+            bitmap.frames.start().as_u64() <= start && end <= bitmap.frames.end().as_u64()
         });
         if in_bitmap != (block.kind == BlockKind::Bitmap) {
             fail(format_args!(
-                "block pfn {start:#x}-{end:#x} of kind {:?}: the bitmap of node {} is pfn {:#x}+{}",
+                "block pfn {start:#x}-{end:#x} of kind {:?}: the bitmap of node {} is pfn {:#x}-{:#x}",
                 block.kind,
                 block.node.as_u32(),
-                node.bitmap.map_or(0, |bitmap| bitmap.start_frame),
-                node.bitmap.map_or(0, |bitmap| bitmap.pages)
+                node.bitmap.map_or(0, |bitmap| bitmap.frames.start().as_u64()),
+                node.bitmap.map_or(0, |bitmap| bitmap.frames.end().as_u64())
             ));
         }
         node.pages += pages;
@@ -143,7 +143,7 @@ pub fn hand_off(
             })
             .sum();
         let expected = ram_pages - claimed;
-        let bitmap_pages = node.bitmap.map_or(0, |bitmap| bitmap.pages);
+        let bitmap_pages = node.bitmap.map_or(0, |bitmap| bitmap.frames.len());
         // No page may come twice: the runs, sorted, must not overlap.
         node.runs.sort_unstable();
         for pair in node.runs.windows(2) {

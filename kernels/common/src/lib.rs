@@ -1,4 +1,4 @@
-//! Shared by the three bare-metal kernels: console, exit, early memory set-up on bootmem, self-test and hand-off.
+//! Shared by the bare-metal kernels (PVH, UEFI, device tree): consoles, exit, firmware readers' glue, early memory set-up on bootmem, self-test and hand-off.
 //!
 //! Each architecture's kernel registers its serial port and exit device
 //! ([`register`]), reads its firmware's description into a
@@ -10,17 +10,20 @@
 
 extern crate alloc;
 
+#[cfg(target_arch = "aarch64")]
+pub mod aarch64;
 pub mod console;
 mod description;
-#[cfg(feature = "devicetree")]
-pub mod devicetree;
+pub mod early;
 pub mod exit;
+pub mod firmware;
 mod handoff;
 mod heap;
 mod ledger;
 mod pattern;
 mod selftest;
-pub mod setup;
+#[cfg(feature = "uefi")]
+pub mod uefi;
 #[cfg(target_arch = "x86_64")]
 pub mod x86_64;
 
@@ -82,7 +85,7 @@ pub fn boot(description: BootDescription) -> ! {
 
     let mut ledger = Ledger::new(configuration.page_size.shift());
     let forget = requested_test(description.command_line) == Some("forget-reservation");
-    let mut early = setup::set_up(&description, &map, &mut ledger, forget);
+    let mut early = early::set_up_bootmem(&description, &map, &mut ledger, forget);
     let live = selftest::run(&description, &map, &mut early.bootmem, &mut ledger);
 
     let heap = match early.bootmem.alloc_bootmem_pages(HEAP_BYTES) {

@@ -3,11 +3,11 @@
 use bootmem::NodeId;
 
 use crate::description::BootDescription;
+use crate::early::{KernelBootmem, NormalisedMap};
 use crate::exit::fail;
 use crate::ledger::Ledger;
 use crate::pattern;
 use crate::println;
-use crate::setup::{KernelBootmem, NormalisedMap};
 use bootmem::linux::{BOOTMEM_EXCLUSIVE, EBUSY};
 
 /// Sub-page allocations in the burst.

@@ -47,7 +47,11 @@ extern "C" fn rust_start(hart: usize, device_tree: usize) -> ! {
     // SAFETY: OpenSBI passes the physical address of a device tree blob in
     // a1; paging is off, so it is readable as it is.
     let tree = unsafe {
-        kernel_common::devicetree::read(device_tree as u64, &mut firmware, &mut kernel_regions)
+        kernel_common::firmware::read_device_tree(
+            device_tree as u64,
+            &mut firmware,
+            &mut kernel_regions,
+        )
     };
 
     kernel_common::boot(BootDescription {

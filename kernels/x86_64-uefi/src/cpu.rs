@@ -8,11 +8,13 @@
 use core::arch::asm;
 use core::cell::UnsafeCell;
 
-use crate::LeftBootServices;
+use kernel_common::uefi::LeftBootServices;
 
 /// GiB identity-mapped with 2 MiB pages: every configuration the tests boot
 /// keeps its RAM below this (4 KiB of page directory per GiB).
 const IDENTITY_MAP_GIB: usize = 64;
+/// The first physical address the identity map does not cover.
+pub const IDENTITY_MAPPED_END: u64 = (IDENTITY_MAP_GIB as u64) << 30;
 /// Bytes of the kernel's stack.
 const STACK_BYTES: usize = 256 * 1024;
 

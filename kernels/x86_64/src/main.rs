@@ -10,7 +10,6 @@
 
 mod boot;
 mod pvh;
-mod srat;
 
 use bootmem::{Configuration, PhysicalAddress};
 use kernel_common::{println, BootDescription, FirmwareMap, KernelRegions, Region};
@@ -37,7 +36,9 @@ extern "C" fn rust_start(start_info: u32) -> ! {
     let image_end = (&raw const __kernel_end) as u64;
     kernel_regions.push(Region::new("kernel image", image_start, image_end));
     let info = pvh::read(u64::from(start_info), &mut firmware, &mut kernel_regions);
-    srat::read(info.rsdp, &mut firmware);
+    // SAFETY: the RSDP comes from the PVH boot information, and boot.rs
+    // identity-maps the low 128 GiB, where QEMU's ACPI tables lie.
+    unsafe { kernel_common::firmware::read_srat(info.rsdp, &mut firmware) };
 
     kernel_common::boot(BootDescription {
         machine: "x86_64 PVH",

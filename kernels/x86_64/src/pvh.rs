@@ -1,7 +1,6 @@
-//! The PVH boot information (`hvm_start_info`): the e820-style memory map, the command line and the RSDP.
+//! The PVH boot information (`hvm_start_info`): the e820-style memory map (read by `bootmem-firmware`), the command line and the RSDP.
 
-use bootmem::memory_map::RangeKind;
-use bootmem::PhysicalAddress;
+use bootmem_firmware::{e820, Policy};
 use kernel_common::{println, FirmwareMap, KernelRegions, Region};
 
 /// `hvm_start_info.magic`.
@@ -112,23 +111,14 @@ pub fn read(start_info: u64, firmware: &mut FirmwareMap, regions: &mut KernelReg
         info.memory_map,
         info.memory_map + table_bytes,
     ));
-    for index in 0..u64::from(info.memory_map_entries) {
-        // SAFETY: the table holds `memory_map_entries` entries at `memory_map`.
-        let entry: MemoryMapEntry = unsafe { read_physical(info.memory_map + index * entry_size) };
-        let kind = RangeKind::from_e820_type(entry.kind);
-        let end = entry.address.saturating_add(entry.size);
-        println!(
-            "  e820 [{index:2}] {:#018x}-{:#018x} {kind}",
-            entry.address, end
-        );
-        if let Err(error) = firmware.add_range(
-            PhysicalAddress::new(entry.address),
-            PhysicalAddress::new(end),
-            kind,
-        ) {
-            kernel_common::exit::fail(format_args!("e820 entry {index}: {error}"));
-        }
-    }
+    // SAFETY: the table holds `memory_map_entries` entries at `memory_map`,
+    // identity-mapped, and the kernel reserves it: it stays as it is.
+    let table =
+        unsafe { core::slice::from_raw_parts(info.memory_map as *const u8, table_bytes as usize) };
+    kernel_common::firmware::added(
+        "PVH memory map",
+        e820::add_entries(table, entry_size as usize, firmware, Policy::Strict),
+    );
     let mut command_line = "";
     if info.command_line != 0 {
         // SAFETY: the PVH ABI gives a NUL-terminated string at `cmdline_paddr`.

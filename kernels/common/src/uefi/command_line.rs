@@ -6,7 +6,7 @@
 //! puts a binary GUID there), so the tests write the command line into a
 //! file next to the kernel.
 
-use kernel_common::spin::Once;
+use spin::Once;
 use uefi::boot;
 use uefi::proto::loaded_image::LoadedImage;
 use uefi::proto::media::file::{File, FileAttribute, FileMode};

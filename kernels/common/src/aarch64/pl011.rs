@@ -32,7 +32,7 @@ const SYS_EXIT: u64 = 0x18;
 
 /// Stops QEMU through semihosting `SYS_EXIT` (QEMU needs `-semihosting`),
 /// which exits with the status's code.
-pub fn exit(status: kernel_common::Status) -> ! {
+pub fn exit(status: crate::Status) -> ! {
     let block = [APPLICATION_EXIT, u64::from(status.code())];
     // SAFETY: the semihosting call reads the two-word block and stops QEMU;
     // without -semihosting the instruction traps into our vectors (FAIL).
