@@ -106,23 +106,6 @@ pub fn to_json(firmware: &FirmwareMap, map: &CommandMemoryMap) -> serde_json::Va
     json!({ "ram_bytes": ram_bytes, "nodes": nodes, "ranges": ranges })
 }
 
-<<<<<<< HEAD
-=======
-fn human(bytes: u128) -> String {
-    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut unit = 0;
-    while unit + 1 < UNITS.len() && bytes >= 1024u128 << (10 * unit) {
-        unit += 1;
-    }
-    let scale = 1u128 << (10 * unit);
-    if bytes.is_multiple_of(scale) {
-        format!("{} {}", bytes / scale, UNITS[unit])
-    } else {
-        format!("{:.1} {}", bytes as f64 / scale as f64, UNITS[unit])
-    }
-}
-
->>>>>>> adopt
 /// The table `bootmem map` prints.
 pub fn to_table(name: &str, firmware: &FirmwareMap, map: &CommandMemoryMap) -> String {
     use std::fmt::Write;
