@@ -121,6 +121,18 @@ pub struct ParseError {
     pub message: String,
 }
 
+impl fmt::Display for ParseError {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.origin {
+            Origin::Line(line) => write!(formatter, "line {line}: {}", self.message),
+            Origin::Offset(offset) => write!(formatter, "offset {offset}: {}", self.message),
+            Origin::File => formatter.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for ParseError {}
+
 impl From<crate::FirmwareError> for ParseError {
     fn from(error: crate::FirmwareError) -> Self {
         let origin = match error.location {
