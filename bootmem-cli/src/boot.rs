@@ -406,30 +406,8 @@ pub fn step_json(index: usize, step: &Step) -> serde_json::Value {
 /// The JSON object of `bootmem boot --json`. Every node number is under the key `"node"`.
 pub fn to_json(simulation: &Simulation) -> serde_json::Value {
     let map = &simulation.map;
-    let nodes: Vec<_> = map
-        .nodes()
-        .iter()
-        .map(|span| {
-            json!({
-                "node": span.node.as_u32(),
-                "start_pfn": span.start.as_u64(),
-                "end_pfn": span.end.as_u64(),
-                "ram_bytes": span.ram_bytes,
-            })
-        })
-        .collect();
-    let ranges: Vec<_> = map
-        .ranges()
-        .iter()
-        .map(|range| {
-            json!({
-                "start": range.start.as_u64(),
-                "end": range.end.as_u64(),
-                "kind": range.kind.to_string(),
-                "node": range.node.map(|node| node.as_u32()),
-            })
-        })
-        .collect();
+    let nodes = crate::map::nodes_json(map);
+    let ranges = crate::map::ranges_json(map);
     let node_use: Vec<_> = simulation
         .node_use
         .iter()

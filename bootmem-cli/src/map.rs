@@ -75,10 +75,11 @@ pub fn run(arguments: &MapArguments) -> ExitCode {
     }
 }
 
-/// The JSON object of `bootmem map --json`.
-pub fn to_json(firmware: &FirmwareMap, map: &CommandMemoryMap) -> serde_json::Value {
-    let nodes: Vec<_> = map
-        .nodes()
+/// The nodes of a normalised map as JSON objects (shared by `map` and `boot`).
+pub fn nodes_json<const RANGES: usize, const NODES: usize>(
+    map: &bootmem::memory_map::MemoryMap<RANGES, NODES>,
+) -> Vec<serde_json::Value> {
+    map.nodes()
         .iter()
         .map(|span| {
             json!({
@@ -88,9 +89,14 @@ pub fn to_json(firmware: &FirmwareMap, map: &CommandMemoryMap) -> serde_json::Va
                 "ram_bytes": span.ram_bytes,
             })
         })
-        .collect();
-    let ranges: Vec<_> = map
-        .ranges()
+        .collect()
+}
+
+/// The ranges of a normalised map as JSON objects (shared by `map` and `boot`).
+pub fn ranges_json<const RANGES: usize, const NODES: usize>(
+    map: &bootmem::memory_map::MemoryMap<RANGES, NODES>,
+) -> Vec<serde_json::Value> {
+    map.ranges()
         .iter()
         .map(|range| {
             json!({
@@ -100,7 +106,13 @@ pub fn to_json(firmware: &FirmwareMap, map: &CommandMemoryMap) -> serde_json::Va
                 "node": range.node.map(|node| node.as_u32()),
             })
         })
-        .collect();
+        .collect()
+}
+
+/// The JSON object of `bootmem map --json`.
+pub fn to_json(firmware: &FirmwareMap, map: &CommandMemoryMap) -> serde_json::Value {
+    let nodes = nodes_json(map);
+    let ranges = ranges_json(map);
     let ram_bytes = u64::try_from(firmware.ram_bytes)
         .map_or_else(|_| json!(firmware.ram_bytes as f64), |bytes| json!(bytes));
     json!({ "ram_bytes": ram_bytes, "nodes": nodes, "ranges": ranges })
