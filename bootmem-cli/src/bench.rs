@@ -10,7 +10,7 @@
 //! and writing it once. Times are the best of `--rounds` runs.
 
 mod logs;
-mod machine;
+pub mod machine;
 mod peers;
 mod report;
 mod workloads;
