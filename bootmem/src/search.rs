@@ -8,7 +8,7 @@
 //! the node applies the placement.
 
 use crate::address::{PageSize, PhysicalAddress};
-use crate::bitmap::{Bitmap, BITS_PER_WORD};
+use crate::bitmap::{Bitmap, WordTest, BITS_PER_WORD};
 
 /// What the search knows about one node.
 #[derive(Clone, Copy, Debug)]
@@ -200,29 +200,32 @@ fn scan_for_run<Storage: AsRef<[u64]> + AsMut<[u64]>>(
 /// For a step of whole words: from a candidate `from` on a step boundary,
 /// skips every boundary whose first word the summary alone shows unusable
 /// (no free page; or, for a run of 64 pages or more, not entirely free),
-/// without reading the leaf words. Returns `from` unchanged when it is not
-/// on a boundary.
+/// many boundaries a summary word, without reading the leaf words.
+/// Returns `from` unchanged when it is not on a boundary, and at least
+/// `window_end` when no boundary before it is usable.
 fn skip_unusable_boundaries<Storage: AsRef<[u64]> + AsMut<[u64]>>(
     bitmap: &Bitmap<Storage>,
     window: &NodeWindow,
-    mut from: u64,
+    from: u64,
     window_end: u64,
     pages: u64,
     step: u64,
 ) -> u64 {
-    while from < window_end && align_index(window, from, step) == from {
-        let word = from / BITS_PER_WORD;
-        let usable = if pages >= BITS_PER_WORD {
-            bitmap.word_entirely_free(word)
-        } else {
-            bitmap.word_has_free(word)
-        };
-        if usable {
-            break;
-        }
-        from = from.saturating_add(step);
+    if from >= window_end || align_index(window, from, step) != from {
+        return from;
     }
-    from
+    let test = if pages >= BITS_PER_WORD {
+        WordTest::EntirelyFree
+    } else {
+        WordTest::HasFree
+    };
+    let word = bitmap.next_boundary_word(
+        test,
+        from / BITS_PER_WORD,
+        step / BITS_PER_WORD,
+        window_end.div_ceil(BITS_PER_WORD),
+    );
+    (word * BITS_PER_WORD).max(from)
 }
 
 /// The common case of a boot's sequential small allocations, in one word

@@ -86,6 +86,18 @@ pub(crate) fn next(bits: &[u64], from: u64, to: u64, set: bool) -> u64 {
     }
 }
 
+/// The bits of a word at positions `offset + k * stride` (`stride` a power
+/// of two at most 64, `offset < stride`): where step boundaries fall in
+/// each word of a bit set whose bits are leaf words.
+pub(crate) const fn stride_mask(stride: u64, offset: u64) -> u64 {
+    let pattern = if stride >= WORD {
+        1
+    } else {
+        u64::MAX / ((1 << stride) - 1)
+    };
+    pattern << offset
+}
+
 /// The positions `p` where bits `p .. p + length` of `word` are all set
 /// (`1 <= length <= 64`), as a mask.
 fn run_starts(word: u64, length: u64) -> u64 {
@@ -204,6 +216,23 @@ mod tests {
         let summary = [0b101u64];
         let sparse = [0b1u64, 0, 0b11];
         assert_eq!(find_run(&sparse, Some(&summary), 0, 192, 2), Some(128));
+    }
+
+    #[test]
+    fn stride_masks_mark_every_boundary_in_a_word() {
+        assert_eq!(stride_mask(1, 0), u64::MAX);
+        assert_eq!(stride_mask(2, 1), 0xaaaa_aaaa_aaaa_aaaa);
+        assert_eq!(stride_mask(8, 3), 0x0808_0808_0808_0808);
+        assert_eq!(stride_mask(32, 0), 0x0000_0001_0000_0001);
+        assert_eq!(stride_mask(64, 5), 1 << 5);
+        for stride in (0..=6).map(|shift| 1u64 << shift) {
+            for offset in 0..stride {
+                let mask = stride_mask(stride, offset);
+                for bit in 0..WORD {
+                    assert_eq!(mask >> bit & 1 == 1, bit % stride == offset);
+                }
+            }
+        }
     }
 
     #[test]

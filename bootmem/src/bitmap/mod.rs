@@ -66,6 +66,15 @@ pub const fn node_storage_bytes(pages: u64) -> u64 {
     node_storage_words(pages) * 8
 }
 
+/// What a step boundary's first leaf word must offer a run starting there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WordTest {
+    /// A free page (the run is shorter than a word).
+    HasFree,
+    /// Every page free (the run covers the whole word).
+    EntirelyFree,
+}
+
 /// A bitmap over caller-provided words, with its summary after the leaf words.
 ///
 /// Indices at or beyond `len` (the node's page count) are pad bits; they
@@ -105,26 +114,105 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
     }
 
     /// Leaf word `index` as the bitmap reads it: entirely reserved unless
-    /// its "has a free page" bit is set.
+    /// its "has a free page" bit is set, entirely free if its "entirely
+    /// free" bit is. Only a partly free word is read from the leaf level,
+    /// which is 32 times the summary's size and far less often in cache.
     #[inline]
     pub(crate) fn word(&self, index: u64) -> u64 {
-        if bits::get(self.summary(Set::AnyFree), index) {
-            self.storage.as_ref()[index as usize]
-        } else {
+        if !bits::get(self.summary(Set::AnyFree), index) {
             u64::MAX
+        } else if bits::get(self.summary(Set::AllFree), index) {
+            0
+        } else {
+            self.storage.as_ref()[index as usize]
         }
     }
 
-    /// Whether leaf word `index` has a free page, read from the summary alone.
-    #[inline]
-    pub(crate) fn word_has_free(&self, index: u64) -> bool {
-        bits::get(self.summary(Set::AnyFree), index)
+    /// The first step boundary at or after leaf word `first` whose leaf
+    /// word passes `test` by the summary alone, or `to` when none below
+    /// `to` does. Boundaries are the leaf words `first + k * stride`
+    /// (`stride` a power of two): a request aligned to `64 * stride` pages
+    /// can only start on them.
+    ///
+    /// The boundaries are looked for many at a time: while `stride` is at
+    /// most 64, one level-1 summary word holds a bit for each of its
+    /// boundaries and a mask picks them out, and level-1 words without
+    /// such a bit are skipped through level 2; beyond that, the level-2
+    /// bits of the boundaries' level-1 words are masked out the same way,
+    /// and only the level-1 words they point to are read.
+    pub(crate) fn next_boundary_word(
+        &self,
+        test: WordTest,
+        first: u64,
+        stride: u64,
+        to: u64,
+    ) -> u64 {
+        let (level, skip) = match test {
+            WordTest::HasFree => (Set::AnyFree, Set::AnyFreeNonzero),
+            WordTest::EntirelyFree => (Set::AllFree, Set::AllFreeNonzero),
+        };
+        let level_bits = self.summary(level);
+        let skip_bits = self.summary(skip);
+        let level_words = to.div_ceil(WORD).min(level_bits.len() as u64);
+        let found = if stride <= WORD {
+            let mask = bits::stride_mask(stride, first % stride);
+            let mut index = first / WORD;
+            let mut word = level_bits.get(index as usize).copied().unwrap_or(0)
+                & mask
+                & (u64::MAX << (first % WORD));
+            loop {
+                if word != 0 {
+                    break index * WORD + u64::from(word.trailing_zeros());
+                }
+                index = bits::next(skip_bits, index + 1, level_words, true);
+                if index >= level_words {
+                    break to;
+                }
+                word = level_bits[index as usize] & mask;
+            }
+        } else {
+            // One boundary every `per_level1` level-1 words, all at bit `bit`.
+            let per_level1 = stride / WORD;
+            let bit = first % WORD;
+            let mut level1 = first / WORD;
+            loop {
+                if per_level1 <= WORD {
+                    level1 = self.next_strided(skip_bits, level1, per_level1, level_words);
+                }
+                if level1 >= level_words {
+                    break to;
+                }
+                let candidate = per_level1 <= WORD || bits::get(skip_bits, level1);
+                if candidate && level_bits[level1 as usize] >> bit & 1 != 0 {
+                    break level1 * WORD + bit;
+                }
+                level1 = level1.saturating_add(per_level1);
+            }
+        };
+        found.min(to)
     }
 
-    /// Whether leaf word `index` is entirely free, read from the summary alone.
-    #[inline]
-    pub(crate) fn word_entirely_free(&self, index: u64) -> bool {
-        bits::get(self.summary(Set::AllFree), index)
+    /// The first index `first + k * stride` (`stride` a power of two at
+    /// most 64) whose bit in `bits` is set, below `to`, or an index at or
+    /// beyond `to`.
+    fn next_strided(&self, bits: &[u64], first: u64, stride: u64, to: u64) -> u64 {
+        let mask = bits::stride_mask(stride, first % stride);
+        let mut index = first / WORD;
+        let last = to.div_ceil(WORD).min(bits.len() as u64);
+        if index >= last {
+            return to;
+        }
+        let mut word = bits[index as usize] & mask & (u64::MAX << (first % WORD));
+        loop {
+            if word != 0 {
+                return index * WORD + u64::from(word.trailing_zeros());
+            }
+            index += 1;
+            if index >= last {
+                return to;
+            }
+            word = bits[index as usize] & mask;
+        }
     }
 
     /// Stores leaf word `index` and brings the summary above it up to date.
@@ -457,6 +545,63 @@ mod tests {
                 bits::get(map.summary(Set::AllFreeFull), index),
                 all == u64::MAX
             );
+        }
+    }
+
+    /// A bitmap of `len` pages with pseudo-random free and reserved runs
+    /// of up to `longest` pages (a fixed xorshift sequence from `seed`).
+    fn random_runs(len: u64, longest: u64, seed: u64) -> Bitmap<Vec<u64>> {
+        let mut map = bitmap(len);
+        let mut state = seed | 1;
+        let mut next = move |bound: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % bound
+        };
+        let mut page = 0;
+        while page < len {
+            let free_end = (page + 1 + next(longest)).min(len);
+            map.clear_range(page, free_end);
+            page = (free_end + 1 + next(longest / 2)).min(len);
+        }
+        map
+    }
+
+    #[test]
+    fn boundary_search_agrees_with_testing_each_boundary() {
+        // Enough leaf words for several level-2 bits, strides past 64 words.
+        let len = if cfg!(miri) {
+            64 * 64 * 8
+        } else {
+            64 * 64 * 300
+        };
+        let words = len / WORD;
+        for (seed, longest) in [(1, 40), (2, 3000), (3, 200_000)] {
+            let map = random_runs(len, longest, seed);
+            assert_summary_exact(&map);
+            for test in [WordTest::HasFree, WordTest::EntirelyFree] {
+                let passes = |word: u64| match test {
+                    WordTest::HasFree => map.word(word) != u64::MAX,
+                    WordTest::EntirelyFree => map.word(word) == 0,
+                };
+                for stride in (0..=13).map(|shift| 1u64 << shift) {
+                    let firsts = [0, 1, stride, 3 * stride + 1, words / 3, words - 1];
+                    for first in firsts.into_iter().filter(|&first| first < words) {
+                        for to in [words, words / 2 + 7, first + 1] {
+                            let expected = (first..to)
+                                .step_by(stride as usize)
+                                .find(|&word| passes(word))
+                                .unwrap_or(to);
+                            assert_eq!(
+                                map.next_boundary_word(test, first, stride, to),
+                                expected,
+                                "{test:?} stride {stride} first {first} to {to}"
+                            );
+                        }
+                    }
+                }
+            }
         }
     }
 

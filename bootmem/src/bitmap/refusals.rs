@@ -1,32 +1,51 @@
-//! Proven refusals: per alignment, the shortest run a whole-node search found nowhere.
+//! Proven refusals: the requests a whole-node search found no room for, as a small frontier.
 //!
-//! When a search over a whole node finds no free run of `pages` pages at
-//! some alignment, no longer run and no coarser alignment can fit either,
-//! and reserving more pages keeps it so. Only freeing a page can make room,
-//! so every free forgets what was learnt. A repeated large request on a
-//! fragmented node is then refused without a scan.
+//! When a search over a whole node finds no free run of `pages` pages on a
+//! `2^k`-page boundary, no longer run and no coarser boundary can fit
+//! either, and reserving more pages keeps it so. Only freeing a page can
+//! make room, so every free forgets what was learnt. A repeated large
+//! request on a fragmented node is then refused without a scan.
+//!
+//! What is known is a frontier of `(k, pages)` pairs, none implied by
+//! another: a request is refused when some pair has `k` at most the
+//! request's alignment exponent and `pages` at most its length. The
+//! frontier holds a few pairs (a node stays small: registries hold up to
+//! thousands of nodes); when it is full, a new pair takes the place of an
+//! old one, which only forgets, and forgetting is always safe.
 
 use core::cell::Cell;
 
-/// The alignment classes, as log2 of a step in pages: a refusal found at
-/// step `2^k` is kept in the first class at or above `k` (so it is only
-/// ever applied to steps at least as coarse as the one it was found at).
-/// Few classes keep a node small: registries hold up to thousands of nodes.
-const CLASSES: [u32; 4] = [0, 6, 12, 18];
+/// Pairs kept per node.
+const CAPACITY: usize = 8;
 
-/// Per alignment class, the shortest run known to fit nowhere.
+/// An empty slot.
+const EMPTY: u64 = u64::MAX;
+
+/// Bits of a pair that hold the run length; the exponent is above them.
+const PAGES_BITS: u32 = 56;
+
+/// The refusals of one node.
 pub(crate) struct Refusals {
-    shortest: [Cell<u64>; CLASSES.len()],
-    /// Whether any class holds a refusal (so that frees stay cheap).
+    /// Pairs packed as `k << 56 | pages`, or [`EMPTY`].
+    pairs: [Cell<u64>; CAPACITY],
+    /// Whether any pair is held (so that frees stay cheap).
     any: Cell<bool>,
+    /// The slot a new pair takes when none is free.
+    next_victim: Cell<u8>,
+}
+
+/// The exponent and length of a packed pair.
+fn unpack(pair: u64) -> (u32, u64) {
+    ((pair >> PAGES_BITS) as u32, pair & ((1 << PAGES_BITS) - 1))
 }
 
 impl Refusals {
     /// Knows nothing.
     pub(crate) const fn new() -> Self {
         Self {
-            shortest: [const { Cell::new(u64::MAX) }; CLASSES.len()],
+            pairs: [const { Cell::new(EMPTY) }; CAPACITY],
             any: Cell::new(false),
+            next_victim: Cell::new(0),
         }
     }
 
@@ -37,28 +56,45 @@ impl Refusals {
         if !self.any.get() {
             return false;
         }
-        let class = step.trailing_zeros();
-        CLASSES
-            .iter()
-            .zip(&self.shortest)
-            .any(|(&threshold, shortest)| threshold <= class && shortest.get() <= pages)
+        let exponent = step.trailing_zeros();
+        self.pairs.iter().any(|pair| {
+            let pair = pair.get();
+            let (known_exponent, known_pages) = unpack(pair);
+            pair != EMPTY && known_exponent <= exponent && known_pages <= pages
+        })
     }
 
     /// Records that `pages` free pages on a `step` boundary exist nowhere.
+    /// A length too large to pack is not recorded (no request that long
+    /// can be placed anyway, and the search for it is refused by size).
     pub(crate) fn record(&self, pages: u64, step: u64) {
-        let class = step.trailing_zeros();
-        if let Some(position) = CLASSES.iter().position(|&threshold| threshold >= class) {
-            let shortest = &self.shortest[position];
-            shortest.set(shortest.get().min(pages));
-            self.any.set(true);
+        if pages >= 1 << PAGES_BITS || self.refused(pages, step) {
+            return;
         }
+        let exponent = step.trailing_zeros();
+        let mut free_slot = None;
+        for (slot, pair) in self.pairs.iter().enumerate() {
+            let (known_exponent, known_pages) = unpack(pair.get());
+            if pair.get() == EMPTY || (known_exponent >= exponent && known_pages >= pages) {
+                // Empty, or implied by the new pair.
+                pair.set(EMPTY);
+                free_slot.get_or_insert(slot);
+            }
+        }
+        let slot = free_slot.unwrap_or_else(|| {
+            let victim = self.next_victim.get();
+            self.next_victim.set((victim + 1) % CAPACITY as u8);
+            usize::from(victim)
+        });
+        self.pairs[slot].set(u64::from(exponent) << PAGES_BITS | pages);
+        self.any.set(true);
     }
 
     /// Forgets every refusal (a page became free).
     pub(crate) fn forget(&self) {
         if self.any.replace(false) {
-            for class in &self.shortest {
-                class.set(u64::MAX);
+            for pair in &self.pairs {
+                pair.set(EMPTY);
             }
         }
     }
@@ -82,13 +118,42 @@ mod tests {
         refusals.record(100, 64);
         assert!(refusals.refused(100, 64) && refusals.refused(101, 1 << 30));
         assert!(!refusals.refused(99, 64) && !refusals.refused(100, 32));
-        // Found at step 4, kept for steps from 64 on only.
+        // Found at step 4: applies from step 4 on.
         refusals.record(50, 4);
-        assert!(!refusals.refused(60, 4) && refusals.refused(60, 64));
-        // Steps beyond the last class are not recorded.
+        assert!(refusals.refused(60, 4) && refusals.refused(60, 64));
+        assert!(!refusals.refused(49, 4) && !refusals.refused(60, 2));
+        // Every exponent is its own class, up to the largest steps.
         refusals.record(1, 1 << 40);
-        assert!(!refusals.refused(40, 1 << 41));
+        assert!(refusals.refused(1, 1 << 41) && !refusals.refused(1, 1 << 39));
         refusals.forget();
-        assert!(!refusals.refused(100, 4));
+        assert!(!refusals.refused(100, 4) && !refusals.refused(1, 1 << 41));
+    }
+
+    #[test]
+    fn a_full_frontier_forgets_but_never_claims_too_much() {
+        let refusals = Refusals::new();
+        // Pairs that do not imply one another: longer runs at finer steps.
+        for exponent in 0..20u32 {
+            refusals.record(1000 - u64::from(exponent) * 10, 1 << exponent);
+        }
+        for exponent in 0..20u32 {
+            let pages = 1000 - u64::from(exponent) * 10;
+            // Never refused below what was recorded.
+            assert!(!refusals.refused(pages - 1, 1 << exponent));
+        }
+        // The last pair recorded is always kept.
+        assert!(refusals.refused(810, 1 << 19));
+        // A pair implied by a held one changes nothing; one that implies
+        // held pairs replaces them.
+        refusals.record(5, 1);
+        assert!(refusals.refused(5, 1) && refusals.refused(5, 1 << 19));
+        assert!(!refusals.refused(4, 1 << 30));
+    }
+
+    #[test]
+    fn lengths_too_large_to_pack_are_not_recorded() {
+        let refusals = Refusals::new();
+        refusals.record(1 << 60, 1);
+        assert!(!refusals.refused(u64::MAX, 1 << 63));
     }
 }
