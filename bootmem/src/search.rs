@@ -455,6 +455,30 @@ mod tests {
     }
 
     #[test]
+    fn a_whole_node_failure_is_remembered_until_a_page_is_freed() {
+        let (mut bitmap, window) = free_node(0, 4096);
+        bitmap.set_range(100, 101);
+        let page = PageSize::SIZE_4KIB;
+        // From a goal past the node's start: proves nothing about the node.
+        let from_goal = request(3996 * 4096, 4096, 200 * 4096, 0);
+        assert_eq!(find_placement(&bitmap, &window, page, &from_goal), None);
+        assert!(!bitmap.refused(3996, 1));
+        // Over the whole node: no run of 3996 pages anywhere.
+        let whole_node = request(3996 * 4096, 4096, 0, 0);
+        assert_eq!(find_placement(&bitmap, &window, page, &whole_node), None);
+        assert!(bitmap.refused(3996, 1) && bitmap.refused(4000, 8));
+        assert!(!bitmap.refused(3995, 1));
+        // Reserving keeps it so; freeing forgets it.
+        bitmap.set_range(2000, 2001);
+        assert!(bitmap.refused(3996, 1));
+        bitmap.clear_range(100, 101);
+        assert!(!bitmap.refused(3996, 1));
+        assert!(
+            find_placement(&bitmap, &window, page, &request(1999 * 4096, 4096, 0, 0)).is_some()
+        );
+    }
+
+    #[test]
     fn huge_alignment_saturates_instead_of_wrapping() {
         let (bitmap, window) = free_node(1, 0x40);
         let placement = find_placement(

@@ -606,6 +606,36 @@ mod tests {
     }
 
     #[test]
+    fn runs_of_free_words_agree_with_testing_each_word() {
+        let len = if cfg!(miri) {
+            64 * 64 * 8
+        } else {
+            64 * 64 * 300
+        };
+        let words = len / WORD;
+        for (seed, longest) in [(4, 3000), (5, 70_000), (6, 600_000)] {
+            let map = random_runs(len, longest, seed);
+            let free: Vec<bool> = (0..words).map(|word| map.word(word) == 0).collect();
+            for count in [1, 2, 63, 64, 65, 127, 128, 190, 200, 4095, 4096, 4200, 9000] {
+                for from in [0, 1, 64, 4097, words / 3, words - count.min(words)] {
+                    for to in [words, words / 2 + 5] {
+                        let expected = (from..to.saturating_sub(count - 1)).find(|&word| {
+                            free[word as usize..(word + count) as usize]
+                                .iter()
+                                .all(|&f| f)
+                        });
+                        assert_eq!(
+                            map.free_words_run(from, to, count),
+                            expected,
+                            "seed {seed} count {count} from {from} to {to}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn sizes_match_linux_and_stay_under_1_05_bits_per_page() {
         assert_eq!(bitmap_bytes(0x8001), 4104);
         assert_eq!(bitmap_bytes(1), 8);
