@@ -455,6 +455,25 @@ mod tests {
     }
 
     #[test]
+    fn a_run_holding_the_fewest_whole_words_its_length_allows_is_found() {
+        // 200 free pages from page 70: words 2 and 3 whole, 1 and 4 partly.
+        // Any run of 200 pages holds at least two whole words; the search
+        // must not ask for more.
+        let (mut bitmap, window) = free_node(0, 4096);
+        bitmap.set_range(0, 70);
+        bitmap.set_range(270, 4096);
+        for (pages, expected) in [(200, Some(70 * 4096)), (201, None)] {
+            let placed = find_placement(
+                &bitmap,
+                &window,
+                PageSize::SIZE_4KIB,
+                &request(pages * 4096, 4096, 0, 0),
+            );
+            assert_eq!(placed.map(|placement| placement.start_offset), expected);
+        }
+    }
+
+    #[test]
     fn a_whole_node_failure_is_remembered_until_a_page_is_freed() {
         let (mut bitmap, window) = free_node(0, 4096);
         bitmap.set_range(100, 101);
