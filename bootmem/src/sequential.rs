@@ -110,3 +110,138 @@ impl<T> core::fmt::Debug for Cached<T> {
         formatter.write_str("Cached")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bitmap::node_storage_words;
+    use crate::search::find_placement;
+    use std::vec;
+    use std::vec::Vec;
+
+    const PAGES: u64 = 20;
+    const PAGE: u64 = 4096;
+
+    fn request(size: u64, align: u64, goal: u64, limit: Option<u64>) -> SearchRequest {
+        SearchRequest {
+            size,
+            align,
+            goal: PhysicalAddress::new(goal),
+            limit: limit.map(PhysicalAddress::new),
+        }
+    }
+
+    /// A node of [`PAGES`] pages from `start_frame`: the pages before the
+    /// hint reserved (the last block's), the hint page free unless `hint_taken`.
+    fn node(
+        start_frame: u64,
+        hint: u64,
+        last_end: u64,
+        hint_taken: bool,
+    ) -> (Bitmap<Vec<u64>>, NodeWindow) {
+        let mut bitmap = Bitmap::new_all_set(vec![0; node_storage_words(PAGES) as usize], PAGES);
+        bitmap.clear_range(hint, PAGES);
+        if hint_taken {
+            bitmap.set_range(hint, hint + 1);
+        }
+        let window = NodeWindow {
+            start_frame,
+            end_frame: start_frame + PAGES,
+            last_end_offset: last_end,
+            hint_index: hint,
+        };
+        (bitmap, window)
+    }
+
+    #[test]
+    fn the_shortcut_places_exactly_where_the_general_search_does() {
+        let page = PageSize::SIZE_4KIB;
+        let hints: Vec<u64> = if cfg!(miri) {
+            vec![1, 5]
+        } else {
+            (0..PAGES).collect()
+        };
+        let mut shortcuts = 0;
+        for start_frame in [0, 3, 64] {
+            let base = start_frame * PAGE;
+            for &hint in &hints {
+                for last_end in [hint * PAGE, (hint * PAGE).saturating_sub(0x40), 0] {
+                    for hint_taken in [false, true] {
+                        for refused in [false, true] {
+                            let (bitmap, window) = node(start_frame, hint, last_end, hint_taken);
+                            for size in [1, 0x40, 0x800, PAGE, PAGE + 1] {
+                                for align in [1, 0x40, PAGE, 2 * PAGE, 4 * PAGE] {
+                                    if refused {
+                                        bitmap.record_refusal(1, (align / PAGE).max(1));
+                                    }
+                                    for goal in [0, base, base + 7 * PAGE, base + PAGES * PAGE] {
+                                        for limit in [None, Some(base + 9 * PAGE), Some(0x800)] {
+                                            let request = request(size, align, goal, limit);
+                                            let Some(placement) = next_to_last_block(
+                                                &bitmap, &window, page, &request,
+                                            ) else {
+                                                continue;
+                                            };
+                                            shortcuts += 1;
+                                            assert_eq!(
+                                                Some(placement),
+                                                find_placement(&bitmap, &window, page, &request),
+                                                "start {start_frame} hint {hint} last end {last_end:#x} \
+                                                 taken {hint_taken} size {size:#x} align {align:#x} \
+                                                 goal {goal:#x} limit {limit:x?}"
+                                            );
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(shortcuts > 0, "the shortcut was never taken");
+    }
+
+    #[test]
+    fn the_shortcut_takes_the_page_after_the_last_block() {
+        // The last block ended 0x40 bytes before page 5: the next small
+        // block merges into page 4, a page-aligned one takes page 5.
+        let (bitmap, window) = node(0, 5, 5 * PAGE - 0x40, false);
+        let page = PageSize::SIZE_4KIB;
+        let merged = next_to_last_block(&bitmap, &window, page, &request(0x20, 0x20, 0, None));
+        assert_eq!(
+            merged.map(|placement| placement.start_offset),
+            Some(5 * PAGE - 0x40)
+        );
+        let whole = next_to_last_block(&bitmap, &window, page, &request(PAGE, PAGE, 0, None));
+        assert_eq!(
+            whole.map(|placement| placement.start_offset),
+            Some(5 * PAGE)
+        );
+        // A hint page off the step, a taken hint page, or a larger block: no shortcut.
+        assert!(
+            next_to_last_block(&bitmap, &window, page, &request(0x20, 2 * PAGE, 0, None)).is_none()
+        );
+        assert!(
+            next_to_last_block(&bitmap, &window, page, &request(PAGE + 1, PAGE, 0, None)).is_none()
+        );
+        let (taken, window) = node(0, 5, 5 * PAGE - 0x40, true);
+        assert!(next_to_last_block(&taken, &window, page, &request(0x20, 0x20, 0, None)).is_none());
+    }
+
+    #[test]
+    fn a_streak_continues_only_with_the_same_goal_limit_and_alignment() {
+        let first = request(0x40, 0x40, 0x1000, Some(0x10_0000));
+        let streak = Streak::new(0, &first);
+        assert!(streak.matches(&request(0x80, 0x40, 0x1000, Some(0x10_0000))));
+        assert!(!streak.matches(&request(0x40, 0x40, 0x2000, Some(0x10_0000))));
+        assert!(!streak.matches(&request(0x40, 0x40, 0x1000, None)));
+        assert!(!streak.matches(&request(0x40, 0x1000, 0x1000, Some(0x10_0000))));
+    }
+
+    #[test]
+    fn a_cache_prints_the_same_whatever_it_holds() {
+        assert_eq!(std::format!("{:?}", Cached(7)), "Cached");
+        assert_eq!(std::format!("{:?}", Cached(Some(1))), "Cached");
+    }
+}
