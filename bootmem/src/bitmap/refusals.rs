@@ -151,6 +151,14 @@ mod tests {
     }
 
     #[test]
+    fn refusals_print_alike_whatever_they_hold() {
+        let refusals = Refusals::new();
+        refusals.record(3, 8);
+        assert_eq!(std::format!("{refusals:?}"), "Refusals");
+        assert_eq!(std::format!("{:?}", Refusals::new()), "Refusals");
+    }
+
+    #[test]
     fn lengths_too_large_to_pack_are_not_recorded() {
         let refusals = Refusals::new();
         refusals.record(1 << 60, 1);
