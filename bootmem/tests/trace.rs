@@ -3,7 +3,7 @@
 
 use std::sync::Mutex;
 
-use bootmem::linux::Bootmem;
+use bootmem::linux::{Bootmem, BOOTMEM_DEFAULT, BOOTMEM_EXCLUSIVE};
 use bootmem::memory::NoZeroing;
 use bootmem::Configuration;
 
@@ -40,12 +40,20 @@ fn debug_lines_follow_linux_formats() {
         )
         .unwrap();
     bootmem.free_bootmem(0, 0x8000000).unwrap();
+    bootmem
+        .reserve_bootmem(0x100000, 0x2000, BOOTMEM_DEFAULT)
+        .unwrap();
+    bootmem
+        .reserve_bootmem(0x200000, 0x1000, BOOTMEM_EXCLUSIVE)
+        .unwrap();
     bootmem.alloc_bootmem(64).unwrap();
     bootmem.free_all_bootmem(|_| {});
     let lines = COLLECTOR.0.lock().unwrap().clone();
     let expected = [
         "bootmem::init_bootmem_core nid=0 start=0 map=10000 end=8000 mapsize=1000",
         "bootmem::mark_bootmem_node nid=0 start=0 end=8000 reserve=0 flags=0",
+        "bootmem::mark_bootmem_node nid=0 start=100 end=102 reserve=1 flags=0",
+        "bootmem::mark_bootmem_node nid=0 start=200 end=201 reserve=1 flags=1",
         "bootmem::alloc_bootmem_bdata nid=0 size=40 [1 pages] align=40 goal=1000000 limit=0",
         "bootmem::free_all_bootmem_core nid=0 start=0 end=8000",
     ];
