@@ -604,7 +604,8 @@ fn node_reserved_runs<Storage: AsRef<[u64]> + AsMut<[u64]>>(
     })
 }
 
-#[cfg(test)]
+/// Switching the search needs the `reference` feature.
+#[cfg(all(test, feature = "reference"))]
 mod tests {
     use std::vec;
     use std::vec::Vec;
@@ -612,7 +613,6 @@ mod tests {
     use super::*;
     use crate::memory::NoZeroing;
 
-    #[cfg(feature = "reference")]
     fn register(allocator: &mut BootAllocator<Vec<u64>, NoZeroing, 4>, node: u32, start: u64) {
         let frames = PageFrameNumber::new(start)..PageFrameNumber::new(start + 0x100);
         let storage = vec![0; node_storage_words(0x100) as usize];
@@ -623,7 +623,6 @@ mod tests {
 
     /// The differential tests compare the two searches only if the switch
     /// reaches every node: those registered before it and after it.
-    #[cfg(feature = "reference")]
     #[test]
     fn the_bit_by_bit_switch_reaches_every_node_registered_before_and_after_it() {
         let mut allocator = BootAllocator::new(Configuration::X86_64, NoZeroing);
