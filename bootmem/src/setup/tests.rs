@@ -227,6 +227,25 @@ fn ram_wholly_in_use_leaves_no_room() {
 }
 
 #[test]
+fn ram_exactly_the_size_of_the_bitmap_but_in_use_leaves_no_room() {
+    // One page of RAM: its bitmap needs exactly that page, which is in use.
+    let map = build(
+        PageSize::SIZE_4KIB,
+        &[(0x1000, 0x2000, RangeKind::Ram)],
+        &[],
+    );
+    assert_eq!(storage_bytes(1, PageSize::SIZE_4KIB), 0x1000);
+    let error = set_up_4k::<1>(&map, &[range(0x1800, 0x1900)]).unwrap_err();
+    assert_eq!(
+        error,
+        SetupError::NoRoomForBitmap {
+            node: NodeId::new(0),
+            bitmap_bytes: 0x1000,
+        }
+    );
+}
+
+#[test]
 fn too_many_nodes_builds_nothing() {
     let map = build(
         PageSize::SIZE_4KIB,
