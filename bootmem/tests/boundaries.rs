@@ -6,8 +6,8 @@
 
 use bootmem::memory::NoZeroing;
 use bootmem::{
-    AllocationError, AllocationRequest, BootAllocator, Configuration, NodeId, PageFrameNumber,
-    PhysicalAddress,
+    AllocationError, AllocationRequest, BootAllocator, Configuration, NodeId, NodePreference,
+    PageFrameNumber, PhysicalAddress, ReserveMode,
 };
 
 const PAGE: u64 = 4096;
@@ -52,4 +52,84 @@ fn a_block_ending_exactly_at_the_limit_is_allowed_for_any_node() {
             limit: address(0x10_fff),
         })
     );
+}
+
+/// A node preferred with a limit that `goal + size` meets exactly keeps
+/// the limit: with the goal's page taken, the block goes below the limit
+/// (from the node's start), not above it.
+#[test]
+fn a_preferred_node_keeps_a_limit_that_goal_plus_size_meets_exactly() {
+    let mut allocator = one_free_node(0x100);
+    allocator
+        .reserve(address(0x10_000), PAGE, ReserveMode::Shared)
+        .unwrap();
+    let request = AllocationRequest::new(PAGE)
+        .aligned(PAGE)
+        .goal(address(0x10_000))
+        .limit(address(0x11_000))
+        .on_node(NodeId::new(0));
+    assert_eq!(allocator.allocate(&request), Ok(address(0)));
+    // One byte more and the limit is dropped, as Linux does: the block
+    // lands above the goal.
+    let past = request.limit(address(0x10_fff));
+    assert_eq!(allocator.allocate(&past), Ok(address(0x11_000)));
+}
+
+/// A machine whose 32-bit DMA memory ends at 1 MiB (frame 0x100): a node
+/// reaches "high memory" when it ends more than 128 MiB (0x8000 frames)
+/// past that, at frame 0x8100.
+const SMALL_DMA32: Configuration = Configuration {
+    dma32_end: PageFrameNumber::new(0x100),
+    ..Configuration::X86_64
+};
+const DMA32_END: u64 = 0x10_0000;
+const HIGH_MEMORY_THRESHOLD: u64 = 0x8100;
+
+fn one_free_node_with(configuration: Configuration, pages: u64) -> Allocator {
+    let mut allocator = Allocator::new(configuration, NoZeroing);
+    let storage = vec![0; bootmem::node_storage_words(pages) as usize];
+    allocator
+        .register_node(
+            NodeId::new(0),
+            PageFrameNumber::new(0)..PageFrameNumber::new(pages),
+            storage,
+            None,
+        )
+        .unwrap();
+    allocator.free(address(0), pages * PAGE).unwrap();
+    allocator
+}
+
+fn above_dma32(size: u64) -> AllocationRequest {
+    AllocationRequest::new(size)
+        .aligned(PAGE)
+        .preference(NodePreference::PreferAboveDma32(NodeId::new(0)))
+}
+
+#[test]
+fn a_node_reaching_past_the_margin_serves_high_requests_from_the_end_of_dma32() {
+    let mut allocator = one_free_node_with(SMALL_DMA32, HIGH_MEMORY_THRESHOLD + 1);
+    assert_eq!(
+        allocator.allocate(&above_dma32(PAGE)),
+        Ok(address(DMA32_END))
+    );
+    // Any limit is ignored, in the high attempt too.
+    let limited = above_dma32(PAGE).limit(address(0x2000));
+    assert_eq!(allocator.allocate(&limited), Ok(address(DMA32_END + PAGE)));
+}
+
+#[test]
+fn a_node_ending_exactly_at_the_margin_serves_high_requests_from_the_goal() {
+    let mut allocator = one_free_node_with(SMALL_DMA32, HIGH_MEMORY_THRESHOLD);
+    assert_eq!(allocator.allocate(&above_dma32(PAGE)), Ok(address(0)));
+}
+
+#[test]
+fn a_high_request_ignores_its_limit_on_a_node_below_the_margin() {
+    let mut allocator = one_free_node_with(SMALL_DMA32, 0x100);
+    allocator
+        .reserve(address(0), 4 * PAGE, ReserveMode::Shared)
+        .unwrap();
+    let limited = above_dma32(PAGE).limit(address(4 * PAGE));
+    assert_eq!(allocator.allocate(&limited), Ok(address(4 * PAGE)));
 }
