@@ -133,3 +133,56 @@ fn a_high_request_ignores_its_limit_on_a_node_below_the_margin() {
     let limited = above_dma32(PAGE).limit(address(4 * PAGE));
     assert_eq!(allocator.allocate(&limited), Ok(address(4 * PAGE)));
 }
+
+/// Requests with one goal, limit and alignment, each of at most a page,
+/// after one another on any node: the second is merged into the first's
+/// partly used page, and the rest follow it there (the streak shortcut)
+/// until the page is full.
+fn packed(allocator: &mut Allocator, size: u64, count: usize) -> Vec<u64> {
+    let request = AllocationRequest::new(size).aligned(size);
+    (0..count)
+        .map(|_| allocator.allocate(&request).unwrap().as_u64())
+        .collect()
+}
+
+#[test]
+fn small_blocks_pack_one_after_another_on_a_node_at_frame_zero() {
+    let mut allocator = one_free_node(0x100);
+    assert_eq!(
+        packed(&mut allocator, 0x40, 5),
+        [0x0, 0x40, 0x80, 0xc0, 0x100]
+    );
+    assert_eq!(allocator.free_pages(), 0x100 - 1);
+}
+
+#[test]
+fn a_block_after_one_that_filled_its_page_starts_the_next_page() {
+    let mut allocator = one_free_node(0x100);
+    // The second block ends exactly at the end of page 0.
+    assert_eq!(
+        packed(&mut allocator, 0x800, 4),
+        [0x0, 0x800, 0x1000, 0x1800]
+    );
+    assert_eq!(allocator.free_pages(), 0x100 - 2);
+}
+
+#[test]
+fn small_blocks_pack_on_a_node_in_the_top_half_of_the_address_space() {
+    let mut allocator = Allocator::new(Configuration::X86_64, NoZeroing);
+    let start = 1 << 51; // address 2^63
+    let storage = vec![0; bootmem::node_storage_words(0x100) as usize];
+    allocator
+        .register_node(
+            NodeId::new(0),
+            PageFrameNumber::new(start)..PageFrameNumber::new(start + 0x100),
+            storage,
+            None,
+        )
+        .unwrap();
+    allocator.free(address(1 << 63), 0x100 * PAGE).unwrap();
+    let base = 1 << 63;
+    assert_eq!(
+        packed(&mut allocator, 0x40, 4),
+        [base, base + 0x40, base + 0x80, base + 0xc0]
+    );
+}
