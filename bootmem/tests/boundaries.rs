@@ -186,3 +186,35 @@ fn small_blocks_pack_on_a_node_in_the_top_half_of_the_address_space() {
         [base, base + 0x40, base + 0x80, base + 0xc0]
     );
 }
+
+/// Deviation 7: a node's bitmap pages stay reserved in whichever node they
+/// lie, also one registered (and freed) before it.
+#[test]
+fn a_bitmap_placed_in_an_earlier_node_is_reserved_there() {
+    let mut allocator = one_free_node(0x100);
+    let bitmap = bootmem::FrameRange::new(PageFrameNumber::new(0x10), PageFrameNumber::new(0x11));
+    let storage = vec![0; bootmem::node_storage_words(0x100) as usize];
+    allocator
+        .register_node(
+            NodeId::new(1),
+            PageFrameNumber::new(0x100)..PageFrameNumber::new(0x200),
+            storage,
+            bitmap,
+        )
+        .unwrap();
+    assert_eq!(
+        allocator.is_reserved(PageFrameNumber::new(0x10)),
+        Some(true)
+    );
+    assert_eq!(
+        allocator.is_reserved(PageFrameNumber::new(0x11)),
+        Some(false)
+    );
+    assert_eq!(allocator.free_pages(), 0x100 - 1);
+    // Freeing over it leaves it reserved.
+    assert_eq!(allocator.free(address(0x10_000), PAGE), Ok(()));
+    assert_eq!(
+        allocator.is_reserved(PageFrameNumber::new(0x10)),
+        Some(true)
+    );
+}
