@@ -298,6 +298,23 @@ fn interleaved_nodes_are_refused() {
 }
 
 #[test]
+fn storage_of_exactly_the_words_needed_is_enough() {
+    let map = build(
+        PageSize::SIZE_4KIB,
+        &[(0, 0x1000_0000, RangeKind::Ram)],
+        &[],
+    );
+    let needed = node_storage_words(0x1_0000) as usize;
+    let result: Result<(Allocator<1>, _), _> =
+        set_up(&map, Configuration::X86_64, NoZeroing, &[], |_, _| {
+            vec![0; needed]
+        });
+    let (allocator, summary) = result.unwrap();
+    assert_eq!(summary.registered().count(), 1);
+    assert!(allocator.free_pages() > 0);
+}
+
+#[test]
 fn storage_too_small_is_refused_after_every_node_was_checked() {
     let map = build(
         PageSize::SIZE_4KIB,
