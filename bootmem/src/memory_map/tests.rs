@@ -136,6 +136,26 @@ fn no_ram_is_an_error() {
 }
 
 #[test]
+fn empty_ranges_and_affinities_are_accepted_and_ignored() {
+    let mut builder = Builder::new();
+    builder.add_ram(address(0x1000), address(0x3000)).unwrap();
+    assert_eq!(builder.add_ram(address(0x8000), address(0x8000)), Ok(()));
+    assert_eq!(
+        builder.add_reserved(address(0x2000), address(0x2000)),
+        Ok(())
+    );
+    assert_eq!(
+        builder.add_node_affinity(address(0x2000), address(0x2000), node(1)),
+        Ok(())
+    );
+    assert_eq!(builder.added_ranges().len(), 3);
+    assert_eq!(builder.added_affinities().len(), 1);
+    let map = builder.build(PAGE).unwrap();
+    assert_eq!(map.ranges().len(), 1);
+    assert_eq!(map.ram_bytes(), 0x2000);
+}
+
+#[test]
 fn inverted_range_and_capacity_are_errors() {
     let mut builder = MemoryMapBuilder::<2, 1>::new();
     assert_eq!(
