@@ -286,6 +286,63 @@ fn overlapping_affinities_of_different_nodes_are_an_error() {
 }
 
 #[test]
+fn an_overlap_names_the_affinity_that_starts_first_among_those_reaching_furthest() {
+    let mut builder = Builder::new();
+    builder.add_ram(address(0), address(0x10_0000)).unwrap();
+    builder
+        .add_node_affinity(address(0), address(0x8_0000), node(0))
+        .unwrap();
+    // Node 0 again, ending where the first one ends.
+    builder
+        .add_node_affinity(address(0x4_0000), address(0x8_0000), node(0))
+        .unwrap();
+    builder
+        .add_node_affinity(address(0x7_f000), address(0x9_0000), node(2))
+        .unwrap();
+    assert_eq!(
+        builder.build(PAGE).unwrap_err(),
+        MemoryMapError::OverlappingNodes {
+            first: 0,
+            first_node: node(0),
+            second: 2,
+            second_node: node(2)
+        }
+    );
+}
+
+#[test]
+fn ram_is_cut_where_a_later_affinity_starts() {
+    let mut builder = Builder::new();
+    builder.add_ram(address(0), address(0x4000)).unwrap();
+    builder
+        .add_node_affinity(address(0), address(0x1000), node(0))
+        .unwrap();
+    builder
+        .add_node_affinity(address(0x2000), address(0x4000), node(1))
+        .unwrap();
+    let map = builder.build(PAGE).unwrap();
+    // The uncovered page 1 is as near to both; the first affinity added wins.
+    assert_eq!(spans(&map), [(0, 0, 2, 0x2000), (1, 2, 4, 0x2000)]);
+}
+
+#[test]
+fn ram_entries_meeting_inside_a_page_are_merged_before_rounding() {
+    let mut builder = Builder::new();
+    builder.add_ram(address(0x1000), address(0x2800)).unwrap();
+    builder.add_ram(address(0x1800), address(0x3000)).unwrap();
+    builder.add_ram(address(0x3000), address(0x3800)).unwrap();
+    builder.add_ram(address(0x3800), address(0x5000)).unwrap();
+    let map = builder.build(PAGE).unwrap();
+    let ranges: Vec<_> = map
+        .ranges()
+        .iter()
+        .map(|range| (range.start.as_u64(), range.end.as_u64()))
+        .collect();
+    assert_eq!(ranges, [(0x1000, 0x5000)]);
+    assert_eq!(map.ram_bytes(), 0x4000);
+}
+
+#[test]
 fn ram_on_node_and_declared_memoryless_nodes() {
     let mut builder = Builder::new();
     builder
