@@ -326,6 +326,31 @@ fn ram_is_cut_where_a_later_affinity_starts() {
 }
 
 #[test]
+fn uncovered_ram_goes_to_the_nearest_affinity_and_a_tie_to_the_first_added() {
+    let ram_node = |affinities: &[(u64, u64, u32)]| {
+        let mut builder = Builder::new();
+        builder
+            .add_ram(address(0x10_000), address(0x11_000))
+            .unwrap();
+        for &(start, end, number) in affinities {
+            builder
+                .add_node_affinity(address(start), address(end), node(number))
+                .unwrap();
+        }
+        let map = builder.build(PAGE).unwrap();
+        let ram = map.ranges()[0];
+        ram.node.unwrap().as_u32()
+    };
+    // 0xf000 below against 0x1000 above.
+    assert_eq!(ram_node(&[(0, 0x1000, 3), (0x12_000, 0x13_000, 4)]), 4);
+    // 0x1000 below against 0xf000 above.
+    assert_eq!(ram_node(&[(0, 0xf_000, 3), (0x20_000, 0x21_000, 4)]), 3);
+    // 0x1000 either side, in both orders of adding.
+    assert_eq!(ram_node(&[(0, 0xf_000, 3), (0x12_000, 0x13_000, 4)]), 3);
+    assert_eq!(ram_node(&[(0x12_000, 0x13_000, 4), (0, 0xf_000, 3)]), 4);
+}
+
+#[test]
 fn ram_entries_meeting_inside_a_page_are_merged_before_rounding() {
     let mut builder = Builder::new();
     builder.add_ram(address(0x1000), address(0x2800)).unwrap();
