@@ -603,3 +603,38 @@ fn node_reserved_runs<Storage: AsRef<[u64]> + AsMut<[u64]>>(
         FrameRange::new(run_start, run_end)
     })
 }
+
+/// Switching the search needs the `reference` feature.
+#[cfg(all(test, feature = "reference"))]
+mod tests {
+    use std::vec;
+    use std::vec::Vec;
+
+    use super::*;
+    use crate::memory::NoZeroing;
+
+    fn register(allocator: &mut BootAllocator<Vec<u64>, NoZeroing, 4>, node: u32, start: u64) {
+        let frames = PageFrameNumber::new(start)..PageFrameNumber::new(start + 0x100);
+        let storage = vec![0; node_storage_words(0x100) as usize];
+        allocator
+            .register_node(NodeId::new(node), frames, storage, None)
+            .unwrap();
+    }
+
+    /// The differential tests compare the two searches only if the switch
+    /// reaches every node: those registered before it and after it.
+    #[test]
+    fn the_bit_by_bit_switch_reaches_every_node_registered_before_and_after_it() {
+        let mut allocator = BootAllocator::new(Configuration::X86_64, NoZeroing);
+        register(&mut allocator, 0, 0);
+        assert!(!allocator.registry.iter().any(|node| node.bit_by_bit));
+
+        allocator.use_bit_by_bit_search(true);
+        register(&mut allocator, 1, 0x100);
+        assert!(allocator.registry.iter().all(|node| node.bit_by_bit));
+
+        allocator.use_bit_by_bit_search(false);
+        register(&mut allocator, 2, 0x200);
+        assert!(!allocator.registry.iter().any(|node| node.bit_by_bit));
+    }
+}

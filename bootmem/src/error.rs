@@ -239,3 +239,198 @@ impl fmt::Display for RegistrationError {
 }
 
 impl core::error::Error for RegistrationError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::format;
+
+    fn address(value: u64) -> PhysicalAddress {
+        PhysicalAddress::new(value)
+    }
+
+    fn frame(value: u64) -> PageFrameNumber {
+        PageFrameNumber::new(value)
+    }
+
+    #[test]
+    fn only_a_lack_of_memory_is_not_an_allocation_misuse() {
+        assert!(!AllocationError::OutOfMemory { size: 8 }.is_misuse());
+        assert!(!AllocationError::NoMemoryBelowLimit {
+            size: 8,
+            limit: address(0x1000),
+        }
+        .is_misuse());
+        for misuse in [
+            AllocationError::NodeNotRegistered(NodeId::new(1)),
+            AllocationError::ZeroSize,
+            AllocationError::AlignmentNotPowerOfTwo { alignment: 3 },
+            AllocationError::GoalPastLimit {
+                goal: address(0x2000),
+                size: 8,
+                limit: address(0x1000),
+            },
+            AllocationError::AddressOverflow {
+                goal: address(u64::MAX),
+                size: 8,
+            },
+        ] {
+            assert!(misuse.is_misuse(), "{misuse:?}");
+        }
+    }
+
+    #[test]
+    fn each_allocation_error_names_the_constraint_that_failed() {
+        let cases = [
+            (
+                AllocationError::OutOfMemory { size: 4096 },
+                "no node has 4096 free bytes",
+            ),
+            (
+                AllocationError::NoMemoryBelowLimit {
+                    size: 4096,
+                    limit: address(0x100_0000),
+                },
+                "no node has 4096 free bytes below 0x1000000",
+            ),
+            (
+                AllocationError::NodeNotRegistered(NodeId::new(3)),
+                "node 3 is not registered",
+            ),
+            (AllocationError::ZeroSize, "size is zero"),
+            (
+                AllocationError::AlignmentNotPowerOfTwo { alignment: 0x30 },
+                "alignment 0x30 is not a power of two",
+            ),
+            (
+                AllocationError::GoalPastLimit {
+                    goal: address(0x2000),
+                    size: 0x1000,
+                    limit: address(0x2800),
+                },
+                "goal 0x2000 + size 0x1000 is past limit 0x2800",
+            ),
+            (
+                AllocationError::AddressOverflow {
+                    goal: address(u64::MAX),
+                    size: 2,
+                },
+                "goal 0xffffffffffffffff + size 0x2 does not fit in 64 bits",
+            ),
+        ];
+        for (error, message) in cases {
+            assert_eq!(format!("{error}"), message);
+        }
+    }
+
+    #[test]
+    fn only_a_busy_page_is_not_a_range_misuse() {
+        assert!(!RangeError::Busy { frame: frame(7) }.is_misuse());
+        for misuse in [
+            RangeError::AddressOverflow {
+                start: address(u64::MAX),
+                size: 2,
+            },
+            RangeError::OutsideNodes { frame: frame(7) },
+            RangeError::CrossesHole { frame: frame(7) },
+            RangeError::OutsideNode {
+                node: NodeId::new(0),
+                start: frame(7),
+                end: frame(9),
+            },
+            RangeError::NodeNotRegistered(NodeId::new(1)),
+            RangeError::PageAlreadyFree { frame: frame(7) },
+        ] {
+            assert!(misuse.is_misuse(), "{misuse:?}");
+        }
+    }
+
+    #[test]
+    fn each_range_error_names_the_constraint_that_failed() {
+        let cases = [
+            (
+                RangeError::AddressOverflow {
+                    start: address(0xffff_ffff_ffff_f000),
+                    size: 0x2000,
+                },
+                "start 0xfffffffffffff000 + size 0x2000 does not fit in 64 bits",
+            ),
+            (
+                RangeError::OutsideNodes {
+                    frame: frame(0x100),
+                },
+                "page 0x100 is in no node",
+            ),
+            (
+                RangeError::CrossesHole {
+                    frame: frame(0x200),
+                },
+                "range crosses the hole between nodes at page 0x200",
+            ),
+            (
+                RangeError::OutsideNode {
+                    node: NodeId::new(2),
+                    start: frame(0x10),
+                    end: frame(0x30),
+                },
+                "pages 0x10-0x30 leave node 2",
+            ),
+            (
+                RangeError::NodeNotRegistered(NodeId::new(5)),
+                "node 5 is not registered",
+            ),
+            (
+                RangeError::PageAlreadyFree { frame: frame(0x42) },
+                "page 0x42 is already free",
+            ),
+            (
+                RangeError::Busy { frame: frame(0x43) },
+                "page 0x43 is already reserved",
+            ),
+        ];
+        for (error, message) in cases {
+            assert_eq!(format!("{error}"), message);
+        }
+    }
+
+    #[test]
+    fn each_registration_error_names_the_constraint_that_failed() {
+        let cases = [
+            (
+                RegistrationError::EmptyRange {
+                    start: frame(0x20),
+                    end: frame(0x10),
+                },
+                "empty page range 0x20-0x10",
+            ),
+            (
+                RegistrationError::AddressOverflow {
+                    end: frame(1 << 52),
+                },
+                "end page 0x10000000000000 lies past 2^64 bytes",
+            ),
+            (
+                RegistrationError::OverlapsNode(NodeId::new(1)),
+                "range overlaps node 1",
+            ),
+            (
+                RegistrationError::NodeAlreadyRegistered(NodeId::new(4)),
+                "node 4 is already registered",
+            ),
+            (
+                RegistrationError::RegistryFull { capacity: 8 },
+                "the registry already holds 8 nodes",
+            ),
+            (
+                RegistrationError::BitmapTooSmall {
+                    needed_words: 12,
+                    given_words: 3,
+                },
+                "bitmap storage of 3 words is smaller than the 12 needed",
+            ),
+        ];
+        for (error, message) in cases {
+            assert_eq!(format!("{error}"), message);
+        }
+    }
+}

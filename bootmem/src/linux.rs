@@ -787,3 +787,98 @@ linux_macros! {
     /// When no node has room.
     alloc_bootmem_low_pages_node(nid; ) => __alloc_bootmem_low_node(page, zero) -> Panicking;
 }
+
+#[cfg(test)]
+mod tests {
+    use std::vec;
+    use std::vec::Vec;
+
+    use super::*;
+    use crate::memory::NoZeroing;
+
+    type Linux = Bootmem<Vec<u64>, NoZeroing, 2>;
+
+    const PAGE: PageSize = PageSize::SIZE_4KIB;
+
+    #[test]
+    fn a_late_free_releases_each_whole_page_inside_the_range_once() {
+        let mut pages = Vec::new();
+        let released = free_bootmem_late(PAGE, 0x1800, 0x3000, |frame| {
+            pages.push(frame.as_u64());
+        });
+        assert_eq!(released, Ok(2));
+        assert_eq!(pages, [2, 3]);
+
+        let mut none = Vec::new();
+        let within_a_page = free_bootmem_late(PAGE, 0x1800, 0x100, |frame| none.push(frame));
+        assert_eq!(within_a_page, Ok(0));
+        assert!(none.is_empty());
+
+        let aligned = free_bootmem_late(PAGE, 0x10_0000, 0x10_0000, |_| {});
+        assert_eq!(aligned, Ok(0x100));
+    }
+
+    #[test]
+    fn a_late_free_past_two_to_the_64_is_refused() {
+        let overflow = RangeError::AddressOverflow {
+            start: PhysicalAddress::new(u64::MAX - 0xfff),
+            size: 0x1000,
+        };
+        assert_eq!(
+            free_bootmem_late(PAGE, u64::MAX - 0xfff, 0x1000, |_| {}),
+            Err(overflow)
+        );
+        assert_eq!(
+            late_free_frames(PAGE, u64::MAX - 0xfff, 0x1000),
+            Err(overflow)
+        );
+        let frames = late_free_frames(PAGE, 0x1800, 0x3000).unwrap();
+        assert_eq!(frames, PageFrameNumber::new(2)..PageFrameNumber::new(4));
+    }
+
+    #[test]
+    fn init_bootmem_registers_node_zero_from_frame_zero_with_its_bitmap_at_start() {
+        let mut linux = Linux::new(Configuration::X86_64, NoZeroing);
+        let storage = vec![0; crate::node_storage_words(0x100) as usize];
+        assert_eq!(linux.init_bootmem(0x10, 0x100, storage), Ok(0x20));
+        let node = linux.allocator().nodes().next().unwrap();
+        assert_eq!(
+            (node.node, node.start, node.end),
+            (
+                NodeId::new(0),
+                PageFrameNumber::new(0),
+                PageFrameNumber::new(0x100)
+            )
+        );
+        linux.free_bootmem(0, 0x10_0000).unwrap();
+        let allocator = linux.allocator();
+        assert_eq!(
+            allocator.is_reserved(PageFrameNumber::new(0x10)),
+            Some(true)
+        );
+        assert_eq!(
+            allocator.is_reserved(PageFrameNumber::new(0x11)),
+            Some(false)
+        );
+        assert_eq!(allocator.free_pages(), 0xff);
+    }
+
+    #[test]
+    fn the_allocator_goes_in_and_comes_back_unchanged() {
+        let mut linux = Linux::new(Configuration::X86_64, NoZeroing);
+        let storage = vec![0; crate::node_storage_words(0x100) as usize];
+        linux
+            .allocator_mut()
+            .register_node(
+                NodeId::new(1),
+                PageFrameNumber::new(0x100)..PageFrameNumber::new(0x200),
+                storage,
+                None,
+            )
+            .unwrap();
+        let allocator = linux.into_allocator();
+        assert_eq!(allocator.nodes().next().unwrap().node, NodeId::new(1));
+        let linux = Linux::from(allocator);
+        assert_eq!(linux.allocator().nodes().count(), 1);
+    }
+}

@@ -30,3 +30,17 @@ impl fmt::Display for NodeId {
         fmt::Display::fmt(&self.0, formatter)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_node_number_gives_back_its_value_and_prints_in_decimal() {
+        assert_eq!(NodeId::new(0).as_u32(), 0);
+        assert_eq!(NodeId::new(17).as_u32(), 17);
+        assert_eq!(NodeId::new(u32::MAX).as_u32(), u32::MAX);
+        assert_eq!(std::format!("{}", NodeId::new(12)), "12");
+        assert_eq!(std::format!("{:>3}", NodeId::new(7)), "  7");
+    }
+}

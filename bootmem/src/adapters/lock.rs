@@ -228,4 +228,34 @@ mod tests {
         );
         assert!(locked.into_inner().is_none());
     }
+
+    #[test]
+    fn the_allocator_comes_back_out_of_the_lock_before_teardown() {
+        let allocator = one_node().into_inner().unwrap();
+        assert_eq!(allocator.free_pages(), 0x1000);
+        assert_eq!(allocator.nodes().count(), 1);
+    }
+
+    #[test]
+    fn the_torn_down_error_says_that_free_all_took_the_allocator() {
+        assert_eq!(
+            std::format!("{TornDown}"),
+            "the boot allocator was already torn down by free_all"
+        );
+    }
+
+    #[test]
+    fn the_debug_form_shows_the_allocator_inside_the_lock_until_teardown() {
+        let locked = one_node();
+        let before = std::format!("{locked:?}");
+        assert!(
+            before.starts_with("LockedBootAllocator { inner: Mutex { data: Some(BootAllocator {"),
+            "{before}"
+        );
+        locked.free_all();
+        assert_eq!(
+            std::format!("{locked:?}"),
+            "LockedBootAllocator { inner: Mutex { data: None } }"
+        );
+    }
 }

@@ -396,6 +396,41 @@ mod tests {
         assert_eq!((request.size, request.alignment), (0x20_0000, 0x20_0000));
     }
 
+    #[test]
+    fn a_frame_source_keeps_its_goal_limit_and_node() {
+        let mut allocator = allocator(0x2000); // 32 MiB
+        let words = crate::node_storage_words(0x2000) as usize;
+        let node_1 = PageFrameNumber::new(0x2000)..PageFrameNumber::new(0x4000);
+        allocator
+            .register_node(NodeId::new(1), node_1, vec![0; words], None)
+            .unwrap();
+        allocator
+            .free(PhysicalAddress::new(0x200_0000), 0x200_0000)
+            .unwrap();
+
+        let mut source = FrameSource::new(&mut allocator);
+        let at_dma_limit: PhysFrame<Size4KiB> = source.allocate_frame().unwrap();
+        assert_eq!(at_dma_limit.start_address().as_u64(), 0x100_0000);
+        let mut above = FrameSource::new(&mut allocator).goal(PhysicalAddress::new(0x180_0000));
+        let at_goal: PhysFrame<Size4KiB> = above.allocate_frame().unwrap();
+        assert_eq!(at_goal.start_address().as_u64(), 0x180_0000);
+        let mut below = FrameSource::new(&mut allocator)
+            .goal(PhysicalAddress::ZERO)
+            .limit(PhysicalAddress::new(0x1000));
+        let under_limit: PhysFrame<Size4KiB> = below.allocate_frame().unwrap();
+        assert_eq!(under_limit.start_address().as_u64(), 0);
+        assert_eq!(FrameAllocator::<Size4KiB>::allocate_frame(&mut below), None);
+        let mut on_node_1 = FrameSource::new(&mut allocator).on_node(NodeId::new(1));
+        let on_node: PhysFrame<Size2MiB> = on_node_1.allocate_frame().unwrap();
+        assert_eq!(on_node.start_address().as_u64(), 0x200_0000);
+        assert_eq!(on_node_1.allocator().free_pages(), 0x4000 - 3 - 512);
+
+        let mut source = FrameSource::new(&mut allocator);
+        // SAFETY: the frame is not in use.
+        unsafe { source.deallocate_frame(on_node) };
+        assert_eq!(allocator.free_pages(), 0x4000 - 3);
+    }
+
     #[cfg(feature = "lock_api")]
     #[test]
     fn a_locked_allocator_gives_frames_until_torn_down() {

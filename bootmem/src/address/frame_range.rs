@@ -218,4 +218,48 @@ mod tests {
         let range = frames(0x100, 0x180);
         assert_eq!(range.to_physical(page).unwrap().frames_inside(page), range);
     }
+
+    #[test]
+    fn a_range_from_its_start_and_length_ends_that_many_frames_later() {
+        assert_eq!(
+            FrameRange::from_start_and_len(PageFrameNumber::new(5), 3),
+            Some(frames(5, 8))
+        );
+        assert_eq!(
+            FrameRange::from_start_and_len(PageFrameNumber::new(u64::MAX), 0),
+            Some(frames(u64::MAX, u64::MAX))
+        );
+    }
+
+    #[test]
+    fn an_empty_range_lies_at_its_frame() {
+        let empty = FrameRange::empty_at(PageFrameNumber::new(0x40));
+        assert!(empty.is_empty());
+        assert_eq!(empty.start(), PageFrameNumber::new(0x40));
+        assert_eq!(empty.end(), PageFrameNumber::new(0x40));
+    }
+
+    #[test]
+    fn overlap_is_symmetric_and_an_empty_range_overlaps_nothing() {
+        let node = frames(0x10, 0x20);
+        assert!(!frames(0x20, 0x30).overlaps(&node));
+        assert!(frames(0x1f, 0x30).overlaps(&node));
+        assert!(!frames(0x18, 0x18).overlaps(&node));
+        assert!(!node.overlaps(&frames(0x18, 0x18)));
+    }
+
+    #[test]
+    fn a_range_becomes_the_standard_range_of_the_same_frames() {
+        let range: core::ops::Range<PageFrameNumber> = frames(3, 9).into();
+        assert_eq!(range, PageFrameNumber::new(3)..PageFrameNumber::new(9));
+    }
+
+    #[test]
+    fn display_and_debug_name_both_bounds() {
+        assert_eq!(std::format!("{}", frames(0x100, 0x300)), "[0x100, 0x300)");
+        assert_eq!(
+            std::format!("{:?}", frames(0x100, 0x300)),
+            "FrameRange(0x100..0x300)"
+        );
+    }
 }

@@ -350,4 +350,75 @@ mod tests {
         assert_eq!(PageSize::try_new(65536).unwrap(), PageSize::SIZE_64KIB);
         assert_eq!(PageSize::try_new(1).unwrap().shift(), 0);
     }
+
+    #[test]
+    fn an_address_is_aligned_only_to_the_powers_of_two_dividing_it() {
+        let address = PhysicalAddress::new(0x3000);
+        assert!(address.is_aligned(1));
+        assert!(address.is_aligned(0x1000));
+        assert!(!address.is_aligned(0x2000));
+        assert!(!PhysicalAddress::new(0x1001).is_aligned(0x1000));
+        assert!(!PhysicalAddress::new(u64::MAX).is_aligned(2));
+        assert!(PhysicalAddress::ZERO.is_aligned(1 << 63));
+    }
+
+    #[test]
+    fn an_address_prints_in_hex_and_its_debug_form_names_the_type() {
+        let address = PhysicalAddress::new(0x10_0000);
+        assert_eq!(std::format!("{address}"), "0x100000");
+        assert_eq!(std::format!("{address:?}"), "PhysicalAddress(0x100000)");
+        assert_eq!(std::format!("{address:x}"), "100000");
+    }
+
+    #[test]
+    fn an_address_converts_to_its_byte_value() {
+        assert_eq!(u64::from(PhysicalAddress::new(0x1234_5678)), 0x1234_5678);
+        assert_eq!(u64::from(PhysicalAddress::new(u64::MAX)), u64::MAX);
+        assert_eq!(u64::from(PhysicalAddress::ZERO), 0);
+    }
+
+    #[test]
+    fn a_frame_number_adds_pages_until_it_would_overflow() {
+        let frame = PageFrameNumber::new(0x100);
+        assert_eq!(frame.checked_add(0), Some(frame));
+        assert_eq!(frame.checked_add(0x20), Some(PageFrameNumber::new(0x120)));
+        assert_eq!(
+            PageFrameNumber::new(u64::MAX - 1).checked_add(1),
+            Some(PageFrameNumber::new(u64::MAX))
+        );
+        assert_eq!(PageFrameNumber::new(u64::MAX).checked_add(1), None);
+    }
+
+    #[test]
+    fn a_frame_number_prints_in_hex_and_its_debug_form_names_the_type() {
+        let frame = PageFrameNumber::new(0x8000);
+        assert_eq!(std::format!("{frame}"), "0x8000");
+        assert_eq!(std::format!("{frame:?}"), "PageFrameNumber(0x8000)");
+        assert_eq!(std::format!("{frame:x}"), "8000");
+    }
+
+    #[test]
+    fn a_frame_number_converts_to_its_value() {
+        assert_eq!(u64::from(PageFrameNumber::new(0xabcd)), 0xabcd);
+        assert_eq!(u64::from(PageFrameNumber::new(u64::MAX)), u64::MAX);
+        assert_eq!(u64::from(PageFrameNumber::new(0)), 0);
+    }
+
+    #[test]
+    fn a_page_size_that_is_not_a_power_of_two_is_named_in_the_error() {
+        let error = PageSize::try_new(3000).unwrap_err();
+        assert_eq!(
+            std::format!("{error}"),
+            "page size 3000 is not a power of two"
+        );
+    }
+
+    #[test]
+    fn a_page_size_debugs_as_its_bytes() {
+        assert_eq!(std::format!("{:?}", PageSize::SIZE_4KIB), "PageSize(4096)");
+        assert_eq!(
+            std::format!("{:?}", PageSize::SIZE_64KIB),
+            "PageSize(65536)"
+        );
+    }
 }

@@ -221,4 +221,36 @@ mod tests {
             "[0x1000, 0x3000)"
         );
     }
+
+    #[test]
+    fn the_debug_form_names_the_type_and_both_bounds() {
+        assert_eq!(
+            std::format!("{:?}", range(0x1000, 0x3000)),
+            "PhysicalRange(0x1000..0x3000)"
+        );
+    }
+
+    #[test]
+    fn a_range_contains_its_start_but_not_its_end() {
+        let a = range(0x1000, 0x3000);
+        assert!(a.contains(PhysicalAddress::new(0x1000)));
+        assert!(a.contains(PhysicalAddress::new(0x2fff)));
+        assert!(!a.contains(PhysicalAddress::new(0xfff)));
+        assert!(!a.contains(PhysicalAddress::new(0x3000)));
+        assert!(!range(0x1000, 0x1000).contains(PhysicalAddress::new(0x1000)));
+        assert_eq!(a.size(), 0x2000);
+    }
+
+    #[test]
+    fn overlap_is_symmetric_and_an_empty_range_overlaps_nothing() {
+        let a = range(0x1000, 0x3000);
+        let b = range(0x3000, 0x4000);
+        let c = range(0x2fff, 0x4000);
+        let empty = range(0x2000, 0x2000);
+        assert!(!b.overlaps(&a));
+        assert!(c.overlaps(&a));
+        assert!(!empty.overlaps(&a));
+        assert!(!a.overlaps(&empty));
+        assert!(!empty.overlaps(&empty));
+    }
 }

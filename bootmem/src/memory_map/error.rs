@@ -97,3 +97,53 @@ impl fmt::Display for MemoryMapError {
 }
 
 impl core::error::Error for MemoryMapError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_map_error_names_the_constraint_that_failed() {
+        let cases = [
+            (
+                MemoryMapError::TooManyRanges { capacity: 64 },
+                "more than 64 memory ranges",
+            ),
+            (
+                MemoryMapError::TooManyAffinities { capacity: 64 },
+                "more than 64 NUMA node ranges",
+            ),
+            (
+                MemoryMapError::TooManyNodes { capacity: 8 },
+                "more than 8 NUMA nodes",
+            ),
+            (
+                MemoryMapError::TooManyNormalisedRanges { capacity: 64 },
+                "more than 64 ranges after splitting RAM at reservations and nodes",
+            ),
+            (
+                MemoryMapError::EndBeforeStart {
+                    start: PhysicalAddress::new(0x2000),
+                    end: PhysicalAddress::new(0x1000),
+                },
+                "range ends at 0x1000, below its start 0x2000",
+            ),
+            (
+                MemoryMapError::NoRam,
+                "the map has no RAM (no whole page of usable memory)",
+            ),
+            (
+                MemoryMapError::OverlappingNodes {
+                    first: 0,
+                    first_node: NodeId::new(1),
+                    second: 3,
+                    second_node: NodeId::new(2),
+                },
+                "NUMA ranges of node 1 and node 2 overlap",
+            ),
+        ];
+        for (error, message) in cases {
+            assert_eq!(std::format!("{error}"), message);
+        }
+    }
+}

@@ -85,3 +85,64 @@ impl NodeSpan {
         page_size.end_of_frames_below(self.end)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn span(start: u64, end: u64, ram_bytes: u64) -> NodeSpan {
+        NodeSpan::new(
+            NodeId::new(1),
+            PageFrameNumber::new(start),
+            PageFrameNumber::new(end),
+            ram_bytes,
+        )
+    }
+
+    #[test]
+    fn a_span_counts_its_pages_and_bitmap_bytes_holes_included() {
+        let node = span(0x100, 0x341, 0x1000 * 0x10);
+        assert_eq!(node.pages(), 0x241);
+        // 0x241 bits round up to 10 words of 8 bytes.
+        assert_eq!(node.bitmap_bytes(), 80);
+        assert!(!node.is_memoryless());
+        assert_eq!(
+            node.frames(),
+            FrameRange::new(PageFrameNumber::new(0x100), PageFrameNumber::new(0x341)).unwrap()
+        );
+    }
+
+    #[test]
+    fn a_span_gives_its_addresses_until_they_pass_two_to_the_64() {
+        let page = PageSize::SIZE_4KIB;
+        let node = span(0x100, 0x300, 0x1000 * 0x200);
+        assert_eq!(
+            node.start_address(page),
+            Some(PhysicalAddress::new(0x10_0000))
+        );
+        assert_eq!(
+            node.end_address(page),
+            Some(PhysicalAddress::new(0x30_0000))
+        );
+        let top = span((1 << 52) - 1, 1 << 52, 0x1000);
+        assert_eq!(
+            top.start_address(page),
+            Some(PhysicalAddress::new(u64::MAX - 0xfff))
+        );
+        assert_eq!(top.end_address(page), None);
+        assert_eq!(span(1 << 52, 1 << 52, 0).start_address(page), None);
+    }
+
+    #[test]
+    fn a_memoryless_node_spans_nothing() {
+        let node = NodeSpan::memoryless(NodeId::new(3));
+        assert_eq!(node.node, NodeId::new(3));
+        assert!(node.is_memoryless());
+        assert_eq!(node.pages(), 0);
+        assert_eq!(node.bitmap_bytes(), 0);
+        assert!(node.frames().is_empty());
+        // RAM decides, not the span: a span with no RAM bytes is memoryless.
+        assert!(span(0x100, 0x200, 0).is_memoryless());
+        assert!(!span(0x100, 0x200, 1).is_memoryless());
+    }
+}

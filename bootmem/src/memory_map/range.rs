@@ -179,3 +179,94 @@ impl NodeAffinity {
         node: NodeId::new(0),
     };
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn address(value: u64) -> PhysicalAddress {
+        PhysicalAddress::new(value)
+    }
+
+    #[test]
+    fn e820_types_map_to_their_kinds_and_names() {
+        let cases = [
+            (1, RangeKind::Ram, "ram"),
+            (2, RangeKind::Reserved, "reserved"),
+            (3, RangeKind::AcpiData, "acpi-data"),
+            (4, RangeKind::AcpiNvs, "acpi-nvs"),
+            (5, RangeKind::Unusable, "unusable"),
+            (7, RangeKind::Persistent, "persistent"),
+            (12, RangeKind::Persistent, "persistent"),
+            (0xefff_ffff, RangeKind::SoftReserved, "soft-reserved"),
+            (6, RangeKind::Other(6), "type-6"),
+            (20, RangeKind::Other(20), "type-20"),
+        ];
+        for (number, kind, name) in cases {
+            assert_eq!(RangeKind::from_e820_type(number), kind, "type {number}");
+            assert_eq!(std::format!("{kind}"), name);
+            assert_eq!(kind.is_ram(), number == 1, "type {number}");
+        }
+    }
+
+    #[test]
+    fn only_ram_yields_to_every_other_kind() {
+        let others = [
+            RangeKind::Reserved,
+            RangeKind::AcpiData,
+            RangeKind::AcpiNvs,
+            RangeKind::Unusable,
+            RangeKind::Persistent,
+            RangeKind::SoftReserved,
+            RangeKind::Other(20),
+        ];
+        for other in others {
+            assert!(RangeKind::Ram.precedence() < other.precedence(), "{other}");
+        }
+        assert!(RangeKind::Unusable.precedence() > RangeKind::Reserved.precedence());
+    }
+
+    #[test]
+    fn a_range_measures_and_contains_its_bytes() {
+        let range = MemoryRange::new(address(0x1000), address(0x3000), RangeKind::Reserved);
+        assert_eq!(range.size(), 0x2000);
+        assert!(range.contains(address(0x1000)));
+        assert!(range.contains(address(0x2fff)));
+        assert!(!range.contains(address(0x3000)));
+        assert!(!range.contains(address(0xfff)));
+        assert_eq!(
+            range.as_physical_range(),
+            PhysicalRange::new(address(0x1000), address(0x3000)).unwrap()
+        );
+    }
+
+    #[test]
+    fn an_inverted_range_is_empty_at_its_start() {
+        let inverted = MemoryRange::new(address(0x3000), address(0x1000), RangeKind::Ram);
+        assert_eq!(inverted.size(), 0);
+        assert!(!inverted.contains(address(0x3000)));
+        let empty = inverted.as_physical_range();
+        assert!(empty.is_empty());
+        assert_eq!(empty.start(), address(0x3000));
+    }
+
+    #[test]
+    fn an_affinity_covers_its_bytes() {
+        let affinity = NodeAffinity {
+            start: address(0x10_0000),
+            end: address(0x20_0000),
+            node: NodeId::new(1),
+        };
+        assert_eq!(
+            affinity.as_physical_range(),
+            PhysicalRange::new(address(0x10_0000), address(0x20_0000)).unwrap()
+        );
+        let inverted = NodeAffinity {
+            start: address(0x20_0000),
+            end: address(0x10_0000),
+            node: NodeId::new(1),
+        };
+        assert!(inverted.as_physical_range().is_empty());
+        assert_eq!(inverted.as_physical_range().start(), address(0x20_0000));
+    }
+}

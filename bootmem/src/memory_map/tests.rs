@@ -136,6 +136,26 @@ fn no_ram_is_an_error() {
 }
 
 #[test]
+fn empty_ranges_and_affinities_are_accepted_and_ignored() {
+    let mut builder = Builder::new();
+    builder.add_ram(address(0x1000), address(0x3000)).unwrap();
+    assert_eq!(builder.add_ram(address(0x8000), address(0x8000)), Ok(()));
+    assert_eq!(
+        builder.add_reserved(address(0x2000), address(0x2000)),
+        Ok(())
+    );
+    assert_eq!(
+        builder.add_node_affinity(address(0x2000), address(0x2000), node(1)),
+        Ok(())
+    );
+    assert_eq!(builder.added_ranges().len(), 3);
+    assert_eq!(builder.added_affinities().len(), 1);
+    let map = builder.build(PAGE).unwrap();
+    assert_eq!(map.ranges().len(), 1);
+    assert_eq!(map.ram_bytes(), 0x2000);
+}
+
+#[test]
 fn inverted_range_and_capacity_are_errors() {
     let mut builder = MemoryMapBuilder::<2, 1>::new();
     assert_eq!(
@@ -263,6 +283,88 @@ fn overlapping_affinities_of_different_nodes_are_an_error() {
             second_node: node(2)
         }
     );
+}
+
+#[test]
+fn an_overlap_names_the_affinity_that_starts_first_among_those_reaching_furthest() {
+    let mut builder = Builder::new();
+    builder.add_ram(address(0), address(0x10_0000)).unwrap();
+    builder
+        .add_node_affinity(address(0), address(0x8_0000), node(0))
+        .unwrap();
+    // Node 0 again, ending where the first one ends.
+    builder
+        .add_node_affinity(address(0x4_0000), address(0x8_0000), node(0))
+        .unwrap();
+    builder
+        .add_node_affinity(address(0x7_f000), address(0x9_0000), node(2))
+        .unwrap();
+    assert_eq!(
+        builder.build(PAGE).unwrap_err(),
+        MemoryMapError::OverlappingNodes {
+            first: 0,
+            first_node: node(0),
+            second: 2,
+            second_node: node(2)
+        }
+    );
+}
+
+#[test]
+fn ram_is_cut_where_a_later_affinity_starts() {
+    let mut builder = Builder::new();
+    builder.add_ram(address(0), address(0x4000)).unwrap();
+    builder
+        .add_node_affinity(address(0), address(0x1000), node(0))
+        .unwrap();
+    builder
+        .add_node_affinity(address(0x2000), address(0x4000), node(1))
+        .unwrap();
+    let map = builder.build(PAGE).unwrap();
+    // The uncovered page 1 is as near to both; the first affinity added wins.
+    assert_eq!(spans(&map), [(0, 0, 2, 0x2000), (1, 2, 4, 0x2000)]);
+}
+
+#[test]
+fn uncovered_ram_goes_to_the_nearest_affinity_and_a_tie_to_the_first_added() {
+    let ram_node = |affinities: &[(u64, u64, u32)]| {
+        let mut builder = Builder::new();
+        builder
+            .add_ram(address(0x10_000), address(0x11_000))
+            .unwrap();
+        for &(start, end, number) in affinities {
+            builder
+                .add_node_affinity(address(start), address(end), node(number))
+                .unwrap();
+        }
+        let map = builder.build(PAGE).unwrap();
+        let ram = map.ranges()[0];
+        ram.node.unwrap().as_u32()
+    };
+    // 0xf000 below against 0x1000 above.
+    assert_eq!(ram_node(&[(0, 0x1000, 3), (0x12_000, 0x13_000, 4)]), 4);
+    // 0x1000 below against 0xf000 above.
+    assert_eq!(ram_node(&[(0, 0xf_000, 3), (0x20_000, 0x21_000, 4)]), 3);
+    // 0x1000 either side, in both orders of adding.
+    assert_eq!(ram_node(&[(0, 0xf_000, 3), (0x12_000, 0x13_000, 4)]), 3);
+    assert_eq!(ram_node(&[(0x12_000, 0x13_000, 4), (0, 0xf_000, 3)]), 4);
+}
+
+#[test]
+fn ram_entries_meeting_inside_a_page_are_merged_before_rounding() {
+    let mut builder = Builder::new();
+    builder.add_ram(address(0x1000), address(0x2800)).unwrap();
+    builder.add_ram(address(0x1800), address(0x3000)).unwrap();
+    builder.add_ram(address(0x3000), address(0x3800)).unwrap();
+    builder.add_ram(address(0x3800), address(0x5000)).unwrap();
+    let map = builder.build(PAGE).unwrap();
+    let ranges: Vec<_> = map
+        .ranges()
+        .iter()
+        .map(|range| (range.start.as_u64(), range.end.as_u64()))
+        .collect();
+    assert_eq!(ranges, [(0x1000, 0x5000)]);
+    assert_eq!(map.ram_bytes(), 0x4000);
 }
 
 #[test]

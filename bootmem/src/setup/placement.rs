@@ -100,6 +100,15 @@ mod tests {
     }
 
     #[test]
+    fn a_piece_as_large_as_the_range_fills_it() {
+        let page = PageSize::SIZE_4KIB;
+        assert_eq!(
+            highest_clear_piece(range(0x1000, 0x3000), 0x2000, &[], page),
+            Some(range(0x1000, 0x3000))
+        );
+    }
+
+    #[test]
     fn nothing_when_the_range_is_too_small_or_covered() {
         let page = PageSize::SIZE_4KIB;
         assert_eq!(

@@ -227,6 +227,25 @@ fn ram_wholly_in_use_leaves_no_room() {
 }
 
 #[test]
+fn ram_exactly_the_size_of_the_bitmap_but_in_use_leaves_no_room() {
+    // One page of RAM: its bitmap needs exactly that page, which is in use.
+    let map = build(
+        PageSize::SIZE_4KIB,
+        &[(0x1000, 0x2000, RangeKind::Ram)],
+        &[],
+    );
+    assert_eq!(storage_bytes(1, PageSize::SIZE_4KIB), 0x1000);
+    let error = set_up_4k::<1>(&map, &[range(0x1800, 0x1900)]).unwrap_err();
+    assert_eq!(
+        error,
+        SetupError::NoRoomForBitmap {
+            node: NodeId::new(0),
+            bitmap_bytes: 0x1000,
+        }
+    );
+}
+
+#[test]
 fn too_many_nodes_builds_nothing() {
     let map = build(
         PageSize::SIZE_4KIB,
@@ -276,6 +295,23 @@ fn interleaved_nodes_are_refused() {
             second: NodeId::new(1)
         }
     );
+}
+
+#[test]
+fn storage_of_exactly_the_words_needed_is_enough() {
+    let map = build(
+        PageSize::SIZE_4KIB,
+        &[(0, 0x1000_0000, RangeKind::Ram)],
+        &[],
+    );
+    let needed = node_storage_words(0x1_0000) as usize;
+    let result: Result<(Allocator<1>, _), _> =
+        set_up(&map, Configuration::X86_64, NoZeroing, &[], |_, _| {
+            vec![0; needed]
+        });
+    let (allocator, summary) = result.unwrap();
+    assert_eq!(summary.registered().count(), 1);
+    assert!(allocator.free_pages() > 0);
 }
 
 #[test]
