@@ -474,6 +474,24 @@ mod tests {
     }
 
     #[test]
+    fn a_short_run_at_the_start_of_a_partly_free_boundary_word_is_found() {
+        // Only pages 128..138 are free: the start of word 2, a 64-page
+        // boundary. A 10-page request aligned to 64 pages fits there.
+        let (mut bitmap, window) = free_node(0, 4096);
+        bitmap.set_range(0, 128);
+        bitmap.set_range(138, 4096);
+        for (pages, expected) in [(10, Some(128 * 4096)), (11, None)] {
+            let placed = find_placement(
+                &bitmap,
+                &window,
+                PageSize::SIZE_4KIB,
+                &request(pages * 4096, 64 * 4096, 0, 0),
+            );
+            assert_eq!(placed.map(|placement| placement.start_offset), expected);
+        }
+    }
+
+    #[test]
     fn a_whole_node_failure_is_remembered_until_a_page_is_freed() {
         let (mut bitmap, window) = free_node(0, 4096);
         bitmap.set_range(100, 101);

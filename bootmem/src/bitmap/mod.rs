@@ -577,8 +577,18 @@ mod tests {
             64 * 64 * 300
         };
         let words = len / WORD;
-        for (seed, longest) in [(1, 40), (2, 3000), (3, 200_000)] {
-            let map = random_runs(len, longest, seed);
+        // Sparse: a free page every 300 007 pages, then free pages at the
+        // end, so that whole level-2 words see no free page.
+        let mut sparse = bitmap(len);
+        for page in (5..len).step_by(300_007) {
+            sparse.clear_range(page, page + 1);
+        }
+        sparse.clear_range(len - 5000, len);
+        let maps = [(1, 40), (2, 3000), (3, 200_000)]
+            .map(|(seed, longest)| random_runs(len, longest, seed))
+            .into_iter()
+            .chain([sparse]);
+        for map in maps {
             assert_summary_exact(&map);
             for test in [WordTest::HasFree, WordTest::EntirelyFree] {
                 let passes = |word: u64| match test {

@@ -159,6 +159,64 @@ mod tests {
     }
 
     #[test]
+    fn pairs_that_do_not_imply_one_another_are_both_kept() {
+        for order in [[(100, 64), (1000, 1)], [(1000, 1), (100, 64)]] {
+            let refusals = Refusals::new();
+            for (pages, step) in order {
+                refusals.record(pages, step);
+            }
+            assert!(refusals.refused(100, 64) && refusals.refused(1000, 1));
+            assert!(!refusals.refused(999, 32) && !refusals.refused(99, 1 << 20));
+        }
+    }
+
+    #[test]
+    fn a_pair_implied_by_a_new_one_gives_up_its_slot() {
+        let refusals = Refusals::new();
+        // Each pair implies the one before it: one slot is enough for all.
+        for exponent in (0..20u32).rev() {
+            refusals.record(100, 1 << exponent);
+        }
+        // Seven more, none implying another, fill the frontier without evicting.
+        let others = [
+            (50, 1 << 30),
+            (60, 1 << 29),
+            (70, 1 << 28),
+            (80, 1 << 27),
+            (90, 1 << 26),
+            (95, 1 << 25),
+            (99, 1 << 24),
+        ];
+        for (pages, step) in others {
+            refusals.record(pages, step);
+        }
+        assert!(refusals.refused(100, 1));
+        for (pages, step) in others {
+            assert!(
+                refusals.refused(pages, step),
+                "{pages} pages at step {step}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_full_frontier_evicts_its_oldest_pairs_first() {
+        let refusals = Refusals::new();
+        // Ten pairs, none implying another: longer runs at finer steps.
+        let pairs: [(u64, u64); 10] =
+            core::array::from_fn(|index| (1000 - 10 * index as u64, 1 << index));
+        for (pages, step) in pairs {
+            refusals.record(pages, step);
+        }
+        let held: [bool; 10] =
+            core::array::from_fn(|index| refusals.refused(pairs[index].0, pairs[index].1));
+        assert_eq!(
+            held,
+            [false, false, true, true, true, true, true, true, true, true]
+        );
+    }
+
+    #[test]
     fn lengths_too_large_to_pack_are_not_recorded() {
         let refusals = Refusals::new();
         refusals.record(1 << 60, 1);
