@@ -98,6 +98,29 @@ pub(crate) const fn stride_mask(stride: u64, offset: u64) -> u64 {
     pattern << offset
 }
 
+/// The first index `first + k * stride` (`stride` a power of two at most
+/// 64) whose bit in `bits` is set, below `to`; or an index at or beyond
+/// `to`. A word at a time: a mask picks out the indices on the stride.
+pub(crate) fn next_strided(bits: &[u64], first: u64, stride: u64, to: u64) -> u64 {
+    let mask = stride_mask(stride, first % stride);
+    let mut index = first / WORD;
+    let last = to.div_ceil(WORD).min(bits.len() as u64);
+    if index >= last {
+        return to;
+    }
+    let mut word = bits[index as usize] & mask & (u64::MAX << (first % WORD));
+    loop {
+        if word != 0 {
+            return index * WORD + u64::from(word.trailing_zeros());
+        }
+        index += 1;
+        if index >= last {
+            return to;
+        }
+        word = bits[index as usize] & mask;
+    }
+}
+
 /// The positions `p` where bits `p .. p + length` of `word` are all set
 /// (`1 <= length <= 64`), as a mask.
 fn run_starts(word: u64, length: u64) -> u64 {
@@ -233,6 +256,31 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn strided_search_agrees_with_testing_each_index() {
+        // Bits at odd places, off every stride but one, across four words.
+        let bits = [0b1001_0000u64, 0b1_0001, 0, 1 << 63];
+        for stride in (0..=6).map(|shift| 1u64 << shift) {
+            for first in 0..256 {
+                for to in [256, 100, first + 1] {
+                    let expected = (first..to)
+                        .step_by(stride as usize)
+                        .find(|&index| get(&bits, index))
+                        .unwrap_or(to);
+                    let found = next_strided(&bits, first, stride, to);
+                    assert_eq!(
+                        found.min(to),
+                        expected,
+                        "stride {stride} first {first} to {to}"
+                    );
+                }
+            }
+        }
+        // The words after the first are masked too: from 12 by 8, index 68
+        // is on the stride, index 64 is not.
+        assert_eq!(next_strided(&bits, 12, 8, 256), 68);
     }
 
     #[test]

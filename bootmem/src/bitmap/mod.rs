@@ -177,7 +177,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
             let mut level1 = first / WORD;
             loop {
                 if per_level1 <= WORD {
-                    level1 = self.next_strided(skip_bits, level1, per_level1, level_words);
+                    level1 = bits::next_strided(skip_bits, level1, per_level1, level_words);
                 }
                 if level1 >= level_words {
                     break to;
@@ -190,29 +190,6 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
             }
         };
         found.min(to)
-    }
-
-    /// The first index `first + k * stride` (`stride` a power of two at
-    /// most 64) whose bit in `bits` is set, below `to`, or an index at or
-    /// beyond `to`.
-    fn next_strided(&self, bits: &[u64], first: u64, stride: u64, to: u64) -> u64 {
-        let mask = bits::stride_mask(stride, first % stride);
-        let mut index = first / WORD;
-        let last = to.div_ceil(WORD).min(bits.len() as u64);
-        if index >= last {
-            return to;
-        }
-        let mut word = bits[index as usize] & mask & (u64::MAX << (first % WORD));
-        loop {
-            if word != 0 {
-                return index * WORD + u64::from(word.trailing_zeros());
-            }
-            index += 1;
-            if index >= last {
-                return to;
-            }
-            word = bits[index as usize] & mask;
-        }
     }
 
     /// Stores leaf word `index` and brings the summary above it up to date.

@@ -173,11 +173,7 @@ mod tests {
     #[test]
     fn a_pair_implied_by_a_new_one_gives_up_its_slot() {
         let refusals = Refusals::new();
-        // Each pair implies the one before it: one slot is enough for all.
-        for exponent in (0..20u32).rev() {
-            refusals.record(100, 1 << exponent);
-        }
-        // Seven more, none implying another, fill the frontier without evicting.
+        // Seven pairs, none implying another, take seven of the eight slots.
         let others = [
             (50, 1 << 30),
             (60, 1 << 29),
@@ -189,6 +185,11 @@ mod tests {
         ];
         for (pages, step) in others {
             refusals.record(pages, step);
+        }
+        // Each of these implies the one before it: they share the last
+        // slot, and none of the seven is evicted.
+        for exponent in (0..20u32).rev() {
+            refusals.record(100, 1 << exponent);
         }
         assert!(refusals.refused(100, 1));
         for (pages, step) in others {
