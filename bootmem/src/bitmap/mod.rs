@@ -8,9 +8,12 @@
 //! keeps both levels exact, so a scan crosses 4096 reserved or free pages
 //! with one summary bit and 262 144 with one bit of the level above.
 //!
-//! A leaf word whose "has a free page" bit is clear reads as entirely
-//! reserved whatever its storage holds: registering a node writes only the
-//! summary, and reserving whole words writes no leaf word at all.
+//! Only a partly free leaf word is read from, or written to, the leaf
+//! level: one whose "has a free page" bit is clear reads as entirely
+//! reserved, one whose "entirely free" bit is set as entirely free,
+//! whatever its storage holds. Registering a node writes only the summary,
+//! and reserving or freeing whole words writes no leaf word at all; a word
+//! that becomes partly free is stored whole.
 
 mod bits;
 mod layout;
@@ -263,7 +266,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
 
     /// Sets (`reserve`) or clears `[from, to)`: the partly covered words at
     /// either end one by one, the whole words between through the summary
-    /// (and, when freeing, one fill of the leaf words).
+    /// alone.
     fn change_range(&mut self, from: u64, to: u64, reserve: bool) {
         debug_assert!(to <= self.len);
         if from >= to {
@@ -280,9 +283,6 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
         self.change_part(from, whole_from * WORD, reserve);
         self.change_part(whole_to * WORD, to, reserve);
         if whole_from < whole_to {
-            if !reserve {
-                self.storage.as_mut()[whole_from as usize..whole_to as usize].fill(0);
-            }
             bits::fill(
                 self.summary_mut(Set::AnyFree),
                 whole_from,
@@ -352,7 +352,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
         if next >= end {
             return to;
         }
-        let word = !self.storage.as_ref()[next as usize];
+        let word = !self.word(next);
         (next * WORD + u64::from(word.trailing_zeros())).min(to)
     }
 
@@ -589,6 +589,44 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn next_clear_and_next_set_agree_with_testing_each_bit() {
+        // Storage starts all ones: whole words freed since hold stale bits
+        // that only the summary overrides.
+        let len = if cfg!(miri) {
+            64 * 64 * 2
+        } else {
+            64 * 64 * 40
+        };
+        for (seed, longest) in [(7, 30), (8, 700), (9, 20_000)] {
+            let map = random_runs(len, longest, seed);
+            let set: Vec<bool> = (0..len).map(|page| map.is_set(page)).collect();
+            let naive = |from: u64, to: u64, value: bool| {
+                (from..to)
+                    .find(|&page| set[page as usize] == value)
+                    .unwrap_or(to)
+            };
+            for from in (0..len).step_by(997) {
+                for to in [len, (from + 5000).min(len)] {
+                    assert_eq!(
+                        map.next_clear(from, to),
+                        naive(from, to, false),
+                        "clear from {from} to {to}"
+                    );
+                    assert_eq!(
+                        map.next_set(from, to),
+                        naive(from, to, true),
+                        "set from {from} to {to}"
+                    );
+                }
+            }
+            assert_eq!(
+                map.count_clear(),
+                set.iter().filter(|&&reserved| !reserved).count() as u64
+            );
         }
     }
 
