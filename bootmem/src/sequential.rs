@@ -12,7 +12,7 @@
 
 use crate::address::{PageSize, PhysicalAddress};
 use crate::bitmap::Bitmap;
-use crate::search::{align_up_saturating, place, NodeWindow, Placement, SearchRequest};
+use crate::search::{place, scan_start, NodeWindow, Placement, SearchRequest};
 
 /// The placement the general search would return when its scan starts at
 /// the hint and the hint page is free, or `None` when that is not shown.
@@ -25,36 +25,17 @@ pub(crate) fn next_to_last_block<Storage: AsRef<[u64]> + AsMut<[u64]>>(
 ) -> Option<Placement> {
     let hint = window.hint_index;
     // One page at most: the run the scan looks for is the hint page alone.
-    if request.size > page.bytes() || hint >= bitmap.len() {
+    if request.size > page.bytes() {
         return None;
     }
-    let shift = page.shift();
-    let low = window.start_frame;
-    let mut high = window.end_frame;
-    if let Some(limit_frame) = request
-        .limit
-        .map(|limit| page.frame_containing(limit).as_u64())
-        .filter(|&frame| frame != 0)
-    {
-        high = high.min(limit_frame);
-    }
-    // The window must hold the hint page.
-    if high <= low || hint >= high - low {
+    // The scan must start at the hint itself: `scan_start` puts its first
+    // candidate there only when the hint is inside the window, on a step
+    // boundary, and at or past the requested start.
+    let scan = scan_start(window, page, request)?;
+    if scan.first != hint || hint >= scan.window_end {
         return None;
     }
-    let step = (request.align >> shift).max(1);
-    // The hint page must lie on a step boundary (absolute frames).
-    if (low + hint) & (step - 1) != 0 {
-        return None;
-    }
-    // The scan starts at the hint when the hint is at or past the requested start.
-    let goal_frame = page.frame_containing(request.goal).as_u64();
-    let start = if goal_frame != 0 && low < goal_frame && goal_frame < high {
-        align_up_saturating(goal_frame, step)
-    } else {
-        align_up_saturating(low, step)
-    };
-    if hint < start - low || bitmap.is_set(hint) || bitmap.refused(1, step) {
+    if bitmap.is_set(hint) || bitmap.refused(1, scan.step) {
         return None;
     }
     Some(place(bitmap, window, page, request, hint))
