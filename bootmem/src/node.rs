@@ -62,11 +62,6 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
         self.frames.end().as_u64()
     }
 
-    /// Pages the node covers.
-    pub(crate) fn pages(&self) -> u64 {
-        self.frames.len()
-    }
-
     /// Whether `frame` lies in the node.
     pub(crate) fn contains(&self, frame: PageFrameNumber) -> bool {
         self.frames.contains(frame)

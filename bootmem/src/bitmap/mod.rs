@@ -18,10 +18,12 @@
 mod bits;
 mod layout;
 mod refusals;
+mod runs;
 
 use bits::WORD;
 use layout::{Layout, Set};
 use refusals::Refusals;
+pub(crate) use runs::FreeRuns;
 
 /// Bits per bitmap word (Linux's `BITS_PER_LONG` on 64-bit machines).
 pub const BITS_PER_WORD: u64 = 64;
@@ -411,31 +413,51 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
         }
     }
 
-    /// Asks the processor to bring into its cache the leaf words of
-    /// `[from, to)` that a scan would read: those partly free, as the
-    /// summary tells (a scan reads no other leaf word). Only a hint:
-    /// nothing any read returns changes, and on targets without a prefetch
-    /// instruction it does nothing.
-    #[inline]
-    pub(crate) fn prefetch_leaf(&self, from: u64, to: u64) {
+    /// Reads the first and the last partly free leaf word under each
+    /// level-1 summary word of `[from, to)` and returns them folded
+    /// together. The reads depend on the summary alone, and neither they
+    /// nor the loop branch on what they return or on how many partly free
+    /// words there are (a summary word without one reads leaf word 0,
+    /// always in cache, instead), so the processor overlaps them all: a
+    /// hand-off calls this a stretch ahead of its scan, which then finds
+    /// those leaf words in cache instead of waiting for each in turn. Most
+    /// summary words of a fragmented node hold at most two partly free
+    /// words, a run's two ends.
+    pub(crate) fn read_partial_words(&self, from: u64, to: u64) -> u64 {
+        let any = self.summary(Set::AnyFree);
+        let all = self.summary(Set::AllFree);
+        let to = to.min(any.len() as u64);
+        let leaf = &self.storage.as_ref()[..self.layout.leaf as usize];
+        let mut folded = 0;
+        for index in from..to {
+            let partial = any[index as usize] & !all[index as usize];
+            let first = index * WORD + u64::from(partial.trailing_zeros() % 64);
+            let last = index * WORD + u64::from(63 - partial.leading_zeros() % 64);
+            let (first, last) = if partial == 0 { (0, 0) } else { (first, last) };
+            folded ^= leaf.get(first as usize).copied().unwrap_or(0);
+            folded ^= leaf.get(last as usize).copied().unwrap_or(0);
+        }
+        folded
+    }
+
+    /// Asks the processor for the same leaf words as
+    /// [`read_partial_words`](Self::read_partial_words), without waiting
+    /// for them. Only a hint: on targets without a prefetch instruction it
+    /// does nothing.
+    pub(crate) fn prefetch_partial_words(&self, from: u64, to: u64) {
         #[cfg(all(target_arch = "x86_64", target_feature = "sse"))]
         {
             use core::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            let to = to.min(self.layout.leaf);
-            if from >= to {
-                return;
-            }
             let any = self.summary(Set::AnyFree);
             let all = self.summary(Set::AllFree);
-            let leaf = &self.storage.as_ref()[..to as usize];
-            for index in from / WORD..to.div_ceil(WORD) {
-                let mut partial = any[index as usize] & !all[index as usize];
-                if index == from / WORD {
-                    partial &= u64::MAX << (from % WORD);
-                }
-                while partial != 0 {
-                    let word = index * WORD + u64::from(partial.trailing_zeros());
-                    partial &= partial - 1;
+            let to = to.min(any.len() as u64);
+            let leaf = &self.storage.as_ref()[..self.layout.leaf as usize];
+            for index in from..to {
+                let partial = any[index as usize] & !all[index as usize];
+                let first = index * WORD + u64::from(partial.trailing_zeros() % 64);
+                let last = index * WORD + u64::from(63 - partial.leading_zeros() % 64);
+                let (first, last) = if partial == 0 { (0, 0) } else { (first, last) };
+                for word in [first, last] {
                     if let Some(value) = leaf.get(word as usize) {
                         // SAFETY: the pointer is that of an element of
                         // `leaf`; a prefetch never faults and changes no

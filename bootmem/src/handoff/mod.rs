@@ -7,11 +7,23 @@
 //! default, as memblock hands memory over), then every bitmap page that
 //! lives in physical memory (their contents are read up to the last free
 //! block, so they come last).
+//!
+//! The free runs come from one pass over each node's summary
+//! ([`FreeRuns`](crate::bitmap::FreeRuns)), and [`cut`] turns each run into
+//! blocks through a buffer. Taking blocks one by one (`next`) and folding
+//! over them (`fold`, `release_with`) give the same blocks in the same
+//! order; the fold is the fast one.
+
+mod cut;
 
 use crate::address::PageFrameNumber;
+use crate::bitmap::FreeRuns;
 use crate::node::NodeAllocator;
 use crate::node_id::NodeId;
 use crate::trace;
+
+/// The largest block order handed out by default: memblock's (`MAX_ORDER - 1`).
+const DEFAULT_MAX_ORDER: u32 = 10;
 
 /// What a handed-out block held during boot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,8 +68,11 @@ struct FreeRun {
 /// Each node's free pages come out in ascending address order as maximal
 /// naturally aligned blocks of at most `2^max_order` pages (order 10 by
 /// default, as memblock's hand-off; see [`with_max_order`](Self::with_max_order)).
-/// The scan finds each free run through the bitmap's summary, so entirely
-/// free and entirely reserved stretches cost one summary bit per 4096 pages.
+/// The scan finds each free run in one pass over the bitmap's summary, so
+/// entirely free and entirely reserved stretches cost one summary bit per
+/// 4096 pages and a leaf word is read only where a run starts or ends.
+/// [`release_with`](Self::release_with) (or any `fold`) is the fast way
+/// to take every block.
 /// Every bitmap page then follows as an order-0 [`BlockKind::Bitmap`] block.
 ///
 /// ```
@@ -82,28 +97,26 @@ pub struct HandOff<Storage, const MAX_NODES: usize> {
     /// Position of the node being scanned, or of the node whose bitmap pages
     /// are being released.
     position: usize,
-    /// Next node-relative index to scan, once the node's scan has started.
-    cursor: Option<u64>,
+    /// The scan of the node's free runs, once it has started.
+    scan: Option<FreeRuns>,
     /// What is left of the free run being cut into blocks.
     run: FreeRun,
     /// Whether the scan is over and bitmap pages are being released.
     releasing_bitmaps: bool,
     /// Next bitmap frame to release of the node at `position`.
     bitmap_frame: Option<u64>,
-    /// Leaf word of the node being scanned up to which a prefetch was asked.
-    prefetched: u64,
 }
 
 impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize> HandOff<Storage, MAX_NODES> {
     /// The largest block order handed out unless [`with_max_order`](Self::with_max_order) says otherwise.
-    pub const DEFAULT_MAX_ORDER: u32 = 10;
+    pub const DEFAULT_MAX_ORDER: u32 = DEFAULT_MAX_ORDER;
 
     pub(crate) fn new(nodes: [Option<NodeAllocator<Storage>>; MAX_NODES]) -> Self {
         Self {
             nodes,
             max_order: Self::DEFAULT_MAX_ORDER,
             position: 0,
-            cursor: None,
+            scan: None,
             run: FreeRun {
                 node: NodeId::new(0),
                 start: 0,
@@ -111,7 +124,6 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize> HandOff<Stora
             },
             releasing_bitmaps: false,
             bitmap_frame: None,
-            prefetched: 0,
         }
     }
 
@@ -182,21 +194,15 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize> HandOff<Stora
             let Some(node) = self.nodes.get(self.position).and_then(Option::as_ref) else {
                 return false;
             };
-            let cursor = *self.cursor.get_or_insert_with(|| {
+            let scan = self.scan.get_or_insert_with(|| {
                 trace::released(node.id, node.start_frame(), node.end_frame());
-                self.prefetched = 0;
-                0
+                FreeRuns::new()
             });
-            let pages = node.pages();
-            let start = node.bitmap.next_clear(cursor, pages);
-            if start >= pages {
+            let Some((start, end)) = scan.next_run(&node.bitmap) else {
                 self.position += 1;
-                self.cursor = None;
+                self.scan = None;
                 continue;
-            }
-            let end = node.bitmap.next_set(start, pages);
-            self.cursor = Some(end);
-            self.prefetched = prefetch_ahead(node, end, self.prefetched);
+            };
             self.run = FreeRun {
                 node: node.id,
                 start: node.start_frame() + start,
@@ -227,66 +233,6 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize> HandOff<Stora
     }
 }
 
-/// Leaf words a hand-off asks the processor to fetch ahead of its cursor:
-/// one 4 KiB page of bitmap, several short runs ahead.
-const PREFETCH_WORDS: u64 = 512;
-
-/// Where runs are short, the summary's jumps land on leaf words the
-/// hardware prefetcher cannot foresee, and each run would wait for memory
-/// twice. Keeps the leaf words up to [`PREFETCH_WORDS`] past the cursor
-/// `index` on their way into the cache: each word is asked for once, and a
-/// long jump (a long free or reserved stretch) asks only for the words
-/// after its landing. Returns the new prefetched bound.
-fn prefetch_ahead<Storage: AsRef<[u64]> + AsMut<[u64]>>(
-    node: &NodeAllocator<Storage>,
-    index: u64,
-    prefetched: u64,
-) -> u64 {
-    let word = index / crate::bitmap::BITS_PER_WORD;
-    let ahead = word + PREFETCH_WORDS;
-    let from = prefetched.max(word);
-    // In steps of at least a summary word, not a few words per run.
-    if ahead >= from + crate::bitmap::BITS_PER_WORD {
-        node.bitmap.prefetch_leaf(from, ahead);
-        ahead
-    } else {
-        prefetched
-    }
-}
-
-/// Cuts `[start, end)`, which holds `boundary`, a multiple of
-/// `2^max_order`, into the blocks [`block_order`] gives one after another,
-/// each found without the one before it: below the boundary the sizes are
-/// the set bits of `boundary - start` in ascending order, then blocks of
-/// the largest order, then the set bits of what is left in descending
-/// order.
-#[inline(always)]
-fn cut_around_boundary<Accumulator>(
-    mut accumulator: Accumulator,
-    start: u64,
-    boundary: u64,
-    end: u64,
-    max_order: u32,
-    mut emit: impl FnMut(Accumulator, u64, u32) -> Accumulator,
-) -> Accumulator {
-    let mut head = boundary - start;
-    while head != 0 {
-        accumulator = emit(accumulator, boundary - head, head.trailing_zeros());
-        head &= head - 1;
-    }
-    let count = (end - boundary) >> max_order;
-    for index in 0..count {
-        accumulator = emit(accumulator, boundary + (index << max_order), max_order);
-    }
-    let mut tail = (end - boundary) - (count << max_order);
-    while tail != 0 {
-        let order = 63 - tail.leading_zeros();
-        accumulator = emit(accumulator, end - tail, order);
-        tail &= !(1 << order);
-    }
-    accumulator
-}
-
 /// The largest order of a block starting at `start` inside `[start, end)`,
 /// at most `max_order`.
 #[inline(always)]
@@ -301,7 +247,8 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize> Iterator
     type Item = FreeBlock;
 
     /// Cuts each free run into blocks in a tight loop (the hand-off of a
-    /// TiB is a quarter of a million blocks or more).
+    /// TiB is a quarter of a million blocks or more), through a buffer
+    /// so that no block costs a branch of its own.
     fn fold<Accumulator, Function>(
         mut self,
         init: Accumulator,
@@ -311,40 +258,35 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize> Iterator
         Function: FnMut(Accumulator, FreeBlock) -> Accumulator,
     {
         let mut accumulator = init;
+        let mut buffer = cut::BlockBuffer::new();
         let max_order = self.max_order;
-        loop {
-            let FreeRun { node, start, end } = self.run;
-            let largest = 1u64 << max_order;
-            let mut emit = |accumulator, start: u64, order: u32| {
-                function(
-                    accumulator,
-                    FreeBlock {
-                        node,
-                        start: PageFrameNumber::new(start),
-                        order,
-                        kind: BlockKind::Free,
-                    },
-                )
-            };
-            accumulator = match start.checked_next_multiple_of(largest) {
-                Some(boundary) if start < end && boundary <= end => {
-                    cut_around_boundary(accumulator, start, boundary, end, max_order, emit)
+        // What is left of a run `next` had started cutting.
+        let FreeRun { node, start, end } = self.run;
+        accumulator = buffer.cut(accumulator, node, start, end, max_order, &mut function);
+        self.run.start = end;
+        if !self.releasing_bitmaps {
+            // Each node's runs in a loop of their own, the scan's state in
+            // registers.
+            while let Some(node) = self.nodes.get(self.position).and_then(Option::as_ref) {
+                let mut scan = self.scan.take().unwrap_or_else(|| {
+                    trace::released(node.id, node.start_frame(), node.end_frame());
+                    FreeRuns::new()
+                });
+                let base = node.start_frame();
+                while let Some((start, end)) = scan.next_run(&node.bitmap) {
+                    accumulator = buffer.cut(
+                        accumulator,
+                        node.id,
+                        base + start,
+                        base + end,
+                        max_order,
+                        &mut function,
+                    );
                 }
-                _ => {
-                    let (mut accumulator, mut start) = (accumulator, start);
-                    while start < end {
-                        let order = block_order(max_order, start, end);
-                        accumulator = emit(accumulator, start, order);
-                        start += 1 << order;
-                    }
-                    accumulator
-                }
-            };
-            self.run.start = end;
-            if self.releasing_bitmaps || !self.advance_run() {
-                break;
+                self.position += 1;
             }
         }
+        accumulator = buffer.hand_on(accumulator, &mut function);
         for block in self {
             accumulator = function(accumulator, block);
         }
