@@ -11,6 +11,7 @@
 
 mod logs;
 pub mod machine;
+mod memory;
 mod peers;
 mod report;
 mod workloads;

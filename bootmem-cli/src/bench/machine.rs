@@ -55,9 +55,13 @@ impl Shape {
     }
 
     /// One node's storage, its pages touched so that no page fault lands
-    /// in a timed region.
+    /// in a timed region, mapped in large pages where the host allows
+    /// ([`super::memory`]).
     pub fn storage(&self) -> Vec<u64> {
-        vec![u64::MAX; bootmem::node_storage_words(self.pages_per_node) as usize]
+        super::memory::words(
+            bootmem::node_storage_words(self.pages_per_node) as usize,
+            u64::MAX,
+        )
     }
 
     /// Registers every node on `allocator` with the given storages.

@@ -58,9 +58,11 @@ pub fn limits(words: u64, rounds: u32) -> (f64, f64) {
     // Cheap next to the workloads, and noisy on a shared machine: never
     // fewer than five tries.
     let rounds = rounds.max(5);
-    let mut bitmap: Vec<u64> = (0..words)
-        .map(|word| word.wrapping_mul(0x9e37_79b9))
-        .collect();
+    // The same memory as the bitmaps' ([`super::memory`]).
+    let mut bitmap = super::memory::words(words as usize, 0);
+    for (index, word) in bitmap.iter_mut().enumerate() {
+        *word = (index as u64).wrapping_mul(0x9e37_79b9);
+    }
     let (read, _) = best_of(rounds, || {
         let started = ThreadTime::now();
         let folded = black_box(&bitmap).iter().fold(0u64, |sum, word| sum ^ word);

@@ -414,8 +414,9 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
     }
 
     /// Reads the first and the last partly free leaf word under each
-    /// level-1 summary word of `[from, to)` and returns them folded
-    /// together. The reads depend on the summary alone, and neither they
+    /// level-1 summary word of `[from, to)` and returns their wrapping sum
+    /// (a word both first and last counts twice; a summary word without
+    /// one adds leaf word 0 twice). The reads depend on the summary alone, and neither they
     /// nor the loop branch on what they return or on how many partly free
     /// words there are (a summary word without one reads leaf word 0,
     /// always in cache, instead), so the processor overlaps them all: a
@@ -428,47 +429,17 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
         let all = self.summary(Set::AllFree);
         let to = to.min(any.len() as u64);
         let leaf = &self.storage.as_ref()[..self.layout.leaf as usize];
-        let mut folded = 0;
+        let mut folded = 0u64;
         for index in from..to {
             let partial = any[index as usize] & !all[index as usize];
             let first = index * WORD + u64::from(partial.trailing_zeros() % 64);
             let last = index * WORD + u64::from(63 - partial.leading_zeros() % 64);
             let (first, last) = if partial == 0 { (0, 0) } else { (first, last) };
-            folded ^= leaf.get(first as usize).copied().unwrap_or(0);
-            folded ^= leaf.get(last as usize).copied().unwrap_or(0);
+            let first_word = leaf.get(first as usize).copied().unwrap_or(0);
+            let last_word = leaf.get(last as usize).copied().unwrap_or(0);
+            folded = folded.wrapping_add(first_word).wrapping_add(last_word);
         }
         folded
-    }
-
-    /// Asks the processor for the same leaf words as
-    /// [`read_partial_words`](Self::read_partial_words), without waiting
-    /// for them. Only a hint: on targets without a prefetch instruction it
-    /// does nothing.
-    pub(crate) fn prefetch_partial_words(&self, from: u64, to: u64) {
-        #[cfg(all(target_arch = "x86_64", target_feature = "sse"))]
-        {
-            use core::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            let any = self.summary(Set::AnyFree);
-            let all = self.summary(Set::AllFree);
-            let to = to.min(any.len() as u64);
-            let leaf = &self.storage.as_ref()[..self.layout.leaf as usize];
-            for index in from..to {
-                let partial = any[index as usize] & !all[index as usize];
-                let first = index * WORD + u64::from(partial.trailing_zeros() % 64);
-                let last = index * WORD + u64::from(63 - partial.leading_zeros() % 64);
-                let (first, last) = if partial == 0 { (0, 0) } else { (first, last) };
-                for word in [first, last] {
-                    if let Some(value) = leaf.get(word as usize) {
-                        // SAFETY: the pointer is that of an element of
-                        // `leaf`; a prefetch never faults and changes no
-                        // memory.
-                        unsafe { _mm_prefetch::<_MM_HINT_T0>(core::ptr::from_ref(value).cast()) };
-                    }
-                }
-            }
-        }
-        #[cfg(not(all(target_arch = "x86_64", target_feature = "sse")))]
-        let _ = (from, to);
     }
 
     /// Pages the bitmap covers.
@@ -680,6 +651,38 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn reading_ahead_reads_the_first_and_last_partly_free_word_of_each_summary_word() {
+        let len = 64 * 64 * 4;
+        let mut map = bitmap(len);
+        // Summary word 0: partly free words 1 (pages 64..70 free) and 5;
+        // summary word 1: none (entirely free words only); summary word
+        // 2: word 130 alone; summary word 3: no free page.
+        map.clear_range(64, 70);
+        map.clear_range(5 * 64 + 3, 5 * 64 + 4);
+        map.clear_range(64 * 64, 2 * 64 * 64);
+        map.clear_range(130 * 64 + 60, 130 * 64 + 61);
+        let (word_1, word_5, word_130) = (map.word(1), map.word(5), map.word(130));
+        assert!([word_1, word_5, word_130]
+            .iter()
+            .all(|&word| word != 0 && word != u64::MAX));
+        let word_0 = map.storage[0];
+        assert_eq!(map.read_partial_words(0, 1), word_1.wrapping_add(word_5));
+        assert_eq!(map.read_partial_words(1, 2), word_0.wrapping_mul(2));
+        assert_eq!(map.read_partial_words(2, 3), word_130.wrapping_mul(2));
+        assert_eq!(map.read_partial_words(3, 4), word_0.wrapping_mul(2));
+        let all = word_1
+            .wrapping_add(word_5)
+            .wrapping_add(word_0.wrapping_mul(4))
+            .wrapping_add(word_130.wrapping_mul(2));
+        assert_eq!(
+            map.read_partial_words(0, 99),
+            all,
+            "stops at the last summary word"
+        );
+        assert_eq!(map.read_partial_words(2, 1), 0);
     }
 
     #[test]
