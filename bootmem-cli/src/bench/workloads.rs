@@ -53,11 +53,13 @@ fn seconds(duration: Duration) -> f64 {
     duration.as_secs_f64()
 }
 
+/// Tries of a limit (and of the hand-offs measured against it): cheap next
+/// to the workloads, and noisy on a shared machine, so never fewer than five.
+const LIMIT_ROUNDS: u32 = 5;
+
 /// Reads a copy of a leaf bitmap of `words` words once, and writes it once.
 pub fn limits(words: u64, rounds: u32) -> (f64, f64) {
-    // Cheap next to the workloads, and noisy on a shared machine: never
-    // fewer than five tries.
-    let rounds = rounds.max(5);
+    let rounds = rounds.max(LIMIT_ROUNDS);
     // The same memory as the bitmaps' ([`super::memory`]).
     let mut bitmap = super::memory::words(words as usize, 0);
     for (index, word) in bitmap.iter_mut().enumerate() {
@@ -340,7 +342,8 @@ fn hand_off(id: &'static str, scale: Scale, runs: Option<&Runs>) -> Result<Row, 
         None => vec![(0, shape.pages())],
     };
     let mut storages: Vec<Vec<u64>> = (0..shape.nodes).map(|_| shape.storage()).collect();
-    let (fast, pages) = best_of(scale.rounds, || {
+    // A few milliseconds, compared with the limits: as many tries as they get.
+    let (fast, pages) = best_of(scale.rounds.max(LIMIT_ROUNDS), || {
         // Borrowed storage: the hand-off's time does not include freeing it.
         let mut allocator = shape.build_on(storages.iter_mut().map(Vec::as_mut_slice), false);
         if let Some(runs) = runs {

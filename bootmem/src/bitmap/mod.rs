@@ -413,33 +413,47 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
         }
     }
 
-    /// Reads the first and the last partly free leaf word under each
-    /// level-1 summary word of `[from, to)` and returns their wrapping sum
-    /// (a word both first and last counts twice; a summary word without
-    /// one adds leaf word 0 twice). The reads depend on the summary alone, and neither they
-    /// nor the loop branch on what they return or on how many partly free
-    /// words there are (a summary word without one reads leaf word 0,
-    /// always in cache, instead), so the processor overlaps them all: a
-    /// hand-off calls this a stretch ahead of its scan, which then finds
-    /// those leaf words in cache instead of waiting for each in turn. Most
-    /// summary words of a fragmented node hold at most two partly free
-    /// words, a run's two ends.
-    pub(crate) fn read_partial_words(&self, from: u64, to: u64) -> u64 {
-        let any = self.summary(Set::AnyFree);
-        let all = self.summary(Set::AllFree);
-        let to = to.min(any.len() as u64);
-        let leaf = &self.storage.as_ref()[..self.layout.leaf as usize];
-        let mut folded = 0u64;
-        for index in from..to {
-            let partial = any[index as usize] & !all[index as usize];
-            let first = index * WORD + u64::from(partial.trailing_zeros() % 64);
-            let last = index * WORD + u64::from(63 - partial.leading_zeros() % 64);
-            let (first, last) = if partial == 0 { (0, 0) } else { (first, last) };
-            let first_word = leaf.get(first as usize).copied().unwrap_or(0);
-            let last_word = leaf.get(last as usize).copied().unwrap_or(0);
-            folded = folded.wrapping_add(first_word).wrapping_add(last_word);
+    /// The first and the last partly free leaf word under level-1
+    /// summary word `index`, or leaf word 0 twice when it has none (an
+    /// address always safe, and soon in cache, to ask for). Decided
+    /// without a branch on the summary's contents.
+    #[inline(always)]
+    pub(crate) fn partial_word_ends(&self, index: u64) -> [u64; 2] {
+        let partial = self.summary(Set::AnyFree)[index as usize]
+            & !self.summary(Set::AllFree)[index as usize];
+        let first = index * WORD + u64::from(partial.trailing_zeros() % 64);
+        let last = index * WORD + u64::from(63 - partial.leading_zeros() % 64);
+        if partial == 0 {
+            [0, 0]
+        } else {
+            [first, last]
         }
-        folded
+    }
+
+    /// Asks the processor for the first and the last partly free leaf word
+    /// under each level-1 summary word of `[from, to)` (a hand-off reads
+    /// few others: most summary words of a fragmented node hold at most
+    /// two, a run's two ends). Only a hint: nothing any read returns
+    /// changes, and on targets without a prefetch instruction it does
+    /// nothing.
+    pub(crate) fn prefetch_partial_words(&self, from: u64, to: u64) {
+        #[cfg(all(target_arch = "x86_64", target_feature = "sse"))]
+        {
+            use core::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            let leaf = &self.storage.as_ref()[..self.layout.leaf as usize];
+            for index in from..to.min(self.layout.level1) {
+                for word in self.partial_word_ends(index) {
+                    if let Some(value) = leaf.get(word as usize) {
+                        // SAFETY: the pointer is that of an element of
+                        // `leaf`; a prefetch never faults and changes no
+                        // memory.
+                        unsafe { _mm_prefetch::<_MM_HINT_T0>(core::ptr::from_ref(value).cast()) };
+                    }
+                }
+            }
+        }
+        #[cfg(not(all(target_arch = "x86_64", target_feature = "sse")))]
+        let _ = (from, to);
     }
 
     /// Pages the bitmap covers.
@@ -654,35 +668,25 @@ mod tests {
     }
 
     #[test]
-    fn reading_ahead_reads_the_first_and_last_partly_free_word_of_each_summary_word() {
+    fn the_ends_of_each_summary_words_partly_free_words() {
         let len = 64 * 64 * 4;
         let mut map = bitmap(len);
-        // Summary word 0: partly free words 1 (pages 64..70 free) and 5;
-        // summary word 1: none (entirely free words only); summary word
-        // 2: word 130 alone; summary word 3: no free page.
+        // Summary word 0: partly free words 1 and 5; summary word 1:
+        // entirely free words only; summary word 2: word 130 alone;
+        // summary word 3: no free page.
         map.clear_range(64, 70);
         map.clear_range(5 * 64 + 3, 5 * 64 + 4);
         map.clear_range(64 * 64, 2 * 64 * 64);
         map.clear_range(130 * 64 + 60, 130 * 64 + 61);
-        let (word_1, word_5, word_130) = (map.word(1), map.word(5), map.word(130));
-        assert!([word_1, word_5, word_130]
-            .iter()
-            .all(|&word| word != 0 && word != u64::MAX));
-        let word_0 = map.storage[0];
-        assert_eq!(map.read_partial_words(0, 1), word_1.wrapping_add(word_5));
-        assert_eq!(map.read_partial_words(1, 2), word_0.wrapping_mul(2));
-        assert_eq!(map.read_partial_words(2, 3), word_130.wrapping_mul(2));
-        assert_eq!(map.read_partial_words(3, 4), word_0.wrapping_mul(2));
-        let all = word_1
-            .wrapping_add(word_5)
-            .wrapping_add(word_0.wrapping_mul(4))
-            .wrapping_add(word_130.wrapping_mul(2));
-        assert_eq!(
-            map.read_partial_words(0, 99),
-            all,
-            "stops at the last summary word"
-        );
-        assert_eq!(map.read_partial_words(2, 1), 0);
+        assert_eq!(map.partial_word_ends(0), [1, 5]);
+        assert_eq!(map.partial_word_ends(1), [0, 0]);
+        assert_eq!(map.partial_word_ends(2), [130, 130]);
+        assert_eq!(map.partial_word_ends(3), [0, 0]);
+        map.clear_range(191 * 64 + 1, 191 * 64 + 2);
+        map.clear_range(128 * 64 + 1, 128 * 64 + 2);
+        assert_eq!(map.partial_word_ends(2), [128, 191]);
+        // Asking ahead past the end is harmless.
+        map.prefetch_partial_words(0, 99);
     }
 
     #[test]

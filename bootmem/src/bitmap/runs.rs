@@ -15,10 +15,11 @@ use super::bits::{self, WORD};
 use super::layout::Set;
 use super::Bitmap;
 
-/// Summary words whose partly free leaf words are read together, a
-/// stretch ahead of the scan (1 024 leaf words: a dozen runs of a
-/// fragmented node, so a few dozen reads overlap).
-const READ_AHEAD: u64 = 16;
+/// Summary words whose partly free leaf words are asked for together, a
+/// stretch ahead of the scan (2 048 leaf words: a few dozen runs of a
+/// fragmented node, far enough for memory to answer before the scan
+/// gets there).
+const READ_AHEAD: u64 = 32;
 
 /// Where a scan of free runs stands. It holds no borrow: each call to
 /// [`next_run`](Self::next_run) is given the bitmap, which must be the one
@@ -44,7 +45,7 @@ pub(crate) struct FreeRuns {
     free_before: bool,
     /// Where the open run started, if one is open.
     open: Option<u64>,
-    /// Summary words below this one had their partly free leaf words read.
+    /// Summary words below this one had their partly free leaf words asked for.
     read_to: u64,
 }
 
@@ -163,9 +164,10 @@ impl FreeRuns {
         let all_before = self.all_free << 1 | u64::from(self.free_before);
         self.pending_words = partial | (self.all_free ^ all_before);
         if next + READ_AHEAD >= self.read_to {
-            let from = self.read_to.max(next);
+            // Entering the last stretch asked for: ask for the next one.
+            let from = self.read_to.max(next + READ_AHEAD);
             self.read_to = from + READ_AHEAD;
-            core::hint::black_box(bitmap.read_partial_words(from, self.read_to));
+            bitmap.prefetch_partial_words(from, self.read_to);
         }
         true
     }
