@@ -437,23 +437,14 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
     /// changes, and on targets without a prefetch instruction it does
     /// nothing.
     pub(crate) fn prefetch_partial_words(&self, from: u64, to: u64) {
-        #[cfg(all(target_arch = "x86_64", target_feature = "sse"))]
-        {
-            use core::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            let leaf = &self.storage.as_ref()[..self.layout.leaf as usize];
-            for index in from..to.min(self.layout.level1) {
-                for word in self.partial_word_ends(index) {
-                    if let Some(value) = leaf.get(word as usize) {
-                        // SAFETY: the pointer is that of an element of
-                        // `leaf`; a prefetch never faults and changes no
-                        // memory.
-                        unsafe { _mm_prefetch::<_MM_HINT_T0>(core::ptr::from_ref(value).cast()) };
-                    }
+        let leaf = &self.storage.as_ref()[..self.layout.leaf as usize];
+        for index in from..to.min(self.layout.level1) {
+            for word in self.partial_word_ends(index) {
+                if let Some(value) = leaf.get(word as usize) {
+                    prefetch(value);
                 }
             }
         }
-        #[cfg(not(all(target_arch = "x86_64", target_feature = "sse")))]
-        let _ = (from, to);
     }
 
     /// Pages the bitmap covers.
@@ -492,6 +483,23 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
         }
         count
     }
+}
+
+/// Asks the processor to bring `value`'s cache line in; does nothing on
+/// targets without a prefetch instruction (there the loops that call it
+/// have no effect left and compile away).
+#[inline(always)]
+fn prefetch(value: &u64) {
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse"))]
+    // SAFETY: the pointer comes from a reference, so it is valid; a
+    // prefetch never faults and changes no memory.
+    unsafe {
+        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(
+            core::ptr::from_ref(value).cast(),
+        );
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse")))]
+    let _ = value;
 }
 
 #[cfg(test)]

@@ -9,7 +9,10 @@
 //! from one mask (`free ^ (free << 1 | free before)`), so a word with one
 //! transition, the common case, costs one pass. Summary words that only
 //! continue the last page's state are crossed through the level above, as
-//! the other scans do.
+//! the other scans do. Thirty-two to sixty-four summary words ahead, the
+//! processor is asked for the partly free leaf words the scan will read
+//! ([`Bitmap::prefetch_partial_words`]), so that on a fragmented TiB the
+//! scan seldom waits for memory.
 
 use super::bits::{self, WORD};
 use super::layout::Set;
