@@ -211,14 +211,14 @@ where
     /// with every page reserved, and returns the bitmap's size in bytes.
     ///
     /// `bitmap` must hold at least
-    /// [`node_storage_words`](crate::node_storage_words)`(pages)` words. When
+    /// [`node_storage_words`]`(pages)` words. When
     /// the storage lives in physical memory, `bitmap_location` is the frames
     /// it occupies: they then stay reserved for as long as the allocator
     /// lives, in whichever node they lie (deviation 7), and the hand-off
     /// releases them last, as [`BlockKind::Bitmap`](crate::BlockKind::Bitmap)
     /// blocks. The allocator reserves them itself: callers need not (and
     /// [`setup::set_up`](crate::setup::set_up) does not) reserve them again.
-    /// The value returned is Linux's bitmap size, [`bitmap_bytes`](crate::bitmap_bytes)`(pages)`.
+    /// The value returned is Linux's bitmap size, [`bitmap_bytes`]`(pages)`.
     ///
     /// # Errors
     ///

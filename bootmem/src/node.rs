@@ -131,7 +131,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
         Some(PhysicalAddress::new(base + start))
     }
 
-    /// Applies a placement found by [`find`](Self::find): reserves its pages
+    /// Applies a placement found by [`search::find_placement`]: reserves its pages
     /// and moves the hint and last end. Returns the block's address.
     #[inline]
     fn commit(&mut self, page: PageSize, placement: &Placement) -> PhysicalAddress {

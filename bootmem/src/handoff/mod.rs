@@ -9,7 +9,7 @@
 //! block, so they come last).
 //!
 //! The free runs come from one pass over each node's summary
-//! ([`FreeRuns`](crate::bitmap::FreeRuns)), and [`cut`] turns each run into
+//! ([`FreeRuns`]), and [`cut`] turns each run into
 //! blocks through a buffer. Taking blocks one by one (`next`) and folding
 //! over them (`fold`, `release_with`) give the same blocks in the same
 //! order; the fold is the fast one.
