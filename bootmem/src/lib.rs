@@ -103,6 +103,8 @@ mod reference;
 mod registry;
 mod search;
 mod sequential;
+#[cfg(test)]
+mod test_random;
 mod trace;
 
 pub mod adapters;

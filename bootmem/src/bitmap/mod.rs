@@ -544,13 +544,8 @@ mod tests {
     /// of up to `longest` pages (a fixed xorshift sequence from `seed`).
     fn random_runs(len: u64, longest: u64, seed: u64) -> Bitmap<Vec<u64>> {
         let mut map = bitmap(len);
-        let mut state = seed | 1;
-        let mut next = move |bound: u64| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state % bound
-        };
+        let mut random = crate::test_random::XorShift::new(seed | 1);
+        let mut next = move |bound: u64| random.below(bound);
         let mut page = 0;
         while page < len {
             let free_end = (page + 1 + next(longest)).min(len);

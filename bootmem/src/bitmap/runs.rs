@@ -224,13 +224,8 @@ mod tests {
         } else {
             &[1, 63, 64, 65, 4096, 4097, 262_144 + 77, 900_000]
         };
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move |bound: u64| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state % bound.max(1)
-        };
+        let mut random = crate::test_random::XorShift::new(0x2545_f491_4f6c_dd1d);
+        let mut next = move |bound: u64| random.below(bound);
         for &len in lengths {
             for longest in [2, 70, 5000, 400_000] {
                 let mut map = reserved(len);

@@ -119,14 +119,35 @@ impl BlockBuffer {
             accumulator = self.hand_on(accumulator, function);
             self.node = node;
         }
-        let split = Split::of(start, end, max_order);
         // At the default order the head and tail loops have a constant
         // length, which the compiler unrolls into straight-line code.
-        if max_order == DEFAULT_MAX_ORDER {
-            self.push_head(split, DEFAULT_MAX_ORDER);
+        accumulator = if max_order == DEFAULT_MAX_ORDER {
+            self.push_run(accumulator, node, start, end, DEFAULT_MAX_ORDER, function)
         } else {
-            self.push_head(split, max_order);
+            self.push_run(accumulator, node, start, end, max_order, function)
+        };
+        if self.len >= HAND_ON_AT {
+            accumulator = self.hand_on(accumulator, function);
         }
+        accumulator
+    }
+
+    /// The blocks of `[start, end)` of `node` in order: the head's into
+    /// the buffer, the whole blocks into it or (when there are many)
+    /// straight to `function` once the buffer is handed on, the tail's into
+    /// the buffer.
+    #[inline(always)]
+    fn push_run<Accumulator>(
+        &mut self,
+        mut accumulator: Accumulator,
+        node: NodeId,
+        start: u64,
+        end: u64,
+        max_order: u32,
+        function: &mut impl FnMut(Accumulator, FreeBlock) -> Accumulator,
+    ) -> Accumulator {
+        let split = Split::of(start, end, max_order);
+        self.push_head(split, max_order);
         if split.whole >= DIRECT {
             accumulator = self.hand_on(accumulator, function);
             for index in 0..split.whole {
@@ -136,14 +157,7 @@ impl BlockBuffer {
         } else {
             self.push_whole(split, max_order);
         }
-        if max_order == DEFAULT_MAX_ORDER {
-            self.push_tail(split, end, DEFAULT_MAX_ORDER);
-        } else {
-            self.push_tail(split, end, max_order);
-        }
-        if self.len >= HAND_ON_AT {
-            accumulator = self.hand_on(accumulator, function);
-        }
+        self.push_tail(split, end, max_order);
         accumulator
     }
 
@@ -233,8 +247,7 @@ mod tests {
         let mut blocks = Vec::new();
         let mut cursor = start;
         while cursor < end {
-            let room = 63 - (end - cursor).leading_zeros();
-            let order = max_order.min(cursor.trailing_zeros()).min(room);
+            let order = crate::handoff::block_order(max_order, cursor, end);
             blocks.push((cursor, order));
             cursor += 1 << order;
         }
@@ -263,13 +276,8 @@ mod tests {
 
     #[test]
     fn cutting_agrees_with_the_largest_block_at_a_time() {
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut random = crate::test_random::XorShift::new(0x9e37_79b9_7f4a_7c15);
+        let mut next = move || random.next_u64();
         for max_order in [0, 1, 2, 5, 10, 11, 20, 40, 62, 63] {
             let mut runs = Vec::new();
             let mut expected = Vec::new();

@@ -194,10 +194,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize> HandOff<Stora
             let Some(node) = self.nodes.get(self.position).and_then(Option::as_ref) else {
                 return false;
             };
-            let scan = self.scan.get_or_insert_with(|| {
-                trace::released(node.id, node.start_frame(), node.end_frame());
-                FreeRuns::new()
-            });
+            let scan = self.scan.get_or_insert_with(|| start_scan(node));
             let Some((start, end)) = scan.next_run(&node.bitmap) else {
                 self.position += 1;
                 self.scan = None;
@@ -231,6 +228,13 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize> HandOff<Stora
             self.bitmap_frame = None;
         }
     }
+}
+
+/// The scan of `node`'s free runs from its first page, traced as Linux
+/// traces `free_all_bootmem_core`.
+fn start_scan<Storage: AsRef<[u64]> + AsMut<[u64]>>(node: &NodeAllocator<Storage>) -> FreeRuns {
+    trace::released(node.id, node.start_frame(), node.end_frame());
+    FreeRuns::new()
 }
 
 /// The largest order of a block starting at `start` inside `[start, end)`,
@@ -268,10 +272,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize> Iterator
             // Each node's runs in a loop of their own, the scan's state in
             // registers.
             while let Some(node) = self.nodes.get(self.position).and_then(Option::as_ref) {
-                let mut scan = self.scan.take().unwrap_or_else(|| {
-                    trace::released(node.id, node.start_frame(), node.end_frame());
-                    FreeRuns::new()
-                });
+                let mut scan = self.scan.take().unwrap_or_else(|| start_scan(node));
                 let base = node.start_frame();
                 while let Some((start, end)) = scan.next_run(&node.bitmap) {
                     accumulator = buffer.cut(
