@@ -383,18 +383,37 @@ mod tests {
             })
     }
 
-    proptest! {
-        /// Random scripts, edges included: every call prints exactly one
-        /// line and none panics, whatever the page size or numbers.
-        #[test]
-        fn random_scripts_never_panic(lines in proptest::collection::vec(line(), 1..40)) {
-            let text = lines.join("\n");
-            let Ok(calls) = parse_script(&text) else { return Ok(()); };
-            let mut interpreter = Interpreter::new();
-            for call in &calls {
-                let output = interpreter.execute(call);
-                prop_assert!(!output.is_empty() && !output.contains('\n'));
+    /// Random scripts, edges included: every call prints exactly one line
+    /// and none panics, whatever the page size or numbers.
+    ///
+    /// Run on a stack as large as the command's main thread (8 MiB): a
+    /// 1024-node machine is about 250 KB, and an unoptimised build copies
+    /// it through each frame that builds it, past a test thread's 2 MiB.
+    #[test]
+    fn random_scripts_never_panic() {
+        let cases = || {
+            let mut runner = proptest::test_runner::TestRunner::default();
+            let result = runner.run(&proptest::collection::vec(line(), 1..40), |lines| {
+                let text = lines.join("\n");
+                let Ok(calls) = parse_script(&text) else {
+                    return Ok(());
+                };
+                let mut interpreter = Interpreter::new();
+                for call in &calls {
+                    let output = interpreter.execute(call);
+                    prop_assert!(!output.is_empty() && !output.contains('\n'));
+                }
+                Ok(())
+            });
+            if let Err(failure) = result {
+                panic!("{failure}");
             }
-        }
+        };
+        std::thread::Builder::new()
+            .stack_size(8 << 20)
+            .spawn(cases)
+            .expect("a test thread starts")
+            .join()
+            .expect("no script panics");
     }
 }
