@@ -125,9 +125,10 @@ pub(crate) fn scan_start(
 /// Linux's `find_block` loop: the first index at or after `from` where
 /// `pages` free pages start on a `step` boundary, or `None`.
 ///
-/// A search that fails over the whole node is remembered (until a page is
-/// freed), so the same or a larger request at the same or a coarser
-/// alignment is refused at once.
+/// A search that fails up to the node's end is remembered from where it
+/// started (until a page is freed): the same or a larger request at the
+/// same or a coarser alignment is refused at once from there on, and a
+/// search that starts earlier stops there.
 fn find_run<Storage: AsRef<[u64]> + AsMut<[u64]>>(
     bitmap: &Bitmap<Storage>,
     window: &NodeWindow,
@@ -136,14 +137,45 @@ fn find_run<Storage: AsRef<[u64]> + AsMut<[u64]>>(
     pages: u64,
     step: u64,
 ) -> Option<u64> {
-    if bitmap.refused(pages, step) {
+    let refused_from = bitmap.refused_from(pages, step);
+    if from >= refused_from {
         return None;
     }
-    let found = scan_for_run(bitmap, window, from, window_end, pages, step);
-    if found.is_none() && window_end == bitmap.len() && from <= align_index(window, 0, step) {
-        bitmap.record_refusal(pages, step);
+    let bounds = ScanBounds {
+        starts_before: refused_from.min(window_end),
+        window_end,
+    };
+    let found = scan_for_run(bitmap, window, from, bounds, pages, step);
+    if let (Err(failure), true) = (found, window_end == bitmap.len()) {
+        bitmap.record_refusal(pages, step, from);
+        // No run of free words that long from there, up to the node's end:
+        // no request that needs one fits there, whatever its alignment.
+        if let (ScanFailure::NoFreeWords { pages, from }, true) =
+            (failure, bounds.starts_before == window_end)
+        {
+            bitmap.record_refusal(pages, 1, from);
+        }
     }
-    found
+    found.ok()
+}
+
+/// Why a scan found nothing.
+#[derive(Clone, Copy, Debug)]
+enum ScanFailure {
+    /// Free runs long enough were found, but none fitted the alignment.
+    NoAlignedStart,
+    /// A failure that holds at every alignment: from `from` on, no run of
+    /// free words is long enough for `pages` free pages (the fewest that
+    /// need as many whole free words).
+    NoFreeWords { pages: u64, from: u64 },
+}
+
+/// Where a scan may look: runs end at or before `window_end`, and start
+/// before `starts_before` (past it, a refusal is known).
+#[derive(Clone, Copy)]
+struct ScanBounds {
+    starts_before: u64,
+    window_end: u64,
 }
 
 /// The scan of [`find_run`]. The bitmap's summary makes every step cheap:
@@ -155,38 +187,49 @@ fn scan_for_run<Storage: AsRef<[u64]> + AsMut<[u64]>>(
     bitmap: &Bitmap<Storage>,
     window: &NodeWindow,
     mut from: u64,
-    window_end: u64,
+    bounds: ScanBounds,
     pages: u64,
     step: u64,
-) -> Option<u64> {
+) -> Result<u64, ScanFailure> {
+    let ScanBounds {
+        starts_before,
+        window_end,
+    } = bounds;
     if let Some(found) = free_in_one_word(bitmap, window, from, window_end, pages, step) {
-        return Some(found);
+        return Ok(found);
     }
     // Any run of `pages` free pages holds at least this many whole free words.
     let whole_words = pages.saturating_sub(2 * BITS_PER_WORD - 2) / BITS_PER_WORD;
     // Candidates then start on word boundaries.
     let word_boundaries = step >= BITS_PER_WORD && window.start_frame % BITS_PER_WORD == 0;
+    // A run starting before `starts_before` ends before this.
+    let runs_end = window_end.min(starts_before.saturating_add(pages));
     loop {
         if word_boundaries {
-            from = skip_unusable_boundaries(bitmap, window, from, window_end, pages, step);
+            from = skip_unusable_boundaries(bitmap, window, from, starts_before, pages, step);
         }
         if whole_words > 0 {
-            let word = bitmap.free_words_run(
+            let Some(word) = bitmap.free_words_run(
                 from.div_ceil(BITS_PER_WORD),
-                window_end / BITS_PER_WORD,
+                runs_end / BITS_PER_WORD,
                 whole_words,
-            )?;
+            ) else {
+                return Err(ScanFailure::NoFreeWords {
+                    pages: whole_words * BITS_PER_WORD + 2 * BITS_PER_WORD - 2,
+                    from,
+                });
+            };
             from = from.max((word * BITS_PER_WORD).saturating_sub(BITS_PER_WORD - 1));
         }
-        from = bitmap.next_clear(from.min(window_end), window_end);
+        from = bitmap.next_clear(from.min(starts_before), starts_before);
         from = align_index(window, from, step);
         let end = from.saturating_add(pages);
-        if from >= window_end || end > window_end {
-            return None;
+        if from >= starts_before || end > window_end {
+            return Err(ScanFailure::NoAlignedStart);
         }
         let reserved = bitmap.next_set(from, end);
         if reserved == end {
-            return Some(from);
+            return Ok(from);
         }
         let aligned = align_index(window, reserved, step);
         from = if aligned == reserved {
@@ -202,16 +245,16 @@ fn scan_for_run<Storage: AsRef<[u64]> + AsMut<[u64]>>(
 /// (no free page; or, for a run of 64 pages or more, not entirely free),
 /// many boundaries a summary word, without reading the leaf words.
 /// Returns `from` unchanged when it is not on a boundary, and at least
-/// `window_end` when no boundary before it is usable.
+/// `starts_before` when no boundary before it is usable.
 fn skip_unusable_boundaries<Storage: AsRef<[u64]> + AsMut<[u64]>>(
     bitmap: &Bitmap<Storage>,
     window: &NodeWindow,
     from: u64,
-    window_end: u64,
+    starts_before: u64,
     pages: u64,
     step: u64,
 ) -> u64 {
-    if from >= window_end || align_index(window, from, step) != from {
+    if from >= starts_before || align_index(window, from, step) != from {
         return from;
     }
     let test = if pages >= BITS_PER_WORD {
@@ -223,7 +266,7 @@ fn skip_unusable_boundaries<Storage: AsRef<[u64]> + AsMut<[u64]>>(
         test,
         from / BITS_PER_WORD,
         step / BITS_PER_WORD,
-        window_end.div_ceil(BITS_PER_WORD),
+        starts_before.div_ceil(BITS_PER_WORD),
     );
     (word * BITS_PER_WORD).max(from)
 }
@@ -256,8 +299,13 @@ pub(crate) fn find_placement<Storage: AsRef<[u64]> + AsMut<[u64]>>(
     page: PageSize,
     request: &SearchRequest,
 ) -> Option<Placement> {
-    let start = scan_start(window, page, request)?;
     let pages = page.pages_for(request.size);
+    // A node known to hold no room for the request anywhere is refused
+    // before its window is worked out.
+    if bitmap.refused_from(pages, (request.align >> page.shift()).max(1)) == 0 {
+        return None;
+    }
+    let start = scan_start(window, page, request)?;
     let found = find_run(
         bitmap,
         window,
@@ -492,26 +540,83 @@ mod tests {
     }
 
     #[test]
-    fn a_whole_node_failure_is_remembered_until_a_page_is_freed() {
+    fn a_failure_is_remembered_from_where_it_started_until_a_page_is_freed() {
         let (mut bitmap, window) = free_node(0, 4096);
         bitmap.set_range(100, 101);
         let page = PageSize::SIZE_4KIB;
-        // From a goal past the node's start: proves nothing about the node.
-        let from_goal = request(3996 * 4096, 4096, 200 * 4096, 0);
+        // From a goal: no run of 3897 pages starts at page 200 or later.
+        let from_goal = request(3897 * 4096, 4096, 200 * 4096, 0);
         assert_eq!(find_placement(&bitmap, &window, page, &from_goal), None);
-        assert!(!bitmap.refused(3996, 1));
-        // Over the whole node: no run of 3996 pages anywhere.
-        let whole_node = request(3996 * 4096, 4096, 0, 0);
-        assert_eq!(find_placement(&bitmap, &window, page, &whole_node), None);
-        assert!(bitmap.refused(3996, 1) && bitmap.refused(4000, 8));
-        assert!(!bitmap.refused(3995, 1));
+        assert_eq!(bitmap.refused_from(3897, 1), 200);
+        assert_eq!(bitmap.refused_from(3896, 1), u64::MAX);
+        // The same request from the node's start still looks before page
+        // 200: the run at 101 is 3995 pages long.
+        let whole_node = request(3897 * 4096, 4096, 0, 0);
+        let placed = find_placement(&bitmap, &window, page, &whole_node);
+        assert_eq!(
+            placed.map(|placement| placement.start_offset),
+            Some(101 * 4096)
+        );
+        // A request that fits nowhere is refused over the whole node.
+        let too_long = request(3996 * 4096, 4096, 0, 0);
+        assert_eq!(find_placement(&bitmap, &window, page, &too_long), None);
+        assert_eq!(bitmap.refused_from(3996, 1), 0);
+        assert_eq!(bitmap.refused_from(4000, 8), 0);
         // Reserving keeps it so; freeing forgets it.
         bitmap.set_range(2000, 2001);
-        assert!(bitmap.refused(3996, 1));
+        assert_eq!(bitmap.refused_from(3996, 1), 0);
         bitmap.clear_range(100, 101);
-        assert!(!bitmap.refused(3996, 1));
+        assert_eq!(bitmap.refused_from(3996, 1), u64::MAX);
         assert!(
             find_placement(&bitmap, &window, page, &request(1999 * 4096, 4096, 0, 0)).is_some()
+        );
+    }
+
+    #[test]
+    fn a_failure_for_lack_of_free_words_holds_at_every_alignment() {
+        // Free runs of 1000 pages every 2000 pages: no 29 free words in a row.
+        let (mut bitmap, window) = free_node(0, 64 * 64 * 8);
+        for start in (1000..64 * 64 * 8).step_by(2000) {
+            bitmap.set_range(start, (start + 1000).min(64 * 64 * 8));
+        }
+        let page = PageSize::SIZE_4KIB;
+        let request_2000 = request(2000 * 4096, 64 * 4096, 0, 0);
+        assert_eq!(find_placement(&bitmap, &window, page, &request_2000), None);
+        // 2000 pages need 29 whole free words, as do 29 * 64 + 126 = 1982:
+        // refused at every alignment, finer ones included.
+        assert_eq!(bitmap.refused_from(1982, 1), 0);
+        assert_eq!(bitmap.refused_from(1981, 1), u64::MAX);
+        // From a goal, the same holds from the goal on.
+        let (mut bitmap, window) = free_node(0, 64 * 64 * 8);
+        for start in (1000..64 * 64 * 8).step_by(2000) {
+            bitmap.set_range(start, (start + 1000).min(64 * 64 * 8));
+        }
+        let from_goal = request(2000 * 4096, 64 * 4096, 6400 * 4096, 0);
+        assert_eq!(find_placement(&bitmap, &window, page, &from_goal), None);
+        assert_eq!(bitmap.refused_from(1982, 1), 6400);
+    }
+
+    #[test]
+    fn a_search_stops_where_a_known_refusal_begins() {
+        // Free runs of 40 pages at 1000 and of 60 pages at 3000.
+        let (mut bitmap, window) = free_node(0, 4096);
+        bitmap.set_range(0, 1000);
+        bitmap.set_range(1040, 3000);
+        bitmap.set_range(3060, 4096);
+        let page = PageSize::SIZE_4KIB;
+        // A (false) refusal of 50 pages from page 2000 hides the run at
+        // 3000 from a search that starts before it: proof that the search
+        // stops there. Nothing the allocator records is false; this only
+        // shows that the bound is used.
+        bitmap.record_refusal(50, 1, 2000);
+        let fifty = request(50 * 4096, 4096, 0, 0);
+        assert_eq!(find_placement(&bitmap, &window, page, &fifty), None);
+        // Shorter requests are not covered by it.
+        let forty = request(40 * 4096, 4096, 1500 * 4096, 0);
+        let placed = find_placement(&bitmap, &window, page, &forty);
+        assert_eq!(
+            placed.map(|placement| placement.start_offset),
+            Some(3000 * 4096)
         );
     }
 

@@ -35,7 +35,7 @@ pub(crate) fn next_to_last_block<Storage: AsRef<[u64]> + AsMut<[u64]>>(
     if scan.first != hint || hint >= scan.window_end {
         return None;
     }
-    if bitmap.is_set(hint) || bitmap.refused(1, scan.step) {
+    if bitmap.is_set(hint) || hint >= bitmap.refused_from(1, scan.step) {
         return None;
     }
     Some(place(bitmap, window, page, request, hint))
@@ -157,12 +157,13 @@ mod tests {
             for &hint in &hints {
                 for last_end in [hint * PAGE, (hint * PAGE).saturating_sub(0x40), 0] {
                     for hint_taken in [false, true] {
-                        for refused in [false, true] {
+                        // No refusal, or one from the node's start, the hint or past it.
+                        for refused_from in [None, Some(0), Some(hint), Some(hint + 1)] {
                             let (bitmap, window) = node(start_frame, hint, last_end, hint_taken);
                             for &size in sizes {
                                 for &align in aligns {
-                                    if refused {
-                                        bitmap.record_refusal(1, (align / PAGE).max(1));
+                                    if let Some(from) = refused_from {
+                                        bitmap.record_refusal(1, (align / PAGE).max(1), from);
                                     }
                                     for goal in [0, base, base + 7 * PAGE, base + PAGES * PAGE] {
                                         for limit in [None, Some(base + 9 * PAGE), Some(0x800)] {

@@ -35,34 +35,28 @@ pub(crate) const fn span_mask(from: u64, to: u64) -> u64 {
     high & (u64::MAX << from)
 }
 
-/// The words that bits `[from, to)` fall in, each with the mask of the
-/// range's bits within it.
-pub(crate) fn word_masks(from: u64, to: u64) -> impl Iterator<Item = (usize, u64)> {
-    let mut index = from;
-    core::iter::from_fn(move || {
-        if index >= to {
-            return None;
-        }
-        let offset = index % WORD;
-        let bits = (WORD - offset).min(to - index);
-        let word_index = (index / WORD) as usize;
-        index += bits;
-        Some((word_index, span_mask(offset, offset + bits)))
-    })
-}
-
 /// Sets (`value`) or clears every bit of `[from, to)`, whole words at a time.
 pub(crate) fn fill(bits: &mut [u64], from: u64, to: u64, value: bool) {
-    for (word_index, mask) in word_masks(from, to) {
-        let word = &mut bits[word_index];
-        if mask == u64::MAX {
-            *word = if value { u64::MAX } else { 0 };
-        } else if value {
+    if from >= to {
+        return;
+    }
+    let (first, last) = ((from / WORD) as usize, ((to - 1) / WORD) as usize);
+    let first_mask = u64::MAX << (from % WORD);
+    let last_mask = span_mask(0, to - last as u64 * WORD);
+    let apply = |word: &mut u64, mask: u64| {
+        if value {
             *word |= mask;
         } else {
             *word &= !mask;
         }
+    };
+    if first == last {
+        apply(&mut bits[first], first_mask & last_mask);
+        return;
     }
+    apply(&mut bits[first], first_mask);
+    bits[first + 1..last].fill(if value { u64::MAX } else { 0 });
+    apply(&mut bits[last], last_mask);
 }
 
 /// The first index in `[from, to)` whose bit is `set`, or `to`. `to` must
@@ -123,7 +117,7 @@ pub(crate) fn next_strided(bits: &[u64], first: u64, stride: u64, to: u64) -> u6
 
 /// The positions `p` where bits `p .. p + length` of `word` are all set
 /// (`1 <= length <= 64`), as a mask.
-fn run_starts(word: u64, length: u64) -> u64 {
+pub(crate) fn run_starts(word: u64, length: u64) -> u64 {
     let mut starts = word;
     let mut covered = 1;
     while covered < length && starts != 0 {
@@ -132,6 +126,32 @@ fn run_starts(word: u64, length: u64) -> u64 {
         covered += shift;
     }
     starts
+}
+
+/// The length of the longest run of set bits in `word` (0 to 64).
+///
+/// Built up greedily from the runs of 32, 16, 8, 4, 2 and 1 bits: a run
+/// of `length + k` bits starts where one of `length` does and one of `k`
+/// starts `length` bits further on.
+pub(crate) fn longest_run(word: u64) -> u64 {
+    if word == u64::MAX {
+        return WORD;
+    }
+    let mut runs = [word; 6];
+    for k in 1..6 {
+        let half = 1 << (k - 1);
+        runs[k] = runs[k - 1] & (runs[k - 1] >> half);
+    }
+    let mut starts = u64::MAX;
+    let mut length = 0;
+    for k in (0..6).rev() {
+        let longer = starts & (runs[k] >> length);
+        if longer != 0 {
+            starts = longer;
+            length += 1 << k;
+        }
+    }
+    length
 }
 
 /// A run of set bits being followed across words.
@@ -281,6 +301,66 @@ mod tests {
         // The words after the first are masked too: from 12 by 8, index 68
         // is on the stride, index 64 is not.
         assert_eq!(next_strided(&bits, 12, 8, 256), 68);
+    }
+
+    #[test]
+    fn longest_runs_agree_with_counting_bit_by_bit() {
+        let naive = |word: u64| {
+            let (mut longest, mut current) = (0, 0);
+            for bit in 0..WORD {
+                current = if word >> bit & 1 == 1 { current + 1 } else { 0 };
+                longest = longest.max(current);
+            }
+            longest
+        };
+        let mut random = crate::test_random::XorShift::new(99);
+        let samples = if cfg!(miri) { 200 } else { 100_000 };
+        for _ in 0..samples {
+            // Sparse, dense and mixed words, and single runs of every length.
+            let a = random.below(u64::MAX);
+            let b = random.below(u64::MAX);
+            let length = random.below(65);
+            let shift = random.below(64);
+            let run = if length == 64 {
+                u64::MAX
+            } else {
+                ((1u64 << length) - 1) << shift
+            };
+            for word in [a, a & b, a | b, run, run | (a & b & (b >> 7))] {
+                assert_eq!(longest_run(word), naive(word), "{word:#x}");
+            }
+        }
+        assert_eq!(longest_run(0), 0);
+        assert_eq!(longest_run(u64::MAX), 64);
+        assert_eq!(longest_run(u64::MAX >> 1), 63);
+        assert_eq!(longest_run(u64::MAX << 1), 63);
+    }
+
+    #[test]
+    fn fill_agrees_with_setting_each_bit() {
+        let ends: &[u64] = if cfg!(miri) {
+            &[0, 5, 64, 130, 192]
+        } else {
+            &[0, 1, 5, 63, 64, 65, 127, 128, 130, 191, 192]
+        };
+        for &from in ends {
+            for &to in ends {
+                for value in [false, true] {
+                    let start = [
+                        0x0123_4567_89ab_cdef_u64,
+                        0xfedc_ba98_7654_3210,
+                        0x5555_aaaa_3333_cccc,
+                    ];
+                    let mut filled = start;
+                    fill(&mut filled, from, to, value);
+                    let mut expected = start;
+                    for index in from..to {
+                        put(&mut expected, index, value);
+                    }
+                    assert_eq!(filled, expected, "from {from} to {to} value {value}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -3,7 +3,8 @@
 use super::bits::words_for;
 
 /// The word ranges of one node's storage: the leaf words, then two bit sets
-/// over leaf words, then three bit sets over words of the second of those.
+/// over leaf words, then three bit sets over words of the second of those,
+/// then one byte per word of the last of those.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Layout {
     /// Leaf words (`bitmap_words(pages)`).
@@ -12,6 +13,8 @@ pub(crate) struct Layout {
     pub(crate) level1: u64,
     /// Words of each bit set over level-1 words.
     pub(crate) level2: u64,
+    /// Words of the bytes kept per level-2 word ([`Layout::full_run_lengths`]).
+    pub(crate) run_lengths: u64,
 }
 
 /// One of the summary bit sets.
@@ -34,16 +37,32 @@ impl Layout {
     pub(crate) const fn for_pages(pages: u64) -> Self {
         let leaf = words_for(pages);
         let level1 = words_for(leaf);
+        let level2 = words_for(level1);
         Self {
             leaf,
             level1,
-            level2: words_for(level1),
+            level2,
+            run_lengths: level2.div_ceil(8),
         }
     }
 
     /// Words the whole storage takes.
     pub(crate) const fn total_words(&self) -> u64 {
-        self.leaf + 2 * self.level1 + 3 * self.level2
+        self.leaf + 2 * self.level1 + 3 * self.level2 + self.run_lengths
+    }
+
+    /// The word range of the full-run lengths: for each word of
+    /// [`Set::AllFreeFull`], byte `j % 8` of word `j / 8` is the longest
+    /// run of set bits in word `j` (0 to 64).
+    pub(crate) const fn full_run_lengths(&self) -> core::ops::Range<usize> {
+        let start = self.leaf + 2 * self.level1 + 3 * self.level2;
+        start as usize..(start + self.run_lengths) as usize
+    }
+
+    /// The first storage word of `set`.
+    #[inline]
+    pub(crate) const fn start(&self, set: Set) -> usize {
+        self.range(set).start
     }
 
     /// The word range of `set` in the storage.

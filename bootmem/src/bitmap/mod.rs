@@ -8,6 +8,11 @@
 //! keeps both levels exact, so a scan crosses 4096 reserved or free pages
 //! with one summary bit and 262 144 with one bit of the level above.
 //!
+//! One byte per level-2 word holds the longest run of level-1 words whose
+//! leaf words are all entirely free, so a search for a long run crosses
+//! 262 144 pages with a few instructions when that level-2 word cannot
+//! hold it.
+//!
 //! Only a partly free leaf word is read from, or written to, the leaf
 //! level: one whose "has a free page" bit is clear reads as entirely
 //! reserved, one whose "entirely free" bit is set as entirely free,
@@ -55,7 +60,7 @@ pub const fn bitmap_words(pages: u64) -> u64 {
 /// at least this many words.
 ///
 /// ```
-/// assert_eq!(bootmem::node_storage_words(0x8000), 512 + 16 + 3);
+/// assert_eq!(bootmem::node_storage_words(0x8000), 512 + 16 + 3 + 1);
 /// assert_eq!(bootmem::node_storage_words(0), 0);
 /// ```
 pub const fn node_storage_words(pages: u64) -> u64 {
@@ -181,14 +186,20 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
             let bit = first % WORD;
             let mut level1 = first / WORD;
             loop {
-                if per_level1 <= WORD {
-                    level1 = bits::next_strided(skip_bits, level1, per_level1, level_words);
-                }
                 if level1 >= level_words {
                     break to;
                 }
-                let candidate = per_level1 <= WORD || bits::get(skip_bits, level1);
-                if candidate && level_bits[level1 as usize] >> bit & 1 != 0 {
+                if !bits::get(skip_bits, level1) {
+                    // No boundary word of this level-1 word passes: skip
+                    // to the next boundary whose level-1 word has one.
+                    level1 = if per_level1 <= WORD {
+                        bits::next_strided(skip_bits, level1, per_level1, level_words)
+                    } else {
+                        level1.saturating_add(per_level1)
+                    };
+                    continue;
+                }
+                if level_bits[level1 as usize] >> bit & 1 != 0 {
                     break level1 * WORD + bit;
                 }
                 level1 = level1.saturating_add(per_level1);
@@ -197,21 +208,47 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
         found.min(to)
     }
 
-    /// Stores leaf word `index` and brings the summary above it up to date.
+    /// Stores leaf word `index` and brings its level-1 bits up to date; the
+    /// caller brings level 2 up to date ([`refresh_level2`](Self::refresh_level2)).
     fn store_word(&mut self, index: u64, value: u64) {
         self.storage.as_mut()[index as usize] = value;
         bits::put(self.summary_mut(Set::AnyFree), index, value != u64::MAX);
         bits::put(self.summary_mut(Set::AllFree), index, value == 0);
-        self.refresh_level2(index / WORD);
     }
 
     /// Recomputes the level-2 bits of level-1 word `index`.
     fn refresh_level2(&mut self, index: u64) {
-        let any = self.summary(Set::AnyFree)[index as usize];
-        let all = self.summary(Set::AllFree)[index as usize];
-        bits::put(self.summary_mut(Set::AnyFreeNonzero), index, any != 0);
-        bits::put(self.summary_mut(Set::AllFreeNonzero), index, all != 0);
-        bits::put(self.summary_mut(Set::AllFreeFull), index, all == u64::MAX);
+        let layout = self.layout;
+        let storage = self.storage.as_mut();
+        let any = storage[layout.start(Set::AnyFree) + index as usize];
+        let all = storage[layout.start(Set::AllFree) + index as usize];
+        let (word, bit) = ((index / WORD) as usize, 1 << (index % WORD));
+        let mut put = |set: Set, value: bool| {
+            let slot = &mut storage[layout.start(set) + word];
+            let old = *slot;
+            *slot = if value { old | bit } else { old & !bit };
+            old != *slot
+        };
+        put(Set::AnyFreeNonzero, any != 0);
+        put(Set::AllFreeNonzero, all != 0);
+        if put(Set::AllFreeFull, all == u64::MAX) {
+            self.refresh_full_run_length(index / WORD);
+        }
+    }
+
+    /// The full-run lengths ([`full_run_length`]).
+    fn full_run_lengths(&self) -> &[u64] {
+        &self.storage.as_ref()[self.layout.full_run_lengths()]
+    }
+
+    /// Recomputes [`full_run_length`] of level-2 word `index`.
+    fn refresh_full_run_length(&mut self, index: u64) {
+        let layout = self.layout;
+        let storage = self.storage.as_mut();
+        let length = bits::longest_run(storage[layout.start(Set::AllFreeFull) + index as usize]);
+        let word = &mut storage[layout.full_run_lengths().start + (index / 8) as usize];
+        let shift = index % 8 * 8;
+        *word = *word & !(0xff << shift) | length << shift;
     }
 
     /// Recomputes the level-2 bits of level-1 words `[from, to)`: the two
@@ -244,6 +281,9 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
                 inner_to,
                 all == u64::MAX,
             );
+            for index in inner_from / WORD..=(inner_to - 1) / WORD {
+                self.refresh_full_run_length(index);
+            }
         }
     }
 
@@ -268,7 +308,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
 
     /// Sets (`reserve`) or clears `[from, to)`: the partly covered words at
     /// either end one by one, the whole words between through the summary
-    /// alone.
+    /// alone, then level 2 over every level-1 word the range touched.
     fn change_range(&mut self, from: u64, to: u64, reserve: bool) {
         debug_assert!(to <= self.len);
         if from >= to {
@@ -277,14 +317,14 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
         if !reserve {
             self.refusals.forget();
         }
+        // The far end's words are read last: ask for them first.
+        self.prefetch_page(to - 1);
         let (whole_from, whole_to) = (from.div_ceil(WORD), to / WORD);
         if whole_from > whole_to {
             self.change_part(from, to, reserve);
-            return;
-        }
-        self.change_part(from, whole_from * WORD, reserve);
-        self.change_part(whole_to * WORD, to, reserve);
-        if whole_from < whole_to {
+        } else {
+            self.change_part(from, whole_from * WORD, reserve);
+            self.change_part(whole_to * WORD, to, reserve);
             bits::fill(
                 self.summary_mut(Set::AnyFree),
                 whole_from,
@@ -297,8 +337,8 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
                 whole_to,
                 !reserve,
             );
-            self.refresh_level2_range(whole_from / WORD, (whole_to - 1) / WORD + 1);
         }
+        self.refresh_level2_range(from / WORD / WORD, (to - 1) / WORD / WORD + 1);
     }
 
     /// Sets or clears `[from, to)`, which lies inside one word (possibly empty).
@@ -380,37 +420,101 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
     /// The first leaf word `w >= from` such that words `w .. w + count` are
     /// all entirely free and end at or before `to` (`count >= 1`).
     ///
-    /// Long runs are looked for first among level-1 words that are
-    /// entirely free, so a fragmented stretch is refused a level-2 word
-    /// (262 144 pages) at a time.
-    pub(crate) fn free_words_run(&self, mut from: u64, to: u64, count: u64) -> Option<u64> {
-        // A run of `count` words holds at least this many whole level-1 words.
+    /// A run of `count` words covers at least `whole` level-1 words whole
+    /// (all 64 of their leaf words entirely free). When `whole` is at least
+    /// one, the run is looked for through the level-2 bits alone: each
+    /// stretch of at least `whole` such level-1 words, with the entirely
+    /// free words just before and after it (read from the two level-1 words
+    /// around it), is one maximal run of free words, taken if long enough.
+    /// A fragmented stretch is so refused 262 144 pages a summary word.
+    pub(crate) fn free_words_run(&self, from: u64, to: u64, count: u64) -> Option<u64> {
         let whole = count.saturating_sub(2 * WORD - 2) / WORD;
-        loop {
-            let mut window_end = to;
-            if whole > 0 {
-                let first = bits::find_run(
-                    self.summary(Set::AllFreeFull),
-                    None,
-                    from.div_ceil(WORD),
-                    to / WORD,
-                    whole,
-                )?;
-                from = from.max((first * WORD).saturating_sub(WORD - 1));
-                window_end = to.min((first + whole) * WORD + count);
-            }
-            let found = bits::find_run(
+        if whole == 0 {
+            return bits::find_run(
                 self.summary(Set::AllFree),
                 Some(self.summary(Set::AllFreeNonzero)),
                 from,
-                window_end,
+                to,
                 count,
             );
-            if found.is_some() || window_end == to {
-                return found;
-            }
-            from = window_end - count + 1;
         }
+        let all_free = self.summary(Set::AllFree);
+        let full = self.summary(Set::AllFreeFull);
+        let level1_end = to / WORD;
+        let mut cursor = from.div_ceil(WORD);
+        loop {
+            // Level-1 words `first .. last` are full; `last` is not.
+            let first = self.full_words_run(cursor, level1_end, whole)?;
+            let last = bits::next(full, first, self.layout.level1, false);
+            let before = match first.checked_sub(1) {
+                Some(index) => u64::from(all_free[index as usize].leading_ones()),
+                None => 0,
+            };
+            let after = match all_free.get(last as usize) {
+                Some(word) => u64::from(word.trailing_ones()),
+                None => 0,
+            };
+            let start = (first * WORD - before).max(from);
+            let end = (last * WORD + after).min(to);
+            if end >= start + count {
+                return Some(start);
+            }
+            cursor = last + 1;
+        }
+    }
+
+    /// The first level-1 word of the first `length` consecutive full
+    /// level-1 words in `[from, to)` (all 64 of their leaf words entirely
+    /// free), or `None`. A level-2 word whose longest run of full words
+    /// is shorter than `length` is crossed by its ends alone.
+    fn full_words_run(&self, from: u64, to: u64, length: u64) -> Option<u64> {
+        let full = self.summary(Set::AllFreeFull);
+        if length > WORD {
+            return bits::find_run(full, None, from, to, length);
+        }
+        if from >= to || to - from < length {
+            return None;
+        }
+        let (first, last) = (from / WORD, (to - 1) / WORD);
+        let last_mask = bits::span_mask(0, to - last * WORD);
+        let head = full[first as usize] & (u64::MAX << (from % WORD));
+        if first == last {
+            let starts = bits::run_starts(head & last_mask, length);
+            return (starts != 0).then(|| first * WORD + u64::from(starts.trailing_zeros()));
+        }
+        let starts = bits::run_starts(head, length);
+        if starts != 0 {
+            return Some(first * WORD + u64::from(starts.trailing_zeros()));
+        }
+        // Full words at the end of the words before, continuing into the
+        // next. A word with a run of `length` has returned, so none
+        // looked at below is all full.
+        let mut carry = u64::from(head.leading_ones());
+        let lengths = self.full_run_lengths();
+        // The lengths of the words from `index` on, eight to a word.
+        let mut packed = lengths[((first + 1) / 8) as usize] >> ((first + 1) % 8 * 8);
+        for index in first + 1..last {
+            if index % 8 == 0 {
+                packed = lengths[(index / 8) as usize];
+            }
+            let longest = packed & 0xff;
+            packed >>= 8;
+            let word = full[index as usize];
+            if carry + u64::from(word.trailing_ones()) >= length {
+                return Some(index * WORD - carry);
+            }
+            if longest >= length {
+                let starts = bits::run_starts(word, length);
+                return Some(index * WORD + u64::from(starts.trailing_zeros()));
+            }
+            carry = u64::from(word.leading_ones());
+        }
+        let tail = full[last as usize] & last_mask;
+        if carry + u64::from(tail.trailing_ones()) >= length {
+            return Some(last * WORD - carry);
+        }
+        let starts = bits::run_starts(tail, length);
+        (starts != 0).then(|| last * WORD + u64::from(starts.trailing_zeros()))
     }
 
     /// The first and the last partly free leaf word under level-1
@@ -427,6 +531,24 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
             [0, 0]
         } else {
             [first, last]
+        }
+    }
+
+    /// Asks the processor for everything a look at page `index` reads: its
+    /// leaf word and both of its level-1 summary words, at once rather
+    /// than one after the other. Only a hint, as [`prefetch_partial_words`](Self::prefetch_partial_words).
+    #[inline]
+    pub(crate) fn prefetch_page(&self, index: u64) {
+        let storage = self.storage.as_ref();
+        let word = index / WORD;
+        for at in [
+            word as usize,
+            self.layout.start(Set::AnyFree) + (word / WORD) as usize,
+            self.layout.start(Set::AllFree) + (word / WORD) as usize,
+        ] {
+            if let Some(value) = storage.get(at) {
+                prefetch(value);
+            }
         }
     }
 
@@ -453,17 +575,18 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
         self.len
     }
 
-    /// Whether a whole-node search proved that no `pages` free pages start
-    /// on a `step` boundary (a power of two), with no page freed since.
+    /// The first index from which a search proved that no `pages` free
+    /// pages start on a `step` boundary (a power of two), with no page
+    /// freed since; `u64::MAX` when none did.
     #[inline]
-    pub(crate) fn refused(&self, pages: u64, step: u64) -> bool {
-        self.refusals.refused(pages, step)
+    pub(crate) fn refused_from(&self, pages: u64, step: u64) -> u64 {
+        self.refusals.refused_from(pages, step)
     }
 
-    /// Records that a whole-node search found no `pages` free pages on a
-    /// `step` boundary.
-    pub(crate) fn record_refusal(&self, pages: u64, step: u64) {
-        self.refusals.record(pages, step);
+    /// Records that a search found no `pages` free pages starting on a
+    /// `step` boundary at or after index `from`, up to the node's end.
+    pub(crate) fn record_refusal(&self, pages: u64, step: u64, from: u64) {
+        self.refusals.record(pages, step, from);
     }
 
     /// Number of clear bits in the whole bitmap.
@@ -483,6 +606,14 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
         }
         count
     }
+}
+
+/// The longest run of full level-1 words (all 64 of their leaf words
+/// entirely free) among the 64 that level-2 word `index` covers, read
+/// from the full-run lengths (one byte per level-2 word).
+#[cfg(test)]
+fn full_run_length(lengths: &[u64], index: u64) -> u64 {
+    lengths[(index / 8) as usize] >> (index % 8 * 8) & 0xff
 }
 
 /// Asks the processor to bring `value`'s cache line in; does nothing on
@@ -536,6 +667,13 @@ mod tests {
             assert_eq!(
                 bits::get(map.summary(Set::AllFreeFull), index),
                 all == u64::MAX
+            );
+        }
+        for index in 0..layout.level2 {
+            let full = map.summary(Set::AllFreeFull)[index as usize];
+            assert_eq!(
+                full_run_length(map.full_run_lengths(), index),
+                bits::longest_run(full)
             );
         }
     }
@@ -698,7 +836,7 @@ mod tests {
         assert_eq!(bitmap_bytes(1), 8);
         let pages = 1u64 << 28;
         assert!(node_storage_words(pages) * 64 * 100 < pages * 105);
-        assert_eq!(node_storage_words(1), 1 + 2 + 3);
+        assert_eq!(node_storage_words(1), 1 + 2 + 3 + 1);
     }
 
     #[test]
