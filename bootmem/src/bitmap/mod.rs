@@ -741,6 +741,74 @@ mod tests {
     }
 
     #[test]
+    fn runs_of_full_level1_words_agree_with_testing_each_word() {
+        // Twenty level-2 words (three under Miri), so that their lengths
+        // take several storage words; one map with full level-1 words 3 to
+        // 69 exactly (so windows that hold a run and nothing more), one
+        // with twenty inside a far level-2 word, two at random.
+        let level2_words = if cfg!(miri) { 3 } else { 20 };
+        let len = 64 * 64 * 64 * level2_words;
+        let mut exact = bitmap(len);
+        exact.clear_range(64 * 64 * 3, 64 * 64 * 70);
+        // Twenty full words alone, inside a level-2 word far from the
+        // start: found only through that word's stored length.
+        let mut inner = bitmap(len);
+        let inner_start = 64 * (level2_words - 3) + 5;
+        inner.clear_range(64 * 64 * inner_start, 64 * 64 * (inner_start + 20));
+        let maps = [(12, 60_000), (13, 600_000)]
+            .map(|(seed, longest)| random_runs(len, longest, seed))
+            .into_iter()
+            .chain([exact, inner]);
+        for map in maps {
+            let level1 = map.layout.level1;
+            let full: Vec<bool> = (0..level1)
+                .map(|index| bits::get(map.summary(Set::AllFreeFull), index))
+                .collect();
+            let ends = [
+                0, 1, 3, 4, 62, 63, 64, 65, 69, 70, 127, 128, 129, 190, 191, 192,
+            ]
+            .into_iter()
+            .chain([511, 512, 513, 1000, level1 - 1, level1])
+            .filter(|&end| end <= level1);
+            for from in ends.clone() {
+                for to in ends.clone() {
+                    for length in [1, 2, 3, 5, 13, 20, 40, 61, 63, 64, 65, 66, 67, 100] {
+                        let expected = (from..to).find(|&word| {
+                            word + length <= to
+                                && full[word as usize..(word + length) as usize]
+                                    .iter()
+                                    .all(|&full| full)
+                        });
+                        assert_eq!(
+                            map.full_words_run(from, to, length),
+                            expected,
+                            "from {from} to {to} length {length}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn full_run_lengths_stay_exact_past_their_first_word() {
+        // Ten level-2 words: their lengths take two storage words.
+        let len = 64 * 64 * 64 * 10;
+        let mut map = random_runs(len, 200_000, 11);
+        assert_summary_exact(&map);
+        // Long reservations and frees across level-2 words, then single pages.
+        map.set_range(64 * 64 * 64 * 7 + 5, 64 * 64 * 64 * 9 + 3);
+        assert_summary_exact(&map);
+        map.clear_range(64 * 64 * 64 * 2, 64 * 64 * 64 * 9);
+        assert_summary_exact(&map);
+        map.set_range(
+            64 * 64 * 64 * 8 + 64 * 64 * 3,
+            64 * 64 * 64 * 8 + 64 * 64 * 3 + 1,
+        );
+        assert_summary_exact(&map);
+    }
+
+    #[test]
     fn next_clear_and_next_set_agree_with_testing_each_bit() {
         // Storage starts all ones: whole words freed since hold stale bits
         // that only the summary overrides.

@@ -392,6 +392,38 @@ mod tests {
     }
 
     #[test]
+    fn a_full_frontier_evicts_the_triple_that_starts_latest() {
+        let refusals = Refusals::new();
+        // Triples that do not imply one another fill the slots, starting
+        // ever later: the last starts latest.
+        let held: [(u64, u64, u64); CAPACITY] = core::array::from_fn(|index| {
+            (
+                1000 - 10 * index as u64,
+                1 << index,
+                10 * (index as u64 + 1),
+            )
+        });
+        for (pages, step, from) in held {
+            refusals.record(pages, step, from);
+        }
+        // A new one starting earlier than all takes the latest one's slot.
+        refusals.record(5000, 1 << 30, 5);
+        assert_eq!(refusals.refused_from(5000, 1 << 30), 5);
+        for (index, (pages, step, from)) in held.into_iter().enumerate() {
+            let expected = if index + 1 == CAPACITY {
+                u64::MAX
+            } else {
+                from
+            };
+            assert_eq!(
+                refusals.refused_from(pages, step),
+                expected,
+                "triple {index}"
+            );
+        }
+    }
+
+    #[test]
     fn lengths_too_large_to_pack_are_not_recorded() {
         let refusals = Refusals::new();
         refusals.record(1 << 60, 1, 0);
