@@ -684,6 +684,17 @@ mod tests {
         }
     }
 
+    /// The first index `i` in `[from, to)` with `flags[i .. i + length]`
+    /// all set and `i + length <= to`, tested one flag at a time.
+    fn first_run_of_set(flags: &[bool], from: u64, to: u64, length: u64) -> Option<u64> {
+        (from..to).find(|&index| {
+            index + length <= to
+                && flags[index as usize..(index + length) as usize]
+                    .iter()
+                    .all(|&set| set)
+        })
+    }
+
     /// A bitmap of `len` pages with pseudo-random free and reserved runs
     /// of up to `longest` pages (a fixed xorshift sequence from `seed`).
     fn random_runs(len: u64, longest: u64, seed: u64) -> Bitmap<Vec<u64>> {
@@ -786,12 +797,7 @@ mod tests {
             for from in ends.clone() {
                 for to in ends.clone() {
                     for &length in lengths {
-                        let expected = (from..to).find(|&word| {
-                            word + length <= to
-                                && full[word as usize..(word + length) as usize]
-                                    .iter()
-                                    .all(|&full| full)
-                        });
+                        let expected = first_run_of_set(&full, from, to, length);
                         assert_eq!(
                             map.full_words_run(from, to, length),
                             expected,
@@ -873,11 +879,7 @@ mod tests {
             for count in [1, 2, 63, 64, 65, 127, 128, 190, 200, 4095, 4096, 4200, 9000] {
                 for from in [0, 1, 64, 4097, words / 3, words - count.min(words)] {
                     for to in [words, words / 2 + 5] {
-                        let expected = (from..to.saturating_sub(count - 1)).find(|&word| {
-                            free[word as usize..(word + count) as usize]
-                                .iter()
-                                .all(|&f| f)
-                        });
+                        let expected = first_run_of_set(&free, from, to, count);
                         assert_eq!(
                             map.free_words_run(from, to, count),
                             expected,
