@@ -517,21 +517,11 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
         (starts != 0).then(|| last * WORD + u64::from(starts.trailing_zeros()))
     }
 
-    /// The first and the last partly free leaf word under level-1
-    /// summary word `index`, or leaf word 0 twice when it has none (an
-    /// address always safe, and soon in cache, to ask for). Decided
-    /// without a branch on the summary's contents.
+    /// The partly free leaf words under level-1 summary word `index`,
+    /// one bit each (bit `k` for leaf word `64 * index + k`).
     #[inline(always)]
-    pub(crate) fn partial_word_ends(&self, index: u64) -> [u64; 2] {
-        let partial = self.summary(Set::AnyFree)[index as usize]
-            & !self.summary(Set::AllFree)[index as usize];
-        let first = index * WORD + u64::from(partial.trailing_zeros() % 64);
-        let last = index * WORD + u64::from(63 - partial.leading_zeros() % 64);
-        if partial == 0 {
-            [0, 0]
-        } else {
-            [first, last]
-        }
+    pub(crate) fn partial_words(&self, index: u64) -> u64 {
+        self.summary(Set::AnyFree)[index as usize] & !self.summary(Set::AllFree)[index as usize]
     }
 
     /// Asks the processor for everything a look at page `index` reads: its
@@ -552,16 +542,17 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
         }
     }
 
-    /// Asks the processor for the first and the last partly free leaf word
-    /// under each level-1 summary word of `[from, to)` (a hand-off reads
-    /// few others: most summary words of a fragmented node hold at most
-    /// two, a run's two ends). Only a hint: nothing any read returns
-    /// changes, and on targets without a prefetch instruction it does
-    /// nothing.
+    /// Asks the processor for every partly free leaf word under the
+    /// level-1 summary words `[from, to)`: the only leaf words a hand-off
+    /// reads. Only a hint: nothing any read returns changes, and on
+    /// targets without a prefetch instruction it does nothing.
     pub(crate) fn prefetch_partial_words(&self, from: u64, to: u64) {
         let leaf = &self.storage.as_ref()[..self.layout.leaf as usize];
         for index in from..to.min(self.layout.level1) {
-            for word in self.partial_word_ends(index) {
+            let mut partial = self.partial_words(index);
+            while partial != 0 {
+                let word = index * WORD + u64::from(partial.trailing_zeros());
+                partial &= partial - 1;
                 if let Some(value) = leaf.get(word as usize) {
                     prefetch(value);
                 }
@@ -892,7 +883,7 @@ mod tests {
     }
 
     #[test]
-    fn the_ends_of_each_summary_words_partly_free_words() {
+    fn the_partly_free_words_of_each_summary_word() {
         let len = 64 * 64 * 4;
         let mut map = bitmap(len);
         // Summary word 0: partly free words 1 and 5; summary word 1:
@@ -902,13 +893,16 @@ mod tests {
         map.clear_range(5 * 64 + 3, 5 * 64 + 4);
         map.clear_range(64 * 64, 2 * 64 * 64);
         map.clear_range(130 * 64 + 60, 130 * 64 + 61);
-        assert_eq!(map.partial_word_ends(0), [1, 5]);
-        assert_eq!(map.partial_word_ends(1), [0, 0]);
-        assert_eq!(map.partial_word_ends(2), [130, 130]);
-        assert_eq!(map.partial_word_ends(3), [0, 0]);
+        assert_eq!(map.partial_words(0), 1 << 1 | 1 << 5);
+        assert_eq!(map.partial_words(1), 0);
+        assert_eq!(map.partial_words(2), 1 << 2);
+        assert_eq!(map.partial_words(3), 0);
         map.clear_range(191 * 64 + 1, 191 * 64 + 2);
         map.clear_range(128 * 64 + 1, 128 * 64 + 2);
-        assert_eq!(map.partial_word_ends(2), [128, 191]);
+        assert_eq!(map.partial_words(2), 1 << 0 | 1 << 2 | 1 << 63);
+        // A partly free word that becomes entirely free leaves the set.
+        map.clear_range(128 * 64, 129 * 64);
+        assert_eq!(map.partial_words(2), 1 << 2 | 1 << 63);
         // Asking ahead past the end is harmless.
         map.prefetch_partial_words(0, 99);
     }

@@ -9,17 +9,19 @@
 //! from one mask (`free ^ (free << 1 | free before)`), so a word with one
 //! transition, the common case, costs one pass. Summary words that only
 //! continue the last page's state are crossed through the level above, as
-//! the other scans do. Thirty-two to sixty-four summary words ahead, the
-//! processor is asked for the partly free leaf words the scan will read
-//! ([`Bitmap::prefetch_partial_words`]), so that on a fragmented TiB the
-//! scan seldom waits for memory.
+//! the other scans do. Thirty-two summary words ahead, the processor is
+//! asked for every partly free leaf word the scan will read
+//! ([`Bitmap::prefetch_partial_words`]), one summary word's worth as the
+//! scan enters each, so requests reach memory in a steady stream rather
+//! than in bursts that fill the processor's queue of misses, and on a
+//! fragmented TiB the scan seldom waits for memory.
 
 use super::bits::{self, WORD};
 use super::layout::Set;
 use super::Bitmap;
 
-/// Summary words whose partly free leaf words are asked for together, a
-/// stretch ahead of the scan (2 048 leaf words: a few dozen runs of a
+/// How far ahead of the scan, in summary words, its partly free leaf
+/// words are asked for (2 048 leaf words: a few dozen runs of a
 /// fragmented node, far enough for memory to answer before the scan
 /// gets there).
 const READ_AHEAD: u64 = 32;
@@ -166,10 +168,13 @@ impl FreeRuns {
         // read and its last page is known.
         let all_before = self.all_free << 1 | u64::from(self.free_before);
         self.pending_words = partial | (self.all_free ^ all_before);
-        if next + READ_AHEAD >= self.read_to {
-            // Entering the last stretch asked for: ask for the next one.
-            let from = self.read_to.max(next + READ_AHEAD);
-            self.read_to = from + READ_AHEAD;
+        // Ask for the summary words up to `READ_AHEAD` past this one not
+        // yet asked for: one as the scan moves on by one, the whole
+        // stretch after a jump.
+        let ahead = next + READ_AHEAD;
+        if ahead >= self.read_to {
+            let from = self.read_to.max(next + 1);
+            self.read_to = ahead + 1;
             bitmap.prefetch_partial_words(from, self.read_to);
         }
         true
