@@ -80,6 +80,48 @@ pub fn limits(words: u64, rounds: u32) -> (f64, f64) {
     (seconds(read), seconds(write))
 }
 
+/// Dependent reads [`random_read`] times in one try.
+const CHASED_READS: usize = 100_000;
+
+/// The time of one read at a random place in a leaf bitmap of `words`
+/// words, in seconds: what a search pays for each cold leaf word it must
+/// look at. Each read's address comes from the one before (a chase
+/// through every cache line of the bitmap in one random cycle), so
+/// neither the processor nor its prefetchers can start a read early.
+pub fn random_read(words: u64, rounds: u32) -> f64 {
+    const LINE_WORDS: usize = 8;
+    let lines = (words as usize / LINE_WORDS).max(2);
+    let mut bitmap = super::memory::words(lines * LINE_WORDS, 0);
+    for (line, next) in one_cycle(lines).into_iter().enumerate() {
+        bitmap[line * LINE_WORDS] = (next * LINE_WORDS) as u64;
+    }
+    let (time, _) = best_of(rounds.max(LIMIT_ROUNDS), || {
+        let mut at = black_box(0usize);
+        let started = ThreadTime::now();
+        for _ in 0..CHASED_READS {
+            at = bitmap[at] as usize;
+        }
+        (started.elapsed(), black_box(at))
+    });
+    seconds(time) / CHASED_READS as f64
+}
+
+/// A random cyclic order of `count` items (`count >= 2`): item `i` is
+/// followed by item `next[i]`, and following from any item visits every
+/// item before coming back (Sattolo's shuffle).
+fn one_cycle(count: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..count).collect();
+    let mut random = SmallRng::seed_from_u64(7);
+    for index in (1..count).rev() {
+        order.swap(index, random.random_range(0..index));
+    }
+    let mut next = vec![0; count];
+    for (index, &item) in order.iter().enumerate() {
+        next[item] = order[(index + 1) % count];
+    }
+    next
+}
+
 /// W1: every allocation request of the boot logs, in order, on each log's machine.
 pub fn w1(logs: &[BootLog], scale: Scale) -> Result<Row, Failure> {
     // Each repeat replays identical states, so the fastest of each call
@@ -251,7 +293,9 @@ pub fn w2(scale: Scale) -> Result<Row, Failure> {
         (started.elapsed(), ())
     });
     let (read, write) = limits(shape.leaf_words(), scale.rounds);
+    let cold_read = random_read(shape.leaf_words(), scale.rounds);
     let satisfied = placed.iter().filter(|address| address.is_some()).count();
+    let per_request = |total: Duration| seconds(total) * 1e9 / requests.len() as f64;
     Ok(Row {
         id: "W2",
         fast_s: seconds(fast),
@@ -262,11 +306,17 @@ pub fn w2(scale: Scale) -> Result<Row, Failure> {
         limit_memset_s: Some(write),
         note: format!(
             "{:.1} % reserved; {satisfied} of {} placed; reference: {} requests evenly sampled, \
-             bitmap-allocator: the first {}; each scaled per request to all",
+             bitmap-allocator: the first {}; each scaled per request to all\n    \
+             per request: fast {:.0} ns, buddy {:.0} ns; one read at a random place in \
+             the leaf bitmap ({} MiB): {:.0} ns",
             100.0 * runs.reserved_fraction(shape.pages()),
             requests.len(),
             sampled,
-            bitmap_subset.len()
+            bitmap_subset.len(),
+            per_request(fast),
+            per_request(buddy),
+            (shape.leaf_words() * 8) >> 20,
+            cold_read * 1e9
         ),
     })
 }
@@ -446,4 +496,30 @@ pub fn w5(scale: Scale) -> Result<Row, Failure> {
         limit_memset_s: Some(write),
         note: "register_node x4 + one free of all RAM".into(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_chase_visits_every_line_once_per_cycle() {
+        for count in [2, 3, 10, 4096] {
+            let next = one_cycle(count);
+            let mut seen = vec![false; count];
+            let mut at = 0;
+            for _ in 0..count {
+                assert!(!seen[at], "{count} items: item {at} came back early");
+                seen[at] = true;
+                at = next[at];
+            }
+            assert_eq!(at, 0, "{count} items: the cycle closes");
+        }
+    }
+
+    #[test]
+    fn a_random_read_takes_a_measurable_time() {
+        let read = random_read(1 << 12, 1);
+        assert!(read.is_finite() && read > 0.0, "{read}");
+    }
 }
