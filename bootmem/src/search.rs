@@ -219,7 +219,16 @@ fn scan_for_run<Storage: AsRef<[u64]> + AsMut<[u64]>>(
                     from,
                 });
             };
-            from = from.max((word * BITS_PER_WORD).saturating_sub(BITS_PER_WORD - 1));
+            // A run holding those words may start up to 63 pages before
+            // them, in a partly free word; a start on a word boundary
+            // cannot, and that word (far less often in cache than the
+            // summary) is then not read.
+            let run_from = if word_boundaries {
+                word * BITS_PER_WORD
+            } else {
+                (word * BITS_PER_WORD).saturating_sub(BITS_PER_WORD - 1)
+            };
+            from = from.max(run_from);
         }
         from = bitmap.next_clear(from.min(starts_before), starts_before);
         from = align_index(window, from, step);
