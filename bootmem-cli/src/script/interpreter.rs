@@ -15,11 +15,17 @@ pub const MAX_BITMAP_WORDS: u64 = 1 << 24;
 
 type Machine = Bootmem<Vec<u64>, NoZeroing, MAX_NODES>;
 
-/// One script's run: the configuration, the allocator, whether it is torn down.
+/// One script's run: the configuration and the allocator, until
+/// `free_all_bootmem` tears it down.
+///
+/// A machine of 1024 nodes is a quarter of a megabyte: it lives on the
+/// heap, and only the rare calls that build one (a configuration line,
+/// the teardown) have a stack frame that holds it, so that each ordinary
+/// call costs no more stack than the library's.
 pub struct Interpreter {
     configuration: Configuration,
-    bootmem: Box<Machine>,
-    torn_down: bool,
+    /// `None` once torn down.
+    bootmem: Option<Box<Machine>>,
 }
 
 impl Default for Interpreter {
@@ -37,26 +43,37 @@ fn bug(reason: impl std::fmt::Display) -> String {
     format!("BUG: {reason}")
 }
 
+fn torn_down() -> String {
+    bug("bootmem is torn down (free_all_bootmem ran)")
+}
+
 impl Interpreter {
     /// A fresh machine with the x86-64 defaults.
     pub fn new() -> Self {
         let configuration = Configuration::X86_64;
         Self {
             configuration,
-            bootmem: Box::new(Bootmem::new(configuration, NoZeroing)),
-            torn_down: false,
+            bootmem: Some(Box::new(Bootmem::new(configuration, NoZeroing))),
         }
     }
 
     /// Rebuilds the (node-less) allocator after a configuration change.
+    #[inline(never)]
     fn configure(&mut self, change: impl FnOnce(&mut Configuration)) -> String {
         change(&mut self.configuration);
         // Configuration lines only parse before the first node line, so no
         // node is registered yet and nothing is lost by starting afresh.
-        if !self.torn_down {
-            *self.bootmem = Bootmem::new(self.configuration, NoZeroing);
+        if let Some(bootmem) = &mut self.bootmem {
+            **bootmem = Bootmem::new(self.configuration, NoZeroing);
         }
         "ok".to_owned()
+    }
+
+    /// `free_all_bootmem`: hands every free page over and tears the
+    /// allocator down.
+    #[inline(never)]
+    fn tear_down(bootmem: Box<Machine>) -> String {
+        bootmem.free_all_bootmem(|_| {}).to_string()
     }
 
     fn page(&self) -> PageSize {
@@ -89,7 +106,7 @@ impl Interpreter {
                 self.page().pages_for(bytes).to_string()
             }
             Command::free_bootmem_late => {
-                if !self.torn_down {
+                if self.bootmem.is_some() {
                     return bug("free_bootmem_late before free_all_bootmem");
                 }
                 match linux::late_free_frames(self.page(), argument(0), argument(1)) {
@@ -97,21 +114,15 @@ impl Interpreter {
                     Err(error) => bug(error),
                 }
             }
-            _ if self.torn_down => bug("bootmem is torn down (free_all_bootmem ran)"),
-            _ => self.execute_live(call),
+            Command::free_all_bootmem => match self.bootmem.take() {
+                Some(bootmem) => Self::tear_down(bootmem),
+                None => torn_down(),
+            },
+            _ => match &mut self.bootmem {
+                Some(bootmem) => live(bootmem, call).unwrap_or_else(|line| line),
+                None => torn_down(),
+            },
         }
-    }
-
-    fn execute_live(&mut self, call: &Call) -> String {
-        if call.command == Command::free_all_bootmem {
-            self.torn_down = true;
-            let machine = std::mem::replace(
-                &mut self.bootmem,
-                Box::new(Bootmem::new(self.configuration, NoZeroing)),
-            );
-            return machine.free_all_bootmem(|_| {}).to_string();
-        }
-        live(&mut self.bootmem, call).unwrap_or_else(|line| line)
     }
 }
 
