@@ -6,9 +6,11 @@
 //! set bits of `boundary - start` in ascending order; above it come whole
 //! blocks of the largest order, then the set bits of what is left in
 //! descending order. Each of those two bit sets is written out by a loop
-//! of `max_order` steps that writes a slot at every step and keeps it only
-//! where the bit is set, so the processor never guesses how many blocks a
-//! run holds; the buffer is then handed on in one loop.
+//! that writes a slot at every step and keeps it only where the bit is
+//! set: at the default order a loop of `max_order` steps, unrolled, so the
+//! processor never guesses how many blocks a run holds; at any other, up
+//! to the set's highest bit, so a large maximum order costs a run no more
+//! steps than its blocks need. The buffer is then handed on in one loop.
 
 use super::{BlockKind, FreeBlock, DEFAULT_MAX_ORDER};
 use crate::address::PageFrameNumber;
@@ -120,7 +122,9 @@ impl BlockBuffer {
             self.node = node;
         }
         // At the default order the head and tail loops have a constant
-        // length, which the compiler unrolls into straight-line code.
+        // length, which the compiler unrolls into straight-line code. At
+        // any other they stop at the head's and the tail's highest bit,
+        // so a large maximum order costs no more steps than a run needs.
         accumulator = if max_order == DEFAULT_MAX_ORDER {
             self.push_run(accumulator, node, start, end, DEFAULT_MAX_ORDER, function)
         } else {
@@ -147,7 +151,15 @@ impl BlockBuffer {
         function: &mut impl FnMut(Accumulator, FreeBlock) -> Accumulator,
     ) -> Accumulator {
         let split = Split::of(start, end, max_order);
-        self.push_head(split, max_order);
+        // Orders the head's and the tail's loops go through: at the default
+        // order (a constant here once inlined) all below the largest, at
+        // any other up to their highest set bit.
+        let (head_orders, tail_orders) = if max_order == DEFAULT_MAX_ORDER {
+            (max_order, max_order)
+        } else {
+            (bit_length(split.head), bit_length(split.tail))
+        };
+        self.push_head(split, head_orders);
         if split.whole >= DIRECT {
             accumulator = self.hand_on(accumulator, function);
             for index in 0..split.whole {
@@ -157,7 +169,7 @@ impl BlockBuffer {
         } else {
             self.push_whole(split, max_order);
         }
-        self.push_tail(split, end, max_order);
+        self.push_tail(split, end, tail_orders);
         accumulator
     }
 
@@ -173,11 +185,12 @@ impl BlockBuffer {
     }
 
     /// The head's blocks, smallest first: the block of order `k` (bit `k`
-    /// of `head`) starts where the head's bits from `k` up end.
+    /// of `head`, for each `k` below `orders`) starts where the head's bits
+    /// from `k` up end.
     #[inline(always)]
-    fn push_head(&mut self, split: Split, max_order: u32) {
+    fn push_head(&mut self, split: Split, orders: u32) {
         let mut len = self.len;
-        for order in 0..max_order {
+        for order in 0..orders {
             let start = split.boundary - (split.head & (u64::MAX << order));
             len = self.push(len, start, order, split.head >> order & 1 != 0);
         }
@@ -195,11 +208,12 @@ impl BlockBuffer {
     }
 
     /// The tail's blocks, largest first: the block of order `k` (bit `k`
-    /// of `tail`) starts where the tail's bits up to `k` begin, before `end`.
+    /// of `tail`, for each `k` below `orders`) starts where the tail's bits
+    /// up to `k` begin, before `end`.
     #[inline(always)]
-    fn push_tail(&mut self, split: Split, end: u64, max_order: u32) {
+    fn push_tail(&mut self, split: Split, end: u64, orders: u32) {
         let mut len = self.len;
-        for order in (0..max_order).rev() {
+        for order in (0..orders).rev() {
             let below = (2u64 << order).wrapping_sub(1);
             len = self.push(
                 len,
@@ -225,6 +239,12 @@ impl BlockBuffer {
         self.len = 0;
         accumulator
     }
+}
+
+/// The number of bits up to the highest set bit of `value` (0 for 0).
+#[inline(always)]
+fn bit_length(value: u64) -> u32 {
+    u64::BITS - value.leading_zeros()
 }
 
 fn block(node: NodeId, start: u64, order: u32) -> FreeBlock {
