@@ -80,7 +80,7 @@ pub fn run(arguments: &ScriptArguments) -> ExitCode {
                     file,
                     line: call.line,
                     command: call.command.name(),
-                    arguments: &call.arguments,
+                    arguments: call.arguments(),
                     result,
                 };
                 match serde_json::to_string(&record) {
@@ -88,7 +88,8 @@ pub fn run(arguments: &ScriptArguments) -> ExitCode {
                     Err(error) => Err(io::Error::other(error)),
                 }
             } else {
-                writeln!(out, "{result}")
+                out.write_all(result.as_bytes())
+                    .and_then(|()| out.write_all(b"\n"))
             };
             if written.is_err() {
                 return ExitCode::from(1);

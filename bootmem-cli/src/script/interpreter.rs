@@ -34,9 +34,20 @@ impl Default for Interpreter {
     }
 }
 
-/// Prints an address as the script format wants it.
+/// Prints an address as the script format wants it: `0x` and lower-case
+/// hexadecimal digits without leading zeros (`format!("{:#x}")`, written
+/// out directly: a script of a million allocations prints a million).
 fn address(address: PhysicalAddress) -> String {
-    format!("{:#x}", address.as_u64())
+    let value = address.as_u64();
+    let digits = (u64::BITS - value.leading_zeros()).div_ceil(4).max(1);
+    let mut text = String::with_capacity(2 + digits as usize);
+    text.push_str("0x");
+    for digit in (0..digits).rev() {
+        text.push(char::from(
+            b"0123456789abcdef"[(value >> (4 * digit) & 0xf) as usize],
+        ));
+    }
+    text
 }
 
 fn bug(reason: impl std::fmt::Display) -> String {
@@ -82,7 +93,7 @@ impl Interpreter {
 
     /// Runs one call and returns its output line.
     pub fn execute(&mut self, call: &Call) -> String {
-        let arguments = &call.arguments;
+        let arguments = call.arguments();
         let argument = |index: usize| arguments[index];
         match call.command {
             Command::page_size => match PageSize::try_new(argument(0)) {
@@ -128,7 +139,7 @@ impl Interpreter {
 
 /// Runs a call on a live (not torn down) allocator; `Err` holds a `BUG:` line.
 fn live(bootmem: &mut Machine, call: &Call) -> Result<String, String> {
-    let a = &call.arguments;
+    let a = call.arguments();
     Ok(match call.command {
         Command::init_bootmem_node => {
             let node = u32::try_from(a[0])
@@ -314,6 +325,16 @@ mod tests {
     use super::super::parser::parse_script;
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn addresses_print_as_format_prints_them() {
+        let mut values = vec![0, 1, 0xf, 0x10, 0xff, 0x100, u64::MAX, 1 << 63];
+        values.extend((0..64).map(|shift| (1u64 << shift) - 1));
+        values.extend((0..64).map(|shift| 0x9e37_79b9_7f4a_7c15u64 >> shift));
+        for value in values {
+            assert_eq!(address(PhysicalAddress::new(value)), format!("{value:#x}"));
+        }
+    }
 
     /// A number that is often an edge: 0, 1, near a page, near 2^64.
     fn number() -> impl Strategy<Value = u64> {
