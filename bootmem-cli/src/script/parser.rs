@@ -198,9 +198,7 @@ pub fn parse_script(text: &str) -> Result<Vec<Call>, SyntaxError> {
             Some(comment) => &raw[..comment],
             None => raw,
         };
-        let mut words = content
-            .split(is_separator)
-            .filter(|word| !word.is_empty());
+        let mut words = content.split(is_separator).filter(|word| !word.is_empty());
         let Some(name) = words.next() else {
             continue;
         };
