@@ -392,6 +392,15 @@ mod tests {
         (bitmap, window)
     }
 
+    /// Where `request` lands on a node of 4 KiB pages.
+    fn place_4k(
+        bitmap: &Bitmap<Vec<u64>>,
+        window: &NodeWindow,
+        request: SearchRequest,
+    ) -> Option<Placement> {
+        find_placement(bitmap, window, PageSize::SIZE_4KIB, &request)
+    }
+
     fn request(size: u64, align: u64, goal: u64, limit: u64) -> SearchRequest {
         SearchRequest {
             size,
@@ -404,13 +413,7 @@ mod tests {
     #[test]
     fn goal_inside_the_node_is_the_start() {
         let (bitmap, window) = free_node(0, 0x8000);
-        let placement = find_placement(
-            &bitmap,
-            &window,
-            PageSize::SIZE_4KIB,
-            &request(64, 64, 0x100_0000, 0),
-        )
-        .unwrap();
+        let placement = place_4k(&bitmap, &window, request(64, 64, 0x100_0000, 0)).unwrap();
         assert_eq!(placement.start_offset, 0x100_0000);
         assert_eq!(
             (placement.reserve_from, placement.reserve_to),
@@ -422,19 +425,9 @@ mod tests {
     fn limit_excludes_the_page_holding_it() {
         let (bitmap, window) = free_node(0, 0x10);
         // Limit 0x3fff truncates to page 3: pages 0..3 only.
-        let fits = find_placement(
-            &bitmap,
-            &window,
-            PageSize::SIZE_4KIB,
-            &request(0x3000, 4096, 0, 0x3fff),
-        );
+        let fits = place_4k(&bitmap, &window, request(0x3000, 4096, 0, 0x3fff));
         assert_eq!(fits.map(|p| p.start_offset), Some(0));
-        let too_big = find_placement(
-            &bitmap,
-            &window,
-            PageSize::SIZE_4KIB,
-            &request(0x3001, 4096, 0, 0x3fff),
-        );
+        let too_big = place_4k(&bitmap, &window, request(0x3001, 4096, 0, 0x3fff));
         assert_eq!(too_big, None);
     }
 
@@ -444,24 +437,12 @@ mod tests {
         bitmap.set_range(0, 1);
         window.last_end_offset = 0xfc0;
         window.hint_index = 1;
-        let placement = find_placement(
-            &bitmap,
-            &window,
-            PageSize::SIZE_4KIB,
-            &request(0x20, 0x20, 0, 0),
-        )
-        .unwrap();
+        let placement = place_4k(&bitmap, &window, request(0x20, 0x20, 0, 0)).unwrap();
         assert_eq!(placement.start_offset, 0xfc0);
         assert_eq!((placement.reserve_from, placement.reserve_to), (1, 1));
         // Once the partly used page is free again, no merge (deviation 2).
         bitmap.clear_range(0, 1);
-        let placement = find_placement(
-            &bitmap,
-            &window,
-            PageSize::SIZE_4KIB,
-            &request(0x20, 0x20, 0, 0),
-        )
-        .unwrap();
+        let placement = place_4k(&bitmap, &window, request(0x20, 0x20, 0, 0)).unwrap();
         assert_eq!(placement.start_offset, 0x1000);
     }
 
@@ -471,13 +452,7 @@ mod tests {
         bitmap.set_range(0, 1);
         window.last_end_offset = 0xfc1;
         window.hint_index = 1;
-        let placement = find_placement(
-            &bitmap,
-            &window,
-            PageSize::SIZE_4KIB,
-            &request(0x10, 0x80, 0, 0),
-        )
-        .unwrap();
+        let placement = place_4k(&bitmap, &window, request(0x10, 0x80, 0, 0)).unwrap();
         assert_eq!(placement.start_offset, 0x1000);
         assert_eq!(placement.reserve_from, 1);
     }
@@ -487,26 +462,14 @@ mod tests {
         let (mut bitmap, mut window) = free_node(0, 0x10);
         bitmap.set_range(8, 0x10);
         window.hint_index = 8;
-        let placement = find_placement(
-            &bitmap,
-            &window,
-            PageSize::SIZE_4KIB,
-            &request(0x2000, 4096, 0, 0),
-        )
-        .unwrap();
+        let placement = place_4k(&bitmap, &window, request(0x2000, 4096, 0, 0)).unwrap();
         assert_eq!(placement.start_offset, 0);
     }
 
     #[test]
     fn alignment_is_absolute_not_node_relative() {
         let (bitmap, window) = free_node(3, 0x40);
-        let placement = find_placement(
-            &bitmap,
-            &window,
-            PageSize::SIZE_4KIB,
-            &request(4096, 0x4000, 0, 0),
-        )
-        .unwrap();
+        let placement = place_4k(&bitmap, &window, request(4096, 0x4000, 0, 0)).unwrap();
         // Frame 4 is the first multiple of 4 in the node; index 1.
         assert_eq!(placement.start_offset, 0x1000);
     }
@@ -520,12 +483,7 @@ mod tests {
         bitmap.set_range(0, 70);
         bitmap.set_range(270, 4096);
         for (pages, expected) in [(200, Some(70 * 4096)), (201, None)] {
-            let placed = find_placement(
-                &bitmap,
-                &window,
-                PageSize::SIZE_4KIB,
-                &request(pages * 4096, 4096, 0, 0),
-            );
+            let placed = place_4k(&bitmap, &window, request(pages * 4096, 4096, 0, 0));
             assert_eq!(placed.map(|placement| placement.start_offset), expected);
         }
     }
@@ -538,12 +496,7 @@ mod tests {
         bitmap.set_range(0, 128);
         bitmap.set_range(138, 4096);
         for (pages, expected) in [(10, Some(128 * 4096)), (11, None)] {
-            let placed = find_placement(
-                &bitmap,
-                &window,
-                PageSize::SIZE_4KIB,
-                &request(pages * 4096, 64 * 4096, 0, 0),
-            );
+            let placed = place_4k(&bitmap, &window, request(pages * 4096, 64 * 4096, 0, 0));
             assert_eq!(placed.map(|placement| placement.start_offset), expected);
         }
     }
