@@ -57,26 +57,69 @@ fn seconds(duration: Duration) -> f64 {
 /// to the workloads, and noisy on a shared machine, so never fewer than five.
 const LIMIT_ROUNDS: u32 = 5;
 
-/// Reads a copy of a leaf bitmap of `words` words once, and writes it once.
-pub fn limits(words: u64, rounds: u32) -> (f64, f64) {
-    let rounds = rounds.max(LIMIT_ROUNDS);
-    // The same memory as the bitmaps' ([`super::memory`]).
-    let mut bitmap = super::memory::words(words as usize, 0);
-    for (index, word) in bitmap.iter_mut().enumerate() {
-        *word = (index as u64).wrapping_mul(0x9e37_79b9);
+/// Each of `runs` once a round, in turn, for `rounds` rounds; the best
+/// time of each. A ratio's two sides are then measured side by side in
+/// time: on a machine whose speed drifts during the bench (a shared host,
+/// a changing clock), a slow stretch slows every side alike instead of
+/// landing on one of them. Results come out through what the runs capture.
+fn best_of_interleaved<const N: usize>(
+    rounds: u32,
+    mut runs: [&mut dyn FnMut() -> Duration; N],
+) -> [Duration; N] {
+    let mut best = [Duration::MAX; N];
+    for _ in 0..rounds.max(1) {
+        for (run, best) in runs.iter_mut().zip(&mut best) {
+            *best = (*best).min(run());
+        }
     }
-    let (read, _) = best_of(rounds, || {
+    best
+}
+
+/// A copy of a leaf bitmap, for the limits: reading it once, writing it once.
+struct Limits {
+    bitmap: Vec<u64>,
+}
+
+impl Limits {
+    /// A bitmap of `words` words in the same memory as the bitmaps'
+    /// ([`super::memory`]), every word written.
+    fn new(words: u64) -> Self {
+        let mut bitmap = super::memory::words(words as usize, 0);
+        for (index, word) in bitmap.iter_mut().enumerate() {
+            *word = (index as u64).wrapping_mul(0x9e37_79b9);
+        }
+        Self { bitmap }
+    }
+
+    /// One read of every word.
+    fn read_once(&self) -> Duration {
         let started = ThreadTime::now();
-        let folded = black_box(&bitmap).iter().fold(0u64, |sum, word| sum ^ word);
+        let folded = black_box(&self.bitmap)
+            .iter()
+            .fold(0u64, |sum, word| sum ^ word);
         black_box(folded);
-        (started.elapsed(), ())
-    });
-    let (write, _) = best_of(rounds, || {
+        started.elapsed()
+    }
+
+    /// One write of every word.
+    fn write_once(&mut self) -> Duration {
         let started = ThreadTime::now();
-        black_box(&mut bitmap).fill(u64::MAX);
-        black_box(&bitmap);
-        (started.elapsed(), ())
-    });
+        black_box(&mut self.bitmap).fill(u64::MAX);
+        black_box(&self.bitmap);
+        started.elapsed()
+    }
+}
+
+/// Reads a copy of a leaf bitmap of `words` words once, and writes it
+/// once, in turn, at least [`LIMIT_ROUNDS`] times; the best of each.
+pub fn limits(words: u64, rounds: u32) -> (f64, f64) {
+    let limits = std::cell::RefCell::new(Limits::new(words));
+    let [read, write] = best_of_interleaved(
+        rounds.max(LIMIT_ROUNDS),
+        [&mut || limits.borrow().read_once(), &mut || {
+            limits.borrow_mut().write_once()
+        }],
+    );
     (seconds(read), seconds(write))
 }
 
@@ -260,9 +303,29 @@ pub fn w2(scale: Scale) -> Result<Row, Failure> {
         runs.apply(&mut allocator);
         allocator
     };
-    let (fast, placed) = best_of(scale.rounds, || {
-        allocate_all(&mut machine(false), &requests)
-    });
+    let mut placed = Vec::new();
+    // Fast and buddy in turn: the target ratio's two sides side by side.
+    let [fast, buddy] = best_of_interleaved(
+        scale.rounds,
+        [
+            &mut || {
+                let (time, result) = allocate_all(&mut machine(false), &requests);
+                placed = result;
+                time
+            },
+            &mut || {
+                let mut peer = BuddyPeer::new();
+                for &(start, end) in &runs.free {
+                    peer.insert(start, end);
+                }
+                let started = ThreadTime::now();
+                for request in &requests {
+                    black_box(peer.allocate(request.pages, request.align_pages));
+                }
+                started.elapsed()
+            },
+        ],
+    );
     let (reference, sampled) = reference_sample(&mut machine(false), &requests, &placed, scale)?;
     let reference_scaled = seconds(reference) * requests.len() as f64 / sampled as f64;
     let mut bitmap_allocator = None;
@@ -281,17 +344,6 @@ pub fn w2(scale: Scale) -> Result<Row, Failure> {
         });
         bitmap_allocator = Some(seconds(time) * requests.len() as f64 / bitmap_subset.len() as f64);
     }
-    let (buddy, _) = best_of(scale.rounds, || {
-        let mut peer = BuddyPeer::new();
-        for &(start, end) in &runs.free {
-            peer.insert(start, end);
-        }
-        let started = ThreadTime::now();
-        for request in &requests {
-            black_box(peer.allocate(request.pages, request.align_pages));
-        }
-        (started.elapsed(), ())
-    });
     let (read, write) = limits(shape.leaf_words(), scale.rounds);
     let cold_read = random_read(shape.leaf_words(), scale.rounds);
     let satisfied = placed.iter().filter(|address| address.is_some()).count();
@@ -356,21 +408,36 @@ pub fn w3(scale: Scale) -> Result<Row, Failure> {
         black_box(last);
         (started.elapsed(), checksum)
     };
-    let (fast, fast_sum) = best_of(scale.rounds, || run(false));
-    let (reference, reference_sum) = best_of(scale.rounds, || run(true));
+    let units = shape.pages() * PAGE / 64;
+    let (mut fast_sum, mut reference_sum) = (0, 0);
+    // The three in turn: both target ratios' sides side by side.
+    let [fast, reference, buddy] = best_of_interleaved(
+        scale.rounds,
+        [
+            &mut || {
+                let (time, sum) = run(false);
+                fast_sum = sum;
+                time
+            },
+            &mut || {
+                let (time, sum) = run(true);
+                reference_sum = sum;
+                time
+            },
+            &mut || {
+                let mut peer = BuddyPeer::new();
+                peer.insert(0, units);
+                let started = ThreadTime::now();
+                for &size in &sizes {
+                    black_box(peer.allocate(size.div_ceil(64), 1));
+                }
+                started.elapsed()
+            },
+        ],
+    );
     if fast_sum != reference_sum {
         return Err("W3: the two searches placed blocks differently".into());
     }
-    let units = shape.pages() * PAGE / 64;
-    let (buddy, _) = best_of(scale.rounds, || {
-        let mut peer = BuddyPeer::new();
-        peer.insert(0, units);
-        let started = ThreadTime::now();
-        for &size in &sizes {
-            black_box(peer.allocate(size.div_ceil(64), 1));
-        }
-        (started.elapsed(), ())
-    });
     let (read, write) = limits(shape.leaf_words(), scale.rounds);
     Ok(Row {
         id: "W3",
@@ -392,22 +459,33 @@ fn hand_off(id: &'static str, scale: Scale, runs: Option<&Runs>) -> Result<Row, 
         None => vec![(0, shape.pages())],
     };
     let mut storages: Vec<Vec<u64>> = (0..shape.nodes).map(|_| shape.storage()).collect();
-    // A few milliseconds, compared with the limits: as many tries as they get.
-    let (fast, pages) = best_of(scale.rounds.max(LIMIT_ROUNDS), || {
-        // Borrowed storage: the hand-off's time does not include freeing it.
-        let mut allocator = shape.build_on(storages.iter_mut().map(Vec::as_mut_slice), false);
-        if let Some(runs) = runs {
-            runs.apply(&mut allocator);
-        }
-        let hand_off = allocator.free_all();
-        let started = ThreadTime::now();
-        // Every block reaches a consumer the optimiser cannot see through,
-        // as each reaches the page allocator in a kernel.
-        let pages = hand_off.release_with(|block| {
-            black_box(block);
-        });
-        (started.elapsed(), pages)
-    });
+    let limits = std::cell::RefCell::new(Limits::new(shape.leaf_words()));
+    let mut pages = 0;
+    // A few milliseconds, compared with the limits: as many tries as they
+    // get, in turn with them.
+    let [fast, read, write] = best_of_interleaved(
+        scale.rounds.max(LIMIT_ROUNDS),
+        [
+            &mut || {
+                // Borrowed storage: the hand-off's time does not include freeing it.
+                let mut allocator =
+                    shape.build_on(storages.iter_mut().map(Vec::as_mut_slice), false);
+                if let Some(runs) = runs {
+                    runs.apply(&mut allocator);
+                }
+                let hand_off = allocator.free_all();
+                let started = ThreadTime::now();
+                // Every block reaches a consumer the optimiser cannot see through,
+                // as each reaches the page allocator in a kernel.
+                pages = hand_off.release_with(|block| {
+                    black_box(block);
+                });
+                started.elapsed()
+            },
+            &mut || limits.borrow().read_once(),
+            &mut || limits.borrow_mut().write_once(),
+        ],
+    );
     let expected: u64 = free.iter().map(|(start, end)| end - start).sum();
     if pages != expected {
         return Err(format!(
@@ -434,7 +512,6 @@ fn hand_off(id: &'static str, scale: Scale, runs: Option<&Runs>) -> Result<Row, 
         }
         (started.elapsed(), black_box(peer))
     });
-    let (read, write) = limits(shape.leaf_words(), scale.rounds);
     let reserved = runs.map_or(0.0, |runs| runs.reserved_fraction(shape.pages()));
     Ok(Row {
         id,
@@ -442,8 +519,8 @@ fn hand_off(id: &'static str, scale: Scale, runs: Option<&Runs>) -> Result<Row, 
         reference_s: None,
         bitmap_allocator_s: bitmap_allocator,
         buddy_s: Some(seconds(buddy)),
-        limit_read_s: Some(read),
-        limit_memset_s: Some(write),
+        limit_read_s: Some(seconds(read)),
+        limit_memset_s: Some(seconds(write)),
         note: format!(
             "{:.1} % reserved; peers: taking the same free runs in",
             100.0 * reserved
@@ -468,32 +545,42 @@ pub fn w4b(scale: Scale) -> Result<Row, Failure> {
 /// W5: registering a TiB in 4 nodes and freeing all their RAM.
 pub fn w5(scale: Scale) -> Result<Row, Failure> {
     let shape = Shape::new(scale.gibibytes, 4);
-    let (fast, free) = best_of(scale.rounds, || {
-        let storages: Vec<Vec<u64>> = (0..shape.nodes).map(|_| shape.storage()).collect();
-        let mut allocator = Allocator::new(Configuration::X86_64, NoZeroing);
-        let started = ThreadTime::now();
-        shape.register(&mut allocator, storages);
-        allocator
-            .free(PhysicalAddress::ZERO, shape.pages() * PAGE)
-            .expect("the machine's RAM frees");
-        let elapsed = started.elapsed();
-        (elapsed, allocator.free_pages())
-    });
+    let limits = std::cell::RefCell::new(Limits::new(shape.leaf_words()));
+    let mut free = 0;
+    // In turn with the limits, as many tries as they get.
+    let [fast, read, write] = best_of_interleaved(
+        scale.rounds.max(LIMIT_ROUNDS),
+        [
+            &mut || {
+                let storages: Vec<Vec<u64>> = (0..shape.nodes).map(|_| shape.storage()).collect();
+                let mut allocator = Allocator::new(Configuration::X86_64, NoZeroing);
+                let started = ThreadTime::now();
+                shape.register(&mut allocator, storages);
+                allocator
+                    .free(PhysicalAddress::ZERO, shape.pages() * PAGE)
+                    .expect("the machine's RAM frees");
+                let elapsed = started.elapsed();
+                free = allocator.free_pages();
+                elapsed
+            },
+            &mut || limits.borrow().read_once(),
+            &mut || limits.borrow_mut().write_once(),
+        ],
+    );
     if free != shape.pages() {
         return Err(format!(
             "W5: {free} pages free after set-up, not {}",
             shape.pages()
         ));
     }
-    let (read, write) = limits(shape.leaf_words(), scale.rounds);
     Ok(Row {
         id: "W5",
         fast_s: seconds(fast),
         reference_s: None,
         bitmap_allocator_s: None,
         buddy_s: None,
-        limit_read_s: Some(read),
-        limit_memset_s: Some(write),
+        limit_read_s: Some(seconds(read)),
+        limit_memset_s: Some(seconds(write)),
         note: "register_node x4 + one free of all RAM".into(),
     })
 }
@@ -501,6 +588,35 @@ pub fn w5(scale: Scale) -> Result<Row, Failure> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn interleaved_runs_take_turns_and_keep_each_best() {
+        let order = std::cell::RefCell::new(Vec::new());
+        let times = [[5, 3, 4], [2, 9, 1]];
+        let mut calls = [0usize; 2];
+        let [first, second] = {
+            let (first_calls, second_calls) = calls.split_at_mut(1);
+            best_of_interleaved(
+                3,
+                [
+                    &mut || {
+                        order.borrow_mut().push('a');
+                        first_calls[0] += 1;
+                        Duration::from_millis(times[0][first_calls[0] - 1])
+                    },
+                    &mut || {
+                        order.borrow_mut().push('b');
+                        second_calls[0] += 1;
+                        Duration::from_millis(times[1][second_calls[0] - 1])
+                    },
+                ],
+            )
+        };
+        assert_eq!(order.into_inner(), ['a', 'b', 'a', 'b', 'a', 'b']);
+        assert_eq!(calls, [3, 3]);
+        assert_eq!(first, Duration::from_millis(3));
+        assert_eq!(second, Duration::from_millis(1));
+    }
 
     #[test]
     fn the_chase_visits_every_line_once_per_cycle() {
