@@ -7,7 +7,8 @@
 //! reference (whose placements must be identical, or the bench fails), on
 //! the `bitmap-allocator` and `buddy_system_allocator` crates where the
 //! workload fits them, and beside the limits: reading the leaf bitmap once
-//! and writing it once. Times are the best of `--rounds` runs.
+//! and writing it once. Times are the best of `--rounds` runs, the two
+//! sides of each target ratio run in turn, round by round.
 
 mod logs;
 pub mod machine;
