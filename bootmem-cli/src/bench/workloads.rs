@@ -110,16 +110,23 @@ impl Limits {
     }
 }
 
+/// `run`, reading a copy of a leaf bitmap of `words` words once and
+/// writing it once, in turn, at least [`LIMIT_ROUNDS`] times: the best
+/// time of each (run, read, write).
+fn beside_limits(words: u64, rounds: u32, run: &mut dyn FnMut() -> Duration) -> [Duration; 3] {
+    let limits = std::cell::RefCell::new(Limits::new(words));
+    best_of_interleaved(
+        rounds.max(LIMIT_ROUNDS),
+        [run, &mut || limits.borrow().read_once(), &mut || {
+            limits.borrow_mut().write_once()
+        }],
+    )
+}
+
 /// Reads a copy of a leaf bitmap of `words` words once, and writes it
 /// once, in turn, at least [`LIMIT_ROUNDS`] times; the best of each.
 pub fn limits(words: u64, rounds: u32) -> (f64, f64) {
-    let limits = std::cell::RefCell::new(Limits::new(words));
-    let [read, write] = best_of_interleaved(
-        rounds.max(LIMIT_ROUNDS),
-        [&mut || limits.borrow().read_once(), &mut || {
-            limits.borrow_mut().write_once()
-        }],
-    );
+    let [_, read, write] = beside_limits(words, rounds, &mut || Duration::ZERO);
     (seconds(read), seconds(write))
 }
 
@@ -459,33 +466,24 @@ fn hand_off(id: &'static str, scale: Scale, runs: Option<&Runs>) -> Result<Row, 
         None => vec![(0, shape.pages())],
     };
     let mut storages: Vec<Vec<u64>> = (0..shape.nodes).map(|_| shape.storage()).collect();
-    let limits = std::cell::RefCell::new(Limits::new(shape.leaf_words()));
     let mut pages = 0;
     // A few milliseconds, compared with the limits: as many tries as they
     // get, in turn with them.
-    let [fast, read, write] = best_of_interleaved(
-        scale.rounds.max(LIMIT_ROUNDS),
-        [
-            &mut || {
-                // Borrowed storage: the hand-off's time does not include freeing it.
-                let mut allocator =
-                    shape.build_on(storages.iter_mut().map(Vec::as_mut_slice), false);
-                if let Some(runs) = runs {
-                    runs.apply(&mut allocator);
-                }
-                let hand_off = allocator.free_all();
-                let started = ThreadTime::now();
-                // Every block reaches a consumer the optimiser cannot see through,
-                // as each reaches the page allocator in a kernel.
-                pages = hand_off.release_with(|block| {
-                    black_box(block);
-                });
-                started.elapsed()
-            },
-            &mut || limits.borrow().read_once(),
-            &mut || limits.borrow_mut().write_once(),
-        ],
-    );
+    let [fast, read, write] = beside_limits(shape.leaf_words(), scale.rounds, &mut || {
+        // Borrowed storage: the hand-off's time does not include freeing it.
+        let mut allocator = shape.build_on(storages.iter_mut().map(Vec::as_mut_slice), false);
+        if let Some(runs) = runs {
+            runs.apply(&mut allocator);
+        }
+        let hand_off = allocator.free_all();
+        let started = ThreadTime::now();
+        // Every block reaches a consumer the optimiser cannot see through,
+        // as each reaches the page allocator in a kernel.
+        pages = hand_off.release_with(|block| {
+            black_box(block);
+        });
+        started.elapsed()
+    });
     let expected: u64 = free.iter().map(|(start, end)| end - start).sum();
     if pages != expected {
         return Err(format!(
@@ -545,28 +543,20 @@ pub fn w4b(scale: Scale) -> Result<Row, Failure> {
 /// W5: registering a TiB in 4 nodes and freeing all their RAM.
 pub fn w5(scale: Scale) -> Result<Row, Failure> {
     let shape = Shape::new(scale.gibibytes, 4);
-    let limits = std::cell::RefCell::new(Limits::new(shape.leaf_words()));
     let mut free = 0;
     // In turn with the limits, as many tries as they get.
-    let [fast, read, write] = best_of_interleaved(
-        scale.rounds.max(LIMIT_ROUNDS),
-        [
-            &mut || {
-                let storages: Vec<Vec<u64>> = (0..shape.nodes).map(|_| shape.storage()).collect();
-                let mut allocator = Allocator::new(Configuration::X86_64, NoZeroing);
-                let started = ThreadTime::now();
-                shape.register(&mut allocator, storages);
-                allocator
-                    .free(PhysicalAddress::ZERO, shape.pages() * PAGE)
-                    .expect("the machine's RAM frees");
-                let elapsed = started.elapsed();
-                free = allocator.free_pages();
-                elapsed
-            },
-            &mut || limits.borrow().read_once(),
-            &mut || limits.borrow_mut().write_once(),
-        ],
-    );
+    let [fast, read, write] = beside_limits(shape.leaf_words(), scale.rounds, &mut || {
+        let storages: Vec<Vec<u64>> = (0..shape.nodes).map(|_| shape.storage()).collect();
+        let mut allocator = Allocator::new(Configuration::X86_64, NoZeroing);
+        let started = ThreadTime::now();
+        shape.register(&mut allocator, storages);
+        allocator
+            .free(PhysicalAddress::ZERO, shape.pages() * PAGE)
+            .expect("the machine's RAM frees");
+        let elapsed = started.elapsed();
+        free = allocator.free_pages();
+        elapsed
+    });
     if free != shape.pages() {
         return Err(format!(
             "W5: {free} pages free after set-up, not {}",
@@ -593,27 +583,24 @@ mod tests {
     fn interleaved_runs_take_turns_and_keep_each_best() {
         let order = std::cell::RefCell::new(Vec::new());
         let times = [[5, 3, 4], [2, 9, 1]];
-        let mut calls = [0usize; 2];
-        let [first, second] = {
-            let (first_calls, second_calls) = calls.split_at_mut(1);
-            best_of_interleaved(
-                3,
-                [
-                    &mut || {
-                        order.borrow_mut().push('a');
-                        first_calls[0] += 1;
-                        Duration::from_millis(times[0][first_calls[0] - 1])
-                    },
-                    &mut || {
-                        order.borrow_mut().push('b');
-                        second_calls[0] += 1;
-                        Duration::from_millis(times[1][second_calls[0] - 1])
-                    },
-                ],
-            )
-        };
+        let (mut first_calls, mut second_calls) = (0, 0);
+        let [first, second] = best_of_interleaved(
+            3,
+            [
+                &mut || {
+                    order.borrow_mut().push('a');
+                    first_calls += 1;
+                    Duration::from_millis(times[0][first_calls - 1])
+                },
+                &mut || {
+                    order.borrow_mut().push('b');
+                    second_calls += 1;
+                    Duration::from_millis(times[1][second_calls - 1])
+                },
+            ],
+        );
         assert_eq!(order.into_inner(), ['a', 'b', 'a', 'b', 'a', 'b']);
-        assert_eq!(calls, [3, 3]);
+        assert_eq!([first_calls, second_calls], [3, 3]);
         assert_eq!(first, Duration::from_millis(3));
         assert_eq!(second, Duration::from_millis(1));
     }
