@@ -314,7 +314,7 @@ mod tests {
             longest
         };
         let mut random = crate::test_random::XorShift::new(99);
-        let samples = if cfg!(miri) { 60 } else { 100_000 };
+        let samples = if cfg!(miri) { 200 } else { 100_000 };
         for _ in 0..samples {
             // Sparse, dense and mixed words, and single runs of every length.
             let a = random.below(u64::MAX);

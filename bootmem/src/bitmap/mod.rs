@@ -728,9 +728,7 @@ mod tests {
                     WordTest::HasFree => map.word(word) != u64::MAX,
                     WordTest::EntirelyFree => map.word(word) == 0,
                 };
-                // Under Miri (a thousand times slower), every third stride.
-                let shifts = (0..=13).step_by(if cfg!(miri) { 3 } else { 1 });
-                for stride in shifts.map(|shift| 1u64 << shift) {
+                for stride in (0..=13).map(|shift| 1u64 << shift) {
                     let firsts = [0, 1, stride, 3 * stride + 1, words / 3, words - 1];
                     for first in firsts.into_iter().filter(|&first| first < words) {
                         for to in [words, words / 2 + 7, first + 1] {
@@ -829,13 +827,7 @@ mod tests {
         } else {
             64 * 64 * 40
         };
-        // Under Miri (a thousand times slower), the short runs and the long.
-        let maps: &[(u64, u64)] = if cfg!(miri) {
-            &[(7, 30), (9, 20_000)]
-        } else {
-            &[(7, 30), (8, 700), (9, 20_000)]
-        };
-        for &(seed, longest) in maps {
+        for (seed, longest) in [(7, 30), (8, 700), (9, 20_000)] {
             let map = random_runs(len, longest, seed);
             let set: Vec<bool> = (0..len).map(|page| map.is_set(page)).collect();
             let naive = |from: u64, to: u64, value: bool| {
@@ -873,13 +865,7 @@ mod tests {
             64 * 64 * 300
         };
         let words = len / WORD;
-        // Under Miri (a thousand times slower), the short runs and the long.
-        let maps: &[(u64, u64)] = if cfg!(miri) {
-            &[(4, 3000), (6, 600_000)]
-        } else {
-            &[(4, 3000), (5, 70_000), (6, 600_000)]
-        };
-        for &(seed, longest) in maps {
+        for (seed, longest) in [(4, 3000), (5, 70_000), (6, 600_000)] {
             let map = random_runs(len, longest, seed);
             let free: Vec<bool> = (0..words).map(|word| map.word(word) == 0).collect();
             // Under Miri (a thousand times slower), the counts around one
