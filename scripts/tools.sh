@@ -7,14 +7,17 @@
 # in the foreground if the background build did not.
 
 tool_install_log="${TMPDIR:-/tmp}/bootmem-tool-install.log"
+cargo_tools="cargo-fuzz cargo-mutants"
 
 start_tool_install() {
-  if command -v cargo-fuzz >/dev/null && command -v cargo-mutants >/dev/null; then
-    return
-  fi
+  local missing=""
+  for tool in $cargo_tools; do
+    command -v "$tool" >/dev/null || missing="$missing $tool"
+  done
+  [ -n "$missing" ] || return 0
   (
-    for tool in cargo-fuzz cargo-mutants; do
-      command -v "$tool" >/dev/null || nice -n 19 cargo install "$tool" --locked || true
+    for tool in $missing; do
+      nice -n 19 cargo install "$tool" --locked || true
     done
   ) >"$tool_install_log" 2>&1 &
   export BOOTMEM_TOOL_INSTALL_PID=$!
