@@ -315,6 +315,9 @@ pub(crate) fn find_placement<Storage: AsRef<[u64]> + AsMut<[u64]>>(
         return None;
     }
     let start = scan_start(window, page, request)?;
+    // The scan's first reads (the summary words and the leaf word at its
+    // start) miss the cache at a random goal: ask for them together.
+    bitmap.prefetch_page(start.first);
     let found = find_run(
         bitmap,
         window,

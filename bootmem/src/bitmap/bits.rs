@@ -18,15 +18,12 @@ pub(crate) fn get(bits: &[u64], index: u64) -> bool {
     bits[(index / WORD) as usize] & (1 << (index % WORD)) != 0
 }
 
-/// Sets or clears bit `index` of `bits`.
+/// Sets or clears bit `index` of `bits`, without a branch on `value`.
+#[inline]
 pub(crate) fn put(bits: &mut [u64], index: u64, value: bool) {
     let word = &mut bits[(index / WORD) as usize];
     let mask = 1 << (index % WORD);
-    if value {
-        *word |= mask;
-    } else {
-        *word &= !mask;
-    }
+    *word = *word & !mask | u64::from(value).wrapping_neg() & mask;
 }
 
 /// The mask of bits `[from, to)` within one word, `0 <= from < to <= 64`.
@@ -55,7 +52,11 @@ pub(crate) fn fill(bits: &mut [u64], from: u64, to: u64, value: bool) {
         return;
     }
     apply(&mut bits[first], first_mask);
-    bits[first + 1..last].fill(if value { u64::MAX } else { 0 });
+    // Word by word: the stretch is usually a few words, too short to gain
+    // from a call to `memset`.
+    for word in &mut bits[first + 1..last] {
+        *word = u64::from(value).wrapping_neg();
+    }
     apply(&mut bits[last], last_mask);
 }
 
@@ -92,29 +93,6 @@ pub(crate) const fn stride_mask(stride: u64, offset: u64) -> u64 {
     pattern << offset
 }
 
-/// The first index `first + k * stride` (`stride` a power of two at most
-/// 64) whose bit in `bits` is set, below `to`; or an index at or beyond
-/// `to`. A word at a time: a mask picks out the indices on the stride.
-pub(crate) fn next_strided(bits: &[u64], first: u64, stride: u64, to: u64) -> u64 {
-    let mask = stride_mask(stride, first % stride);
-    let mut index = first / WORD;
-    let last = to.div_ceil(WORD).min(bits.len() as u64);
-    if index >= last {
-        return to;
-    }
-    let mut word = bits[index as usize] & mask & (u64::MAX << (first % WORD));
-    loop {
-        if word != 0 {
-            return index * WORD + u64::from(word.trailing_zeros());
-        }
-        index += 1;
-        if index >= last {
-            return to;
-        }
-        word = bits[index as usize] & mask;
-    }
-}
-
 /// The positions `p` where bits `p .. p + length` of `word` are all set
 /// (`1 <= length <= 64`), as a mask.
 pub(crate) fn run_starts(word: u64, length: u64) -> u64 {
@@ -130,28 +108,19 @@ pub(crate) fn run_starts(word: u64, length: u64) -> u64 {
 
 /// The length of the longest run of set bits in `word` (0 to 64).
 ///
-/// Built up greedily from the runs of 32, 16, 8, 4, 2 and 1 bits: a run
-/// of `length + k` bits starts where one of `length` does and one of `k`
-/// starts `length` bits further on.
+/// Run by run: each pass drops the clear bits below the lowest run, then
+/// the run itself, so a word with few runs (the summary's usual case)
+/// takes few passes.
 pub(crate) fn longest_run(word: u64) -> u64 {
-    if word == u64::MAX {
-        return WORD;
+    let mut rest = word;
+    let mut longest = 0;
+    while rest != 0 {
+        rest >>= rest.trailing_zeros();
+        let run = rest.trailing_ones();
+        longest = longest.max(u64::from(run));
+        rest = rest.checked_shr(run).unwrap_or(0);
     }
-    let mut runs = [word; 6];
-    for k in 1..6 {
-        let half = 1 << (k - 1);
-        runs[k] = runs[k - 1] & (runs[k - 1] >> half);
-    }
-    let mut starts = u64::MAX;
-    let mut length = 0;
-    for k in (0..6).rev() {
-        let longer = starts & (runs[k] >> length);
-        if longer != 0 {
-            starts = longer;
-            length += 1 << k;
-        }
-    }
-    length
+    longest
 }
 
 /// A run of set bits being followed across words.
@@ -276,31 +245,6 @@ mod tests {
                 }
             }
         }
-    }
-
-    #[test]
-    fn strided_search_agrees_with_testing_each_index() {
-        // Bits at odd places, off every stride but one, across four words.
-        let bits = [0b1001_0000u64, 0b1_0001, 0, 1 << 63];
-        for stride in (0..=6).map(|shift| 1u64 << shift) {
-            for first in (0..256).step_by(if cfg!(miri) { 13 } else { 1 }) {
-                for to in [256, 100, first + 1] {
-                    let expected = (first..to)
-                        .step_by(stride as usize)
-                        .find(|&index| get(&bits, index))
-                        .unwrap_or(to);
-                    let found = next_strided(&bits, first, stride, to);
-                    assert_eq!(
-                        found.min(to),
-                        expected,
-                        "stride {stride} first {first} to {to}"
-                    );
-                }
-            }
-        }
-        // The words after the first are masked too: from 12 by 8, index 68
-        // is on the stride, index 64 is not.
-        assert_eq!(next_strided(&bits, 12, 8, 256), 68);
     }
 
     #[test]

@@ -76,6 +76,10 @@ pub const fn node_storage_bytes(pages: u64) -> u64 {
     node_storage_words(pages) * 8
 }
 
+/// Step boundaries [`Bitmap::next_boundary_word`] tests at once when they
+/// lie in different level-1 words.
+const GATHER: u64 = 8;
+
 /// What a step boundary's first leaf word must offer a run starting there.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum WordTest {
@@ -129,10 +133,12 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
     /// which is 32 times the summary's size and far less often in cache.
     #[inline]
     pub(crate) fn word(&self, index: u64) -> u64 {
-        if !bits::get(self.summary(Set::AnyFree), index) {
-            u64::MAX
-        } else if bits::get(self.summary(Set::AllFree), index) {
+        // "Entirely free" first: the searches for free words have just
+        // read that set, so it is in cache where the other may not be.
+        if bits::get(self.summary(Set::AllFree), index) {
             0
+        } else if !bits::get(self.summary(Set::AnyFree), index) {
+            u64::MAX
         } else {
             self.storage.as_ref()[index as usize]
         }
@@ -181,7 +187,9 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
                 word = level_bits[index as usize] & mask;
             }
         } else {
-            // One boundary every `per_level1` level-1 words, all at bit `bit`.
+            // One boundary every `per_level1` level-1 words, all at bit
+            // `bit`: their bits are gathered eight at a time, eight
+            // independent reads the processor overlaps, and tested at once.
             let per_level1 = stride / WORD;
             let bit = first % WORD;
             let mut level1 = first / WORD;
@@ -189,20 +197,17 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
                 if level1 >= level_words {
                     break to;
                 }
-                if !bits::get(skip_bits, level1) {
-                    // No boundary word of this level-1 word passes: skip
-                    // to the next boundary whose level-1 word has one.
-                    level1 = if per_level1 <= WORD {
-                        bits::next_strided(skip_bits, level1, per_level1, level_words)
-                    } else {
-                        level1.saturating_add(per_level1)
-                    };
-                    continue;
+                let count = (level_words - level1).div_ceil(per_level1).min(GATHER);
+                let mut passing = 0;
+                for k in 0..count {
+                    let word = level_bits[(level1 + k * per_level1) as usize];
+                    passing |= (word >> bit & 1) << k;
                 }
-                if level_bits[level1 as usize] >> bit & 1 != 0 {
+                if passing != 0 {
+                    let level1 = level1 + u64::from(passing.trailing_zeros()) * per_level1;
                     break level1 * WORD + bit;
                 }
-                level1 = level1.saturating_add(per_level1);
+                level1 += count * per_level1;
             }
         };
         found.min(to)
@@ -222,11 +227,12 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
         let storage = self.storage.as_mut();
         let any = storage[layout.start(Set::AnyFree) + index as usize];
         let all = storage[layout.start(Set::AllFree) + index as usize];
-        let (word, bit) = ((index / WORD) as usize, 1 << (index % WORD));
+        let word = (index / WORD) as usize;
+        let bit = index % WORD;
         let mut put = |set: Set, value: bool| {
             let slot = &mut storage[layout.start(set) + word];
             let old = *slot;
-            *slot = if value { old | bit } else { old & !bit };
+            *slot = old & !(1 << bit) | u64::from(value) << bit;
             old != *slot
         };
         put(Set::AnyFreeNonzero, any != 0);
