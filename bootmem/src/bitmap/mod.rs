@@ -153,9 +153,11 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
     /// The boundaries are looked for many at a time: while `stride` is at
     /// most 64, one level-1 summary word holds a bit for each of its
     /// boundaries and a mask picks them out, and level-1 words without
-    /// such a bit are skipped through level 2; beyond that, the level-2
-    /// bits of the boundaries' level-1 words are masked out the same way,
-    /// and only the level-1 words they point to are read.
+    /// such a bit are skipped through level 2. Beyond that, each boundary
+    /// lies in a level-1 word of its own, which a random search seldom
+    /// finds in cache: their bits are read eight at a time, independent
+    /// reads the processor overlaps (one after another, each would wait
+    /// for memory), and tested at once.
     pub(crate) fn next_boundary_word(
         &self,
         test: WordTest,
