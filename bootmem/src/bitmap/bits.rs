@@ -18,12 +18,15 @@ pub(crate) fn get(bits: &[u64], index: u64) -> bool {
     bits[(index / WORD) as usize] & (1 << (index % WORD)) != 0
 }
 
-/// Sets or clears bit `index` of `bits`, without a branch on `value`.
+/// Sets or clears bit `index` of `bits`, without a branch on `value`;
+/// returns whether the bit changed.
 #[inline]
-pub(crate) fn put(bits: &mut [u64], index: u64, value: bool) {
+pub(crate) fn put(bits: &mut [u64], index: u64, value: bool) -> bool {
     let word = &mut bits[(index / WORD) as usize];
+    let old = *word;
     let mask = 1 << (index % WORD);
-    *word = *word & !mask | u64::from(value).wrapping_neg() & mask;
+    *word = old & !mask | u64::from(value).wrapping_neg() & mask;
+    old != *word
 }
 
 /// The mask of bits `[from, to)` within one word, `0 <= from < to <= 64`.

@@ -190,8 +190,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
             }
         } else {
             // One boundary every `per_level1` level-1 words, all at bit
-            // `bit`: their bits are gathered eight at a time, eight
-            // independent reads the processor overlaps, and tested at once.
+            // `bit`, gathered `GATHER` at a time.
             let per_level1 = stride / WORD;
             let bit = first % WORD;
             let mut level1 = first / WORD;
@@ -229,14 +228,8 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
         let storage = self.storage.as_mut();
         let any = storage[layout.start(Set::AnyFree) + index as usize];
         let all = storage[layout.start(Set::AllFree) + index as usize];
-        let word = (index / WORD) as usize;
-        let bit = index % WORD;
-        let mut put = |set: Set, value: bool| {
-            let slot = &mut storage[layout.start(set) + word];
-            let old = *slot;
-            *slot = old & !(1 << bit) | u64::from(value) << bit;
-            old != *slot
-        };
+        let mut put =
+            |set: Set, value: bool| bits::put(&mut storage[layout.range(set)], index, value);
         put(Set::AnyFreeNonzero, any != 0);
         put(Set::AllFreeNonzero, all != 0);
         if put(Set::AllFreeFull, all == u64::MAX) {
