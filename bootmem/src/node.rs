@@ -140,11 +140,11 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
         if self.bit_by_bit {
             // v4.19's `__reserve`: one bit per page.
             for index in placement.reserve_from..placement.reserve_to {
-                self.bitmap.set_range(index, index + 1);
+                self.bitmap.reserve_placed(index, index + 1);
             }
         } else {
             self.bitmap
-                .set_range(placement.reserve_from, placement.reserve_to);
+                .reserve_placed(placement.reserve_from, placement.reserve_to);
         }
         // Within the node, whose end address fits in 64 bits.
         PhysicalAddress::new((self.start_frame() << page.shift()) + placement.start_offset)

@@ -229,6 +229,10 @@ fn scan_for_run<Storage: AsRef<[u64]> + AsMut<[u64]>>(
                 (word * BITS_PER_WORD).saturating_sub(BITS_PER_WORD - 1)
             };
             from = from.max(run_from);
+        } else {
+            // Fewer than 190 pages: skip the regions whose runs are all
+            // too short (such requests need no whole free word).
+            from = bitmap.next_short_run_region(from, pages, starts_before);
         }
         from = bitmap.next_clear(from.min(starts_before), starts_before);
         from = align_index(window, from, step);
@@ -583,6 +587,41 @@ mod tests {
             placed.map(|placement| placement.start_offset),
             Some(3000 * 4096)
         );
+    }
+
+    #[test]
+    fn a_short_request_longer_than_every_free_run_is_refused_and_the_longest_found() {
+        // Free runs of 1 to 59 pages between reserved runs of 1 to 5, over
+        // twenty regions; then one run of 70 pages late in the node.
+        let pages = 64 * 64 * 20;
+        let (mut bitmap, window) = free_node(0, pages);
+        let mut random = crate::test_random::XorShift::new(0x51ed_2701);
+        let mut runs = Vec::new();
+        let mut page = 0;
+        while page < pages {
+            let free_end = (page + 1 + random.below(59)).min(pages);
+            runs.push((page, free_end));
+            let reserved_end = (free_end + 1 + random.below(5)).min(pages);
+            bitmap.set_range(free_end, reserved_end);
+            page = reserved_end;
+        }
+        let late = pages - 1000;
+        bitmap.set_range(late - 1, late + 71);
+        bitmap.clear_range(late, late + 70);
+        let page_size = PageSize::SIZE_4KIB;
+        let placed = |size_pages: u64, align_pages: u64| {
+            let request = request(size_pages * 4096, align_pages * 4096, 0, 0);
+            find_placement(&bitmap, &window, page_size, &request)
+                .map(|placement| placement.start_offset / 4096)
+        };
+        // The first free run of 59 pages, page by page.
+        let first_59 =
+            (0..pages).find(|&start| (start..start + 59).all(|page| !bitmap.is_set(page)));
+        assert_eq!(placed(59, 1), first_59);
+        assert_eq!(placed(70, 1), Some(late));
+        assert_eq!(placed(64, 2), Some(late));
+        assert_eq!(placed(71, 1), None);
+        assert!(!runs.is_empty());
     }
 
     #[test]

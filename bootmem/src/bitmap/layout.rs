@@ -4,7 +4,8 @@ use super::bits::words_for;
 
 /// The word ranges of one node's storage: the leaf words, then two bit sets
 /// over leaf words, then three bit sets over words of the second of those,
-/// then one byte per word of the last of those.
+/// then one byte per word of the last of those, then one byte per word of
+/// the level-1 sets ([`Layout::short_runs`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Layout {
     /// Leaf words (`bitmap_words(pages)`).
@@ -15,6 +16,8 @@ pub(crate) struct Layout {
     pub(crate) level2: u64,
     /// Words of the bytes kept per level-2 word ([`Layout::full_run_lengths`]).
     pub(crate) run_lengths: u64,
+    /// Words of the bytes kept per level-1 word ([`Layout::short_runs`]).
+    pub(crate) short_runs: u64,
 }
 
 /// One of the summary bit sets.
@@ -43,12 +46,22 @@ impl Layout {
             level1,
             level2,
             run_lengths: level2.div_ceil(8),
+            short_runs: level1.div_ceil(8),
         }
     }
 
     /// Words the whole storage takes.
     pub(crate) const fn total_words(&self) -> u64 {
-        self.leaf + 2 * self.level1 + 3 * self.level2 + self.run_lengths
+        self.leaf + 2 * self.level1 + 3 * self.level2 + self.run_lengths + self.short_runs
+    }
+
+    /// The word range of the short-run lengths, after the full-run
+    /// lengths: byte `j % 8` of word `j / 8` is the longest free run
+    /// starting under level-1 word `j`, capped at 255
+    /// ([`super::short_runs`]).
+    pub(crate) const fn short_runs(&self) -> core::ops::Range<usize> {
+        let start = self.full_run_lengths().end;
+        start..start + self.short_runs as usize
     }
 
     /// The word range of the full-run lengths: for each word of

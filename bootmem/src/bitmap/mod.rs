@@ -24,6 +24,7 @@ mod bits;
 mod layout;
 mod refusals;
 mod runs;
+mod short_runs;
 
 use bits::WORD;
 use layout::{Layout, Set};
@@ -56,11 +57,11 @@ pub const fn bitmap_words(pages: u64) -> u64 {
 }
 
 /// 64-bit words of storage a node of `pages` pages needs: its leaf bitmap
-/// and the summary above it (about 1.032 bits per page). Give [`BootAllocator::register_node`](crate::BootAllocator::register_node)
+/// and the summary above it (about 1.034 bits per page). Give [`BootAllocator::register_node`](crate::BootAllocator::register_node)
 /// at least this many words.
 ///
 /// ```
-/// assert_eq!(bootmem::node_storage_words(0x8000), 512 + 16 + 3 + 1);
+/// assert_eq!(bootmem::node_storage_words(0x8000), 512 + 16 + 3 + 1 + 1);
 /// assert_eq!(bootmem::node_storage_words(0), 0);
 /// ```
 pub const fn node_storage_words(pages: u64) -> u64 {
@@ -297,23 +298,38 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
         self.word(index / WORD) & (1 << (index % WORD)) != 0
     }
 
-    /// Sets every bit of `[from, to)`.
+    /// Sets every bit of `[from, to)`; the short-run bytes are recomputed.
     pub(crate) fn set_range(&mut self, from: u64, to: u64) {
+        if self.change_range(from, to, true) {
+            self.refresh_short_runs(from, to, true);
+        }
+    }
+
+    /// Sets every bit of `[from, to)`, a block the search just placed. The
+    /// short-run bytes are left as they are: reserving only shortens runs,
+    /// so they stay true upper bounds, and a search still skips nothing it
+    /// should visit. Recomputing them would cost a tenth of W2's time, for
+    /// nothing most placements change; an explicit reservation or free
+    /// makes the bytes it reaches exact again.
+    pub(crate) fn reserve_placed(&mut self, from: u64, to: u64) {
         self.change_range(from, to, true);
     }
 
-    /// Clears every bit of `[from, to)`.
+    /// Clears every bit of `[from, to)`; the short-run bytes are recomputed.
     pub(crate) fn clear_range(&mut self, from: u64, to: u64) {
-        self.change_range(from, to, false);
+        if self.change_range(from, to, false) {
+            self.refresh_short_runs(from, to, false);
+        }
     }
 
     /// Sets (`reserve`) or clears `[from, to)`: the partly covered words at
     /// either end one by one, the whole words between through the summary
     /// alone, then level 2 over every level-1 word the range touched.
-    fn change_range(&mut self, from: u64, to: u64, reserve: bool) {
+    /// Returns whether the range held a page.
+    fn change_range(&mut self, from: u64, to: u64, reserve: bool) -> bool {
         debug_assert!(to <= self.len);
         if from >= to {
-            return;
+            return false;
         }
         if !reserve {
             self.refusals.forget();
@@ -340,6 +356,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
             );
         }
         self.refresh_level2_range(from / WORD / WORD, (to - 1) / WORD / WORD + 1);
+        true
     }
 
     /// Sets or clears `[from, to)`, which lies inside one word (possibly empty).
@@ -662,6 +679,73 @@ mod tests {
             );
         }
         assert_full_run_lengths_exact(map);
+        assert_short_runs_exact(map);
+    }
+
+    /// Checks each region's stored longest free run (capped) against the
+    /// maximal free runs found page by page.
+    fn assert_short_runs_exact(map: &Bitmap<Vec<u64>>) {
+        for (region, longest) in short_runs_by_page(map).into_iter().enumerate() {
+            assert_eq!(map.short_run(region as u64), longest, "region {region}");
+        }
+    }
+
+    /// The longest free run (capped) starting in each region, page by page.
+    fn short_runs_by_page(map: &Bitmap<Vec<u64>>) -> Vec<u64> {
+        const REGION: u64 = WORD * WORD;
+        let mut expected = vec![0u64; map.layout.level1 as usize];
+        let mut page = 0;
+        while page < map.len() {
+            if map.is_set(page) {
+                page += 1;
+                continue;
+            }
+            let start = page;
+            while page < map.len() && !map.is_set(page) {
+                page += 1;
+            }
+            for region in start / REGION..=(page - 1) / REGION {
+                let from = start.max(region * REGION);
+                let longest = &mut expected[region as usize];
+                *longest = (*longest).max((page - from).min(short_runs::SHORT_RUN_CAP));
+            }
+        }
+        expected
+    }
+
+    #[test]
+    fn placed_blocks_leave_the_short_runs_upper_bounds_until_an_explicit_change() {
+        const REGION: u64 = WORD * WORD;
+        let len = if cfg!(miri) { REGION * 2 } else { REGION * 30 };
+        let mut map = random_runs(len, 300, 31);
+        let mut random = crate::test_random::XorShift::new(0x0dd_ba11);
+        for _ in 0..if cfg!(miri) { 20 } else { 2000 } {
+            let from = random.below(len);
+            let to = (from + 1 + random.below(200)).min(len);
+            map.reserve_placed(from, to);
+        }
+        let by_page = short_runs_by_page(&map);
+        let lowered = by_page
+            .iter()
+            .enumerate()
+            .filter(|&(region, &longest)| {
+                let stored = map.short_run(region as u64);
+                assert!(stored >= longest, "region {region}: {stored} < {longest}");
+                stored > longest
+            })
+            .count();
+        assert!(lowered > 0, "placements shortened some region's runs");
+        // An explicit reservation of a page in each region, then its
+        // freeing, makes every byte exact again.
+        for region in 0..len / REGION {
+            let page = region * REGION + random.below(REGION);
+            let was_reserved = map.is_set(page);
+            map.set_range(page, page + 1);
+            if !was_reserved {
+                map.clear_range(page, page + 1);
+            }
+        }
+        assert_short_runs_exact(&map);
     }
 
     /// Checks each level-2 word's stored longest run of full level-1 words.
@@ -743,6 +827,51 @@ mod tests {
                                 "{test:?} stride {stride} first {first} to {to}"
                             );
                         }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn short_run_regions_agree_with_each_regions_runs() {
+        const REGION: u64 = WORD * WORD;
+        // Free runs of up to 60 pages (most regions hold nothing longer),
+        // up to 300 (the cap is crossed), and a sparse map.
+        let len = if cfg!(miri) {
+            REGION * 3
+        } else {
+            REGION * 40 + 77
+        };
+        let mut sparse = bitmap(len);
+        for page in (100..len).step_by(9_001) {
+            sparse.clear_range(page, (page + 250).min(len));
+        }
+        let maps = [(21, 60), (22, 300), (23, 5000)]
+            .map(|(seed, longest)| random_runs(len, longest, seed))
+            .into_iter()
+            .chain([sparse]);
+        for map in maps {
+            assert_short_runs_exact(&map);
+            let regions = map.layout.level1;
+            for pages in [1, 2, 40, 63, 64, 100, 127, 128, 129, 200, 254, 255] {
+                let starts = [0, 1, REGION - 1, REGION, 5 * REGION + 17, len / 2, len - 1];
+                for from in starts.into_iter().filter(|&from| from < len) {
+                    for to in [len, (from + 3 * REGION).min(len), from + 1] {
+                        let allows = |region: u64| map.short_run(region) >= pages;
+                        let region = from / REGION;
+                        let expected = if allows(region) {
+                            from
+                        } else {
+                            (region + 1..regions)
+                                .find(|&later| allows(later))
+                                .map_or(to, |later| (later * REGION).min(to))
+                        };
+                        assert_eq!(
+                            map.next_short_run_region(from, pages, to),
+                            expected.min(to),
+                            "pages {pages} from {from} to {to}"
+                        );
                     }
                 }
             }
@@ -922,7 +1051,7 @@ mod tests {
         assert_eq!(bitmap_bytes(1), 8);
         let pages = 1u64 << 28;
         assert!(node_storage_words(pages) * 64 * 100 < pages * 105);
-        assert_eq!(node_storage_words(1), 1 + 2 + 3 + 1);
+        assert_eq!(node_storage_words(1), 1 + 2 + 3 + 1 + 1);
     }
 
     #[test]
