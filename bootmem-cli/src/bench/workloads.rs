@@ -6,7 +6,7 @@ use std::time::Duration;
 use cpu_time::ThreadTime;
 
 use bootmem::memory::NoZeroing;
-use bootmem::{AllocationRequest, Configuration, PhysicalAddress};
+use bootmem::{AllocationRequest, Configuration, PhysicalAddress, ReserveMode};
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
 
@@ -296,6 +296,54 @@ fn reference_sample(
     Ok((total, sampled))
 }
 
+/// W2's rule that a request no node can satisfy is refused in far less
+/// than a scan of the machine, where W2's own long runs do not test it:
+/// the same machine cut into free runs of at most 60 pages (reserved runs
+/// of at most 20), asked from its lowest address for one page more than
+/// its longest free run, so that every run is too short and no run of
+/// whole free words helps. Each round first reserves and frees one free
+/// page in each node, which forgets the refusals the round before learnt.
+/// Returns the best refusal time and the longest free run.
+fn short_run_refusal(shape: Shape, rounds: u32) -> Result<(Duration, u64), Failure> {
+    let mut random = SmallRng::seed_from_u64(3);
+    let runs = Runs::random(&mut random, shape.pages(), 60, 20);
+    let Some(longest) = runs.free.iter().map(|(start, end)| end - start).max() else {
+        return Err("W2: the short-run machine has no free run".into());
+    };
+    // One free page in each node: freeing it forgets that node's refusals.
+    let pages: Vec<PhysicalAddress> = shape
+        .node_frames()
+        .filter_map(|(_, start, end)| {
+            let &(free, _) = runs.free.iter().find(|&&(free, _)| free >= start)?;
+            (free < end).then(|| PhysicalAddress::new(free * PAGE))
+        })
+        .collect();
+    let mut allocator = shape.build(false);
+    runs.apply(&mut allocator);
+    let request = AllocationRequest::new((longest + 1) * PAGE);
+    let mut refused = true;
+    let (time, _) = best_of(rounds.max(LIMIT_ROUNDS), || {
+        for &page in &pages {
+            let forgotten = allocator
+                .reserve(page, PAGE, ReserveMode::Exclusive)
+                .and_then(|()| allocator.free(page, PAGE));
+            refused &= forgotten.is_ok();
+        }
+        let started = ThreadTime::now();
+        let placed = allocator.allocate(&request);
+        let time = started.elapsed();
+        refused &= placed.is_err();
+        (time, ())
+    });
+    if !refused {
+        return Err(format!(
+            "W2: a request of {} pages was placed on a machine of shorter runs",
+            longest + 1
+        ));
+    }
+    Ok((time, longest))
+}
+
 /// W2: a fragmented TiB in 4 nodes, 30 % reserved in random runs; 10 000
 /// allocations of 64 KiB to 1 GiB aligned 4 KiB to 1 GiB with random goals.
 pub fn w2(scale: Scale) -> Result<Row, Failure> {
@@ -353,6 +401,7 @@ pub fn w2(scale: Scale) -> Result<Row, Failure> {
     }
     let (read, write) = limits(shape.leaf_words(), scale.rounds);
     let cold_read = random_read(shape.leaf_words(), scale.rounds);
+    let (refusal, longest) = short_run_refusal(shape, scale.rounds)?;
     let satisfied = placed.iter().filter(|address| address.is_some()).count();
     let per_request = |total: Duration| seconds(total) * 1e9 / requests.len() as f64;
     Ok(Row {
@@ -367,7 +416,9 @@ pub fn w2(scale: Scale) -> Result<Row, Failure> {
             "{:.1} % reserved; {satisfied} of {} placed; reference: {} requests evenly sampled, \
              bitmap-allocator: the first {}; each scaled per request to all\n    \
              per request: fast {:.0} ns, buddy {:.0} ns; one read at a random place in \
-             the leaf bitmap ({} MiB): {:.0} ns",
+             the leaf bitmap ({} MiB): {:.0} ns\n    \
+             refused where every free run is too short ({longest} pages at most, a \
+             request of {}): {:.1} µs, {:.0} times less than reading the leaf bitmap once",
             100.0 * runs.reserved_fraction(shape.pages()),
             requests.len(),
             sampled,
@@ -375,7 +426,10 @@ pub fn w2(scale: Scale) -> Result<Row, Failure> {
             per_request(fast),
             per_request(buddy),
             (shape.leaf_words() * 8) >> 20,
-            cold_read * 1e9
+            cold_read * 1e9,
+            longest + 1,
+            seconds(refusal) * 1e6,
+            read / seconds(refusal),
         ),
     })
 }
