@@ -11,7 +11,9 @@
 //! One byte per level-2 word holds the longest run of level-1 words whose
 //! leaf words are all entirely free, so a search for a long run crosses
 //! 262 144 pages with a few instructions when that level-2 word cannot
-//! hold it.
+//! hold it. One byte per level-1 word holds the longest free run starting
+//! under it, up to 255 pages ([`short_runs`]), so a search for a short run
+//! crosses 4 096 pages a byte where every run is too short.
 //!
 //! Only a partly free leaf word is read from, or written to, the leaf
 //! level: one whose "has a free page" bit is clear reads as entirely
