@@ -716,6 +716,57 @@ mod tests {
     }
 
     #[test]
+    fn short_runs_of_whole_and_partial_words_stay_exact() {
+        const REGION: u64 = WORD * WORD;
+        // Words entirely free, entirely reserved or partly free at random,
+        // so that regions hold few free words in a row and runs cross
+        // word and region boundaries in every way.
+        for seed in 1..if cfg!(miri) { 2 } else { 12 } {
+            let len = REGION * 4 + 100;
+            let mut map = bitmap(len);
+            let mut random = crate::test_random::XorShift::new(seed * 0x9e37_79b9);
+            for word in 0..len.div_ceil(WORD) {
+                let (start, end) = (word * WORD, ((word + 1) * WORD).min(len));
+                match random.below(5) {
+                    0 | 1 => map.clear_range(start, end),
+                    2 => {
+                        let from = start + random.below(end - start);
+                        let to = from + 1 + random.below(end - from);
+                        map.clear_range(from, to);
+                    }
+                    _ => {}
+                }
+            }
+            assert_short_runs_exact(&map);
+        }
+    }
+
+    #[test]
+    fn a_change_reaches_the_run_starting_in_the_region_before() {
+        const REGION: u64 = WORD * WORD;
+        // Region 0's longest run starts 100 pages before region 1 and runs
+        // 150 pages; its other runs are a page long.
+        let mut map = bitmap(REGION * 3);
+        for page in (0..REGION - 200).step_by(2) {
+            map.clear_range(page, page + 1);
+        }
+        map.clear_range(REGION - 100, REGION + 50);
+        assert_eq!(map.short_run(0), 150);
+        // Reserving a page 20 pages into region 1 cuts it to 120.
+        map.set_range(REGION + 20, REGION + 21);
+        assert_eq!(map.short_run(0), 120);
+        // Freeing it again, and 200 pages after, lengthens it past the cap.
+        map.clear_range(REGION + 20, REGION + 250);
+        assert_eq!(map.short_run(0), 255);
+        assert_short_runs_exact(&map);
+        // A region whose last page is reserved does not count the run the
+        // next region starts with.
+        map.set_range(REGION - 1, REGION);
+        assert_eq!(map.short_run(0), 99);
+        assert_short_runs_exact(&map);
+    }
+
+    #[test]
     fn placed_blocks_leave_the_short_runs_upper_bounds_until_an_explicit_change() {
         const REGION: u64 = WORD * WORD;
         let len = if cfg!(miri) { REGION * 2 } else { REGION * 30 };
@@ -859,7 +910,14 @@ mod tests {
             for pages in [1, 2, 40, 63, 64, 100, 127, 128, 129, 200, 254, 255] {
                 let starts = [0, 1, REGION - 1, REGION, 5 * REGION + 17, len / 2, len - 1];
                 for from in starts.into_iter().filter(|&from| from < len) {
-                    for to in [len, (from + 3 * REGION).min(len), from + 1] {
+                    let region_end = (from / REGION + 2) * REGION - 1;
+                    let ends = [
+                        len,
+                        (from + 3 * REGION).min(len),
+                        from + 1,
+                        region_end.min(len),
+                    ];
+                    for to in ends {
                         let allows = |region: u64| map.short_run(region) >= pages;
                         let region = from / REGION;
                         let expected = if allows(region) {
@@ -871,7 +929,7 @@ mod tests {
                         };
                         assert_eq!(
                             map.next_short_run_region(from, pages, to),
-                            expected.min(to),
+                            expected,
                             "pages {pages} from {from} to {to}"
                         );
                     }
