@@ -908,7 +908,18 @@ mod tests {
             assert_short_runs_exact(&map);
             let regions = map.layout.level1;
             for pages in [1, 2, 40, 63, 64, 100, 127, 128, 129, 200, 254, 255] {
-                let starts = [0, 1, REGION - 1, REGION, 5 * REGION + 17, len / 2, len - 1];
+                // Region 9 of the sparse map, and the one after, hold no
+                // run; region 11 does.
+                let starts = [
+                    0,
+                    1,
+                    REGION - 1,
+                    REGION,
+                    5 * REGION + 17,
+                    9 * REGION + 5,
+                    len / 2,
+                    len - 1,
+                ];
                 for from in starts.into_iter().filter(|&from| from < len) {
                     let region_end = (from / REGION + 2) * REGION - 1;
                     let ends = [
