@@ -647,6 +647,7 @@ fn prefetch(value: &u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use short_runs::REGION_PAGES;
     use std::vec;
     use std::vec::Vec;
 
@@ -694,7 +695,6 @@ mod tests {
 
     /// The longest free run (capped) starting in each region, page by page.
     fn short_runs_by_page(map: &Bitmap<Vec<u64>>) -> Vec<u64> {
-        const REGION: u64 = WORD * WORD;
         let mut expected = vec![0u64; map.layout.level1 as usize];
         let mut page = 0;
         while page < map.len() {
@@ -706,8 +706,8 @@ mod tests {
             while page < map.len() && !map.is_set(page) {
                 page += 1;
             }
-            for region in start / REGION..=(page - 1) / REGION {
-                let from = start.max(region * REGION);
+            for region in start / REGION_PAGES..=(page - 1) / REGION_PAGES {
+                let from = start.max(region * REGION_PAGES);
                 let longest = &mut expected[region as usize];
                 *longest = (*longest).max((page - from).min(short_runs::SHORT_RUN_CAP));
             }
@@ -717,12 +717,11 @@ mod tests {
 
     #[test]
     fn short_runs_of_whole_and_partial_words_stay_exact() {
-        const REGION: u64 = WORD * WORD;
         // Words entirely free, entirely reserved or partly free at random,
         // so that regions hold few free words in a row and runs cross
         // word and region boundaries in every way.
         for seed in 1..if cfg!(miri) { 2 } else { 12 } {
-            let len = REGION * 4 + 100;
+            let len = REGION_PAGES * 4 + 100;
             let mut map = bitmap(len);
             let mut random = crate::test_random::XorShift::new(seed * 0x9e37_79b9);
             for word in 0..len.div_ceil(WORD) {
@@ -743,33 +742,35 @@ mod tests {
 
     #[test]
     fn a_change_reaches_the_run_starting_in_the_region_before() {
-        const REGION: u64 = WORD * WORD;
         // Region 0's longest run starts 100 pages before region 1 and runs
         // 150 pages; its other runs are a page long.
-        let mut map = bitmap(REGION * 3);
-        for page in (0..REGION - 200).step_by(2) {
+        let mut map = bitmap(REGION_PAGES * 3);
+        for page in (0..REGION_PAGES - 200).step_by(2) {
             map.clear_range(page, page + 1);
         }
-        map.clear_range(REGION - 100, REGION + 50);
+        map.clear_range(REGION_PAGES - 100, REGION_PAGES + 50);
         assert_eq!(map.short_run(0), 150);
         // Reserving a page 20 pages into region 1 cuts it to 120.
-        map.set_range(REGION + 20, REGION + 21);
+        map.set_range(REGION_PAGES + 20, REGION_PAGES + 21);
         assert_eq!(map.short_run(0), 120);
         // Freeing it again, and 200 pages after, lengthens it past the cap.
-        map.clear_range(REGION + 20, REGION + 250);
+        map.clear_range(REGION_PAGES + 20, REGION_PAGES + 250);
         assert_eq!(map.short_run(0), 255);
         assert_short_runs_exact(&map);
         // A region whose last page is reserved does not count the run the
         // next region starts with.
-        map.set_range(REGION - 1, REGION);
+        map.set_range(REGION_PAGES - 1, REGION_PAGES);
         assert_eq!(map.short_run(0), 99);
         assert_short_runs_exact(&map);
     }
 
     #[test]
     fn placed_blocks_leave_the_short_runs_upper_bounds_until_an_explicit_change() {
-        const REGION: u64 = WORD * WORD;
-        let len = if cfg!(miri) { REGION * 2 } else { REGION * 30 };
+        let len = if cfg!(miri) {
+            REGION_PAGES * 2
+        } else {
+            REGION_PAGES * 30
+        };
         let mut map = random_runs(len, 300, 31);
         let mut random = crate::test_random::XorShift::new(0x0dd_ba11);
         for _ in 0..if cfg!(miri) { 20 } else { 2000 } {
@@ -790,8 +791,8 @@ mod tests {
         assert!(lowered > 0, "placements shortened some region's runs");
         // An explicit reservation of a page in each region, then its
         // freeing, makes every byte exact again.
-        for region in 0..len / REGION {
-            let page = region * REGION + random.below(REGION);
+        for region in 0..len / REGION_PAGES {
+            let page = region * REGION_PAGES + random.below(REGION_PAGES);
             let was_reserved = map.is_set(page);
             map.set_range(page, page + 1);
             if !was_reserved {
@@ -888,13 +889,12 @@ mod tests {
 
     #[test]
     fn short_run_regions_agree_with_each_regions_runs() {
-        const REGION: u64 = WORD * WORD;
         // Free runs of up to 60 pages (most regions hold nothing longer),
         // up to 300 (the cap is crossed), and a sparse map.
         let len = if cfg!(miri) {
-            REGION * 3
+            REGION_PAGES * 3
         } else {
-            REGION * 40 + 77
+            REGION_PAGES * 40 + 77
         };
         let mut sparse = bitmap(len);
         for page in (100..len).step_by(9_001) {
@@ -913,30 +913,30 @@ mod tests {
                 let starts = [
                     0,
                     1,
-                    REGION - 1,
-                    REGION,
-                    5 * REGION + 17,
-                    9 * REGION + 5,
+                    REGION_PAGES - 1,
+                    REGION_PAGES,
+                    5 * REGION_PAGES + 17,
+                    9 * REGION_PAGES + 5,
                     len / 2,
                     len - 1,
                 ];
                 for from in starts.into_iter().filter(|&from| from < len) {
-                    let region_end = (from / REGION + 2) * REGION - 1;
+                    let region_end = (from / REGION_PAGES + 2) * REGION_PAGES - 1;
                     let ends = [
                         len,
-                        (from + 3 * REGION).min(len),
+                        (from + 3 * REGION_PAGES).min(len),
                         from + 1,
                         region_end.min(len),
                     ];
                     for to in ends {
                         let allows = |region: u64| map.short_run(region) >= pages;
-                        let region = from / REGION;
+                        let region = from / REGION_PAGES;
                         let expected = if allows(region) {
                             from
                         } else {
                             (region + 1..regions)
                                 .find(|&later| allows(later))
-                                .map_or(to, |later| (later * REGION).min(to))
+                                .map_or(to, |later| (later * REGION_PAGES).min(to))
                         };
                         assert_eq!(
                             map.next_short_run_region(from, pages, to),

@@ -29,7 +29,7 @@ use super::Bitmap;
 pub(crate) const SHORT_RUN_CAP: u64 = 255;
 
 /// Pages under one level-1 summary word.
-const REGION_PAGES: u64 = WORD * WORD;
+pub(crate) const REGION_PAGES: u64 = WORD * WORD;
 
 /// Each byte of a word, repeated.
 const BYTES: u64 = 0x0101_0101_0101_0101;
@@ -98,9 +98,10 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
             let free = !self.word(index);
             // Runs inside the word, and the one at its top, which goes on
             // into the words after.
+            // At most 64, below the cap.
             let top = u64::from(free.leading_ones());
             let beyond = if top > 0 {
-                self.free_from_word(index + 1, SHORT_RUN_CAP - top.min(SHORT_RUN_CAP))
+                self.free_from_word(index + 1, SHORT_RUN_CAP - top)
             } else {
                 0
             };
