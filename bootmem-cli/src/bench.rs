@@ -9,12 +9,16 @@
 //! workload fits them, and beside the limits: reading the leaf bitmap once
 //! and writing it once. Times are the best of `--rounds` runs, the two
 //! sides of each target ratio run in turn, round by round.
+//!
+//! With `--script FILE`, the workloads are scripts instead ([`script`]):
+//! each runs on both searches, its calls timed by phase.
 
 mod logs;
 pub mod machine;
 mod memory;
 mod peers;
 mod report;
+pub mod script;
 mod workloads;
 
 use std::path::PathBuf;
@@ -46,6 +50,16 @@ pub struct BenchArguments {
     /// the first of shared/data, ../shared/data, ../../shared/data).
     #[arg(long)]
     pub logs: Option<PathBuf>,
+    /// Measure these `.bms` scripts instead of the six workloads: every
+    /// call on the word search, the allocations also on the bit-by-bit
+    /// reference (a sample, within --reference-seconds), each phase
+    /// timed (repeatable).
+    #[arg(long = "script", value_name = "FILE")]
+    pub scripts: Vec<PathBuf>,
+    /// Seconds a script's reference sample may take a round, about
+    /// (default 2, 0.5 with --quick).
+    #[arg(long, value_name = "SECONDS")]
+    pub reference_seconds: Option<f64>,
 }
 
 /// Runs `bootmem bench`.
@@ -56,6 +70,9 @@ pub fn run(arguments: &BenchArguments) -> ExitCode {
     if !(4..=1024).contains(&arguments.gibibytes) || rounds == 0 {
         eprintln!("error: --gibibytes must be 4..=1024 and --rounds at least 1");
         return ExitCode::from(2);
+    }
+    if !arguments.scripts.is_empty() {
+        return run_scripts(arguments, rounds);
     }
     let scale = Scale {
         gibibytes: arguments.gibibytes,
@@ -85,6 +102,47 @@ pub fn run(arguments: &BenchArguments) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// `bootmem bench --script`: each script measured, printed as a block or
+/// as one JSON list.
+fn run_scripts(arguments: &BenchArguments, rounds: u32) -> ExitCode {
+    let reference_seconds =
+        arguments
+            .reference_seconds
+            .unwrap_or(if arguments.quick { 0.5 } else { 2.0 });
+    if !(reference_seconds.is_finite() && reference_seconds > 0.0) {
+        eprintln!("error: --reference-seconds must be a positive number");
+        return ExitCode::from(2);
+    }
+    let scale = script::ScriptScale {
+        rounds,
+        reference_seconds,
+    };
+    let mut rows = Vec::new();
+    for path in &arguments.scripts {
+        match script::measure_file(path, scale) {
+            Ok(row) => rows.push(row),
+            Err(failure) => {
+                eprintln!("error: {failure}");
+                let status = match failure {
+                    script::Failure::Input(_) => 2,
+                    script::Failure::Disagreement(_) => 1,
+                };
+                return ExitCode::from(status);
+            }
+        }
+    }
+    if arguments.json {
+        let report = serde_json::json!({ "rounds": rounds, "scripts": rows });
+        println!("{report}");
+    } else {
+        println!("bootmem bench --script: best of {rounds}");
+        for row in &rows {
+            script::print(row);
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 /// One workload's measurement.

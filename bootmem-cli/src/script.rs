@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 pub mod interpreter;
+pub mod outcome;
 pub mod parser;
 
 use interpreter::Interpreter;
@@ -81,15 +82,14 @@ pub fn run(arguments: &ScriptArguments) -> ExitCode {
                     line: call.line,
                     command: call.command.name(),
                     arguments: call.arguments(),
-                    result,
+                    result: result.to_string(),
                 };
                 match serde_json::to_string(&record) {
                     Ok(json) => writeln!(out, "{json}"),
                     Err(error) => Err(io::Error::other(error)),
                 }
             } else {
-                out.write_all(result.as_bytes())
-                    .and_then(|()| out.write_all(b"\n"))
+                result.write_line(&mut out)
             };
             if written.is_err() {
                 return ExitCode::from(1);

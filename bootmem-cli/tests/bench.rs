@@ -85,3 +85,60 @@ fn bench_refuses_silly_sizes() {
         .unwrap()
         .starts_with("error:"));
 }
+
+/// A script measured both ways: every phase's calls counted, the
+/// reference run on every allocation of a small script, the JSON keys.
+#[test]
+fn a_script_is_measured_on_both_searches() {
+    let directory = std::env::temp_dir().join(format!("bench-script-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&directory).unwrap();
+    let path = directory.join("small.bms");
+    let mut script = String::from(
+        "init_bootmem_node 0 0x100 0 0x40000\nfree_bootmem 0 0x40000000\nreserve_bootmem 0 16M 0\n",
+    );
+    for size in 1..=300 {
+        script.push_str(&format!("alloc_bootmem {}\n", size * 13 % 4000 + 8));
+    }
+    script.push_str("__alloc_bootmem_nopanic 64M 2M 0\nfree_pages\nfree_all_bootmem\n");
+    std::fs::write(&path, script).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_bootmem"))
+        .args(["bench", "--quick", "--json", "--script"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let row = &report["scripts"][0];
+    assert_eq!(row["calls"], 306, "{row}");
+    assert_eq!(row["allocations"]["calls"], 301, "{row}");
+    assert_eq!(row["allocations"]["sampled_calls"], 301, "{row}");
+    assert!(row["allocations"]["sampled_reference_s"].as_f64().unwrap() > 0.0);
+    assert_eq!(row["set_up"]["calls"], 3);
+    assert_eq!(row["hand_off"]["calls"], 1);
+    assert_eq!(row["queries"]["calls"], 1);
+    assert_eq!(row["leaf_bitmap_bytes"], 0x40000 / 8);
+    assert!(row["limit_read_s"].is_f64() && row["limit_memset_s"].is_f64());
+    std::fs::remove_dir_all(&directory).ok();
+}
+
+#[test]
+fn a_script_that_does_not_parse_stops_the_bench_with_its_line() {
+    let directory = std::env::temp_dir().join(format!("bench-script-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&directory).unwrap();
+    let path = directory.join("bad.bms");
+    std::fs::write(&path, "free_pages\nalloc_bootmem 1 2 3\n").unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_bootmem"))
+        .args(["bench", "--script"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("bad.bms:2:"), "{stderr}");
+    assert!(output.stdout.is_empty());
+    std::fs::remove_dir_all(&directory).ok();
+}

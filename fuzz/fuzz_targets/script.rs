@@ -14,7 +14,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut interpreter = script::interpreter::Interpreter::new();
     for call in calls.iter().take(2000) {
-        let line = interpreter.execute(call);
+        let line = interpreter.execute(call).to_string();
         assert!(!line.is_empty() && !line.contains('\n'), "{line:?}");
     }
 });

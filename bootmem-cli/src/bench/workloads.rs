@@ -81,10 +81,8 @@ struct Limits {
 }
 
 impl Limits {
-    /// A bitmap of `words` words in the same memory as the bitmaps'
-    /// ([`super::memory`]), every word written.
-    fn new(words: u64) -> Self {
-        let mut bitmap = super::memory::words(words as usize, 0);
+    /// A bitmap in `bitmap`'s memory, every word written.
+    fn new(mut bitmap: Vec<u64>) -> Self {
         for (index, word) in bitmap.iter_mut().enumerate() {
             *word = (index as u64).wrapping_mul(0x9e37_79b9);
         }
@@ -114,7 +112,8 @@ impl Limits {
 /// writing it once, in turn, at least [`LIMIT_ROUNDS`] times: the best
 /// time of each (run, read, write).
 fn beside_limits(words: u64, rounds: u32, run: &mut dyn FnMut() -> Duration) -> [Duration; 3] {
-    let limits = std::cell::RefCell::new(Limits::new(words));
+    let bitmap = super::memory::words(words as usize, 0);
+    let limits = std::cell::RefCell::new(Limits::new(bitmap));
     best_of_interleaved(
         rounds.max(LIMIT_ROUNDS),
         [run, &mut || limits.borrow().read_once(), &mut || {
@@ -127,6 +126,19 @@ fn beside_limits(words: u64, rounds: u32, run: &mut dyn FnMut() -> Duration) -> 
 /// once, in turn, at least [`LIMIT_ROUNDS`] times; the best of each.
 pub fn limits(words: u64, rounds: u32) -> (f64, f64) {
     let [_, read, write] = beside_limits(words, rounds, &mut || Duration::ZERO);
+    (seconds(read), seconds(write))
+}
+
+/// [`limits`] in ordinary heap memory, as `bootmem script` allocates its
+/// nodes' bitmaps (`vec!`), for `bootmem bench --script`.
+pub fn heap_limits(words: u64, rounds: u32) -> (f64, f64) {
+    let limits = std::cell::RefCell::new(Limits::new(vec![0; words as usize]));
+    let [read, write] = best_of_interleaved(
+        rounds.max(LIMIT_ROUNDS),
+        [&mut || limits.borrow().read_once(), &mut || {
+            limits.borrow_mut().write_once()
+        }],
+    );
     (seconds(read), seconds(write))
 }
 

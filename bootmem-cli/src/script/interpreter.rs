@@ -4,7 +4,8 @@ use bootmem::linux::{self, Bootmem, NoPanicResult};
 use bootmem::memory::NoZeroing;
 use bootmem::{Configuration, PageFrameNumber, PageSize, PhysicalAddress, RangeError};
 
-use super::parser::{Call, Command};
+use super::outcome::Outcome;
+use super::parser::{Call, Command, MAX_ARGUMENTS};
 
 /// The registry capacity of the simulated machine: x86-64's `MAX_NUMNODES`.
 pub const MAX_NODES: usize = 1024;
@@ -26,6 +27,8 @@ pub struct Interpreter {
     configuration: Configuration,
     /// `None` once torn down.
     bootmem: Option<Box<Machine>>,
+    /// Whether allocations search bit by bit ([`Interpreter::use_bit_by_bit_search`]).
+    bit_by_bit: bool,
 }
 
 impl Default for Interpreter {
@@ -34,28 +37,8 @@ impl Default for Interpreter {
     }
 }
 
-/// Prints an address as the script format wants it: `0x` and lower-case
-/// hexadecimal digits without leading zeros (`format!("{:#x}")`, written
-/// out directly: a script of a million allocations prints a million).
-fn address(address: PhysicalAddress) -> String {
-    let value = address.as_u64();
-    let digits = (u64::BITS - value.leading_zeros()).div_ceil(4).max(1);
-    let mut text = String::with_capacity(2 + digits as usize);
-    text.push_str("0x");
-    for digit in (0..digits).rev() {
-        text.push(char::from(
-            b"0123456789abcdef"[(value >> (4 * digit) & 0xf) as usize],
-        ));
-    }
-    text
-}
-
-fn bug(reason: impl std::fmt::Display) -> String {
-    format!("BUG: {reason}")
-}
-
-fn torn_down() -> String {
-    bug("bootmem is torn down (free_all_bootmem ran)")
+fn torn_down() -> Outcome {
+    Outcome::bug("bootmem is torn down (free_all_bootmem ran)")
 }
 
 impl Interpreter {
@@ -65,40 +48,55 @@ impl Interpreter {
         Self {
             configuration,
             bootmem: Some(Box::new(Bootmem::new(configuration, NoZeroing))),
+            bit_by_bit: false,
         }
     }
 
     /// Rebuilds the (node-less) allocator after a configuration change.
     #[inline(never)]
-    fn configure(&mut self, change: impl FnOnce(&mut Configuration)) -> String {
+    fn configure(&mut self, change: impl FnOnce(&mut Configuration)) -> Outcome {
         change(&mut self.configuration);
         // Configuration lines only parse before the first node line, so no
         // node is registered yet and nothing is lost by starting afresh.
         if let Some(bootmem) = &mut self.bootmem {
             **bootmem = Bootmem::new(self.configuration, NoZeroing);
+            bootmem
+                .allocator_mut()
+                .use_bit_by_bit_search(self.bit_by_bit);
         }
-        "ok".to_owned()
+        Outcome::Done
     }
 
     /// `free_all_bootmem`: hands every free page over and tears the
     /// allocator down.
     #[inline(never)]
-    fn tear_down(bootmem: Box<Machine>) -> String {
-        bootmem.free_all_bootmem(|_| {}).to_string()
+    fn tear_down(bootmem: Box<Machine>) -> Outcome {
+        Outcome::Number(bootmem.free_all_bootmem(|_| {}))
     }
 
     fn page(&self) -> PageSize {
         self.configuration.page_size
     }
 
-    /// Runs one call and returns its output line.
-    pub fn execute(&mut self, call: &Call) -> String {
-        let arguments = call.arguments();
+    /// Makes every allocation search one bit at a time and mark one bit per
+    /// page, as v4.19 does (the library's `reference` feature), or go back
+    /// to the word-at-a-time search. Results are identical; only time
+    /// differs. Nodes registered later follow the switch too.
+    pub fn use_bit_by_bit_search(&mut self, enabled: bool) {
+        self.bit_by_bit = enabled;
+        if let Some(bootmem) = &mut self.bootmem {
+            bootmem.allocator_mut().use_bit_by_bit_search(enabled);
+        }
+    }
+
+    /// Runs one call and returns its outcome; its `Display` is the output line.
+    pub fn execute(&mut self, call: &Call) -> Outcome {
+        let arguments = call.values();
         let argument = |index: usize| arguments[index];
         match call.command {
             Command::page_size => match PageSize::try_new(argument(0)) {
                 Ok(size) => self.configure(|configuration| configuration.page_size = size),
-                Err(error) => bug(error),
+                Err(error) => Outcome::bug(error),
             },
             Command::smp_cache_bytes => {
                 self.configure(|configuration| configuration.cache_line_bytes = argument(0))
@@ -114,15 +112,15 @@ impl Interpreter {
             }),
             Command::bootmem_bootmap_pages => {
                 let bytes = bootmem::bitmap_bytes(argument(0));
-                self.page().pages_for(bytes).to_string()
+                Outcome::Number(self.page().pages_for(bytes))
             }
             Command::free_bootmem_late => {
                 if self.bootmem.is_some() {
-                    return bug("free_bootmem_late before free_all_bootmem");
+                    return Outcome::bug("free_bootmem_late before free_all_bootmem");
                 }
                 match linux::late_free_frames(self.page(), argument(0), argument(1)) {
-                    Ok(frames) => (frames.end.as_u64() - frames.start.as_u64()).to_string(),
-                    Err(error) => bug(error),
+                    Ok(frames) => Outcome::Number(frames.end.as_u64() - frames.start.as_u64()),
+                    Err(error) => Outcome::bug(error),
                 }
             }
             Command::free_all_bootmem => match self.bootmem.take() {
@@ -137,13 +135,13 @@ impl Interpreter {
     }
 }
 
-/// Runs a call on a live (not torn down) allocator; `Err` holds a `BUG:` line.
-fn live(bootmem: &mut Machine, call: &Call) -> Result<String, String> {
-    let a = call.arguments();
+/// Runs a call on a live (not torn down) allocator; `Err` holds a `BUG:` outcome.
+fn live(bootmem: &mut Machine, call: &Call) -> Result<Outcome, Outcome> {
+    let a = call.values();
     Ok(match call.command {
         Command::init_bootmem_node => {
             let node = u32::try_from(a[0])
-                .map_err(|_| bug(format!("node number {} is too large", a[0])))?;
+                .map_err(|_| Outcome::bug(format!("node number {} is too large", a[0])))?;
             register(bootmem, node, a[1], a[2], a[3])?
         }
         Command::init_bootmem => register(bootmem, 0, a[0], 0, a[1])?,
@@ -156,8 +154,8 @@ fn live(bootmem: &mut Machine, call: &Call) -> Result<String, String> {
             reserved(bootmem.reserve_bootmem_node(node_number(a[0])?, a[1], a[2], a[3] as u32))?
         }
         Command::is_reserved => match bootmem.allocator().is_reserved(PageFrameNumber::new(a[0])) {
-            Some(reserved) => u8::from(reserved).to_string(),
-            None => return Err(bug(format!("no node covers page {:#x}", a[0]))),
+            Some(reserved) => Outcome::Number(u64::from(reserved)),
+            None => return Err(Outcome::bug(format!("no node covers page {:#x}", a[0]))),
         },
         Command::reserved_ranges => {
             let runs: Vec<String> = bootmem
@@ -165,20 +163,20 @@ fn live(bootmem: &mut Machine, call: &Call) -> Result<String, String> {
                 .reserved_runs()
                 .map(|run| format!("{:#x}-{:#x}", run.start.as_u64(), run.end.as_u64()))
                 .collect();
-            if runs.is_empty() {
+            Outcome::Text(if runs.is_empty() {
                 "none".to_owned()
             } else {
                 runs.join(" ")
-            }
+            })
         }
-        Command::free_pages => bootmem.allocator().free_pages().to_string(),
+        Command::free_pages => Outcome::Number(bootmem.allocator().free_pages()),
         command => allocate(bootmem, command, a)?,
     })
 }
 
 /// The node number of a `_node` call, if it can name a node at all.
-fn node_number(value: u64) -> Result<u32, String> {
-    u32::try_from(value).map_err(|_| bug(format!("node {value} is not registered")))
+fn node_number(value: u64) -> Result<u32, Outcome> {
+    u32::try_from(value).map_err(|_| Outcome::bug(format!("node {value} is not registered")))
 }
 
 fn register(
@@ -187,10 +185,10 @@ fn register(
     mapstart: u64,
     start: u64,
     end: u64,
-) -> Result<String, String> {
+) -> Result<Outcome, Outcome> {
     let pages = end.saturating_sub(start);
     if bootmem::bitmap_words(pages) > MAX_BITMAP_WORDS {
-        return Err(bug(format!(
+        return Err(Outcome::bug(format!(
             "node of {} pages needs a bitmap larger than this simulator allocates (at most {} pages)",
             end - start,
             MAX_BITMAP_WORDS * 64
@@ -199,37 +197,41 @@ fn register(
     let storage = vec![0u64; bootmem::node_storage_words(pages) as usize];
     bootmem
         .init_bootmem_node(node, mapstart, start, end, storage)
-        .map(|bytes| bytes.to_string())
-        .map_err(bug)
+        .map(Outcome::Number)
+        .map_err(Outcome::bug)
 }
 
-fn range(result: Result<(), RangeError>) -> Result<String, String> {
-    result.map(|()| "ok".to_owned()).map_err(bug)
+fn range(result: Result<(), RangeError>) -> Result<Outcome, Outcome> {
+    result.map(|()| Outcome::Done).map_err(Outcome::bug)
 }
 
-fn reserved(result: Result<i32, RangeError>) -> Result<String, String> {
-    result.map(|value| value.to_string()).map_err(bug)
+fn reserved(result: Result<i32, RangeError>) -> Result<Outcome, Outcome> {
+    result.map(Outcome::Reservation).map_err(Outcome::bug)
 }
 
 /// Prints a `_nopanic` result.
-fn nopanic(result: NoPanicResult) -> Result<String, String> {
-    match result.map_err(bug)? {
-        Some(found) => Ok(address(found)),
-        None => Ok("NULL".to_owned()),
+fn nopanic(result: NoPanicResult) -> Result<Outcome, Outcome> {
+    match result.map_err(Outcome::bug)? {
+        Some(found) => Ok(Outcome::Address(found.as_u64())),
+        None => Ok(Outcome::Null),
     }
 }
 
 /// Prints the result of a panicking call, through its `_nopanic` twin so
 /// that the runner can go on after the panic line.
-fn panicking(size: u64, result: NoPanicResult) -> Result<String, String> {
-    match result.map_err(bug)? {
-        Some(found) => Ok(address(found)),
-        None => Ok(format!("PANIC: bootmem alloc of {size} bytes failed!")),
+fn panicking(size: u64, result: NoPanicResult) -> Result<Outcome, Outcome> {
+    match result.map_err(Outcome::bug)? {
+        Some(found) => Ok(Outcome::Address(found.as_u64())),
+        None => Ok(Outcome::Panic(size)),
     }
 }
 
 #[allow(clippy::used_underscore_items)]
-fn allocate(bootmem: &mut Machine, command: Command, a: &[u64]) -> Result<String, String> {
+fn allocate(
+    bootmem: &mut Machine,
+    command: Command,
+    a: &[u64; MAX_ARGUMENTS],
+) -> Result<Outcome, Outcome> {
     let configuration = *bootmem.allocator().configuration();
     let cache = configuration.cache_line_bytes;
     let page = configuration.page_size.bytes();
@@ -316,7 +318,10 @@ fn allocate(bootmem: &mut Machine, command: Command, a: &[u64]) -> Result<String
             a[1],
             bootmem.__alloc_bootmem_low_node_nopanic(node(a[0])?, a[1], a[2], a[3]),
         ),
-        other => Err(bug(format!("{} is not an allocation", other.name()))),
+        other => Err(Outcome::bug(format!(
+            "{} is not an allocation",
+            other.name()
+        ))),
     }
 }
 
@@ -325,16 +330,6 @@ mod tests {
     use super::super::parser::parse_script;
     use super::*;
     use proptest::prelude::*;
-
-    #[test]
-    fn addresses_print_as_format_prints_them() {
-        let mut values = vec![0, 1, 0xf, 0x10, 0xff, 0x100, u64::MAX, 1 << 63];
-        values.extend((0..64).map(|shift| (1u64 << shift) - 1));
-        values.extend((0..64).map(|shift| 0x9e37_79b9_7f4a_7c15u64 >> shift));
-        for value in values {
-            assert_eq!(address(PhysicalAddress::new(value)), format!("{value:#x}"));
-        }
-    }
 
     /// A number that is often an edge: 0, 1, near a page, near 2^64.
     fn number() -> impl Strategy<Value = u64> {
@@ -432,7 +427,7 @@ mod tests {
                 };
                 let mut interpreter = Interpreter::new();
                 for call in &calls {
-                    let output = interpreter.execute(call);
+                    let output = interpreter.execute(call).to_string();
                     prop_assert!(!output.is_empty() && !output.contains('\n'));
                 }
                 Ok(())

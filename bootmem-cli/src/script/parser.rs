@@ -22,6 +22,13 @@ impl Call {
     pub fn arguments(&self) -> &[u64] {
         &self.values[..self.command.arguments().len()]
     }
+
+    /// Every argument slot: the arguments first, zeros after. A fixed
+    /// array, so that the interpreter's reads of its known positions need
+    /// no bounds check.
+    pub fn values(&self) -> &[u64; MAX_ARGUMENTS] {
+        &self.values
+    }
 }
 
 /// What an argument position holds.
