@@ -29,6 +29,18 @@ pub(crate) struct NodeAllocator<Storage> {
     pub(crate) streak_ready: sequential::Cached<bool>,
 }
 
+/// What [`NodeAllocator::extend_streak`] did with a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum StreakStep {
+    /// Placed at the end of the last block, inside the partly used page.
+    Placed(PhysicalAddress),
+    /// It ends past the partly used page: the shortcut of
+    /// [`NodeAllocator::allocate`] places it in the hint page.
+    PastThePage,
+    /// Nothing is known: the general path decides.
+    Unknown,
+}
+
 impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
     /// A node over `frames` with every page reserved. The caller has
     /// validated the range and the storage size.
@@ -89,46 +101,58 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
         trace::allocation_attempt(self.id, page, request);
         let window = self.window();
         self.streak_ready = sequential::Cached(false);
-        let placement = if self.bit_by_bit {
-            crate::reference::find_placement(&self.bitmap, &window, page, request)?
+        let (placement, sequential) = if self.bit_by_bit {
+            (
+                crate::reference::find_placement(&self.bitmap, &window, page, request)?,
+                false,
+            )
         } else {
             match sequential::next_to_last_block(&self.bitmap, &window, page, request) {
-                Some(placement) => {
-                    self.streak_ready =
-                        sequential::Cached(placement.reserve_from >= placement.reserve_to);
-                    placement
-                }
-                None => search::find_placement(&self.bitmap, &window, page, request)?,
+                Some(placement) => (placement, true),
+                None => (
+                    search::find_placement(&self.bitmap, &window, page, request)?,
+                    false,
+                ),
             }
         };
-        Some(self.commit(page, &placement))
+        let address = self.commit(page, &placement);
+        if sequential {
+            // A block merged with no page to reserve changed nothing the
+            // shortcut's proof reads; one that took the hint page moved
+            // the hint, and the proof is made again for the new one.
+            let unchanged = placement.reserve_from >= placement.reserve_to;
+            self.streak_ready = sequential::Cached(
+                unchanged || sequential::hint_is_next(&self.bitmap, &self.window(), page, request),
+            );
+        }
+        Some(address)
     }
 
     /// The next block of a streak ([`sequential::Streak`]): `request`, of
     /// at most a page, lands at the end of the last block aligned, when it
     /// ends inside the same partly used page; nothing else changes but the
-    /// last end. `None` when it would not end there.
+    /// last end. When it would end past that page, the streak's proof says
+    /// the shortcut places it in the hint page: [`StreakStep::PastThePage`]
+    /// asks the caller to let [`allocate`](Self::allocate) do so.
     #[inline]
-    pub(crate) fn extend_streak(
-        &mut self,
-        page: PageSize,
-        request: &SearchRequest,
-    ) -> Option<PhysicalAddress> {
+    pub(crate) fn extend_streak(&mut self, page: PageSize, request: &SearchRequest) -> StreakStep {
         let shift = page.shift();
         let last_end = self.last_end_offset;
         if request.size > page.bytes() || last_end & (page.bytes() - 1) == 0 {
-            return None;
+            return StreakStep::Unknown;
         }
         debug_assert_eq!(self.hint_index, (last_end >> shift) + 1);
         let base = self.start_frame() << shift;
         let start = search::align_up_saturating(base + last_end, request.align) - base;
-        let end = start.checked_add(request.size)?;
+        let Some(end) = start.checked_add(request.size) else {
+            return StreakStep::Unknown;
+        };
         if end > self.hint_index << shift {
-            return None;
+            return StreakStep::PastThePage;
         }
         trace::allocation_attempt(self.id, page, request);
         self.last_end_offset = end;
-        Some(PhysicalAddress::new(base + start))
+        StreakStep::Placed(PhysicalAddress::new(base + start))
     }
 
     /// Applies a placement found by [`search::find_placement`]: reserves its pages

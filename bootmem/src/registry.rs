@@ -9,7 +9,7 @@
 use crate::address::{FrameRange, PageFrameNumber, PageSize, PhysicalAddress};
 use crate::error::{RangeError, RegistrationError};
 use crate::list::FixedList;
-use crate::node::NodeAllocator;
+use crate::node::{NodeAllocator, StreakStep};
 use crate::node_id::NodeId;
 use crate::search::SearchRequest;
 use crate::sequential::{Cached, Streak};
@@ -137,7 +137,22 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize>
         let streak = self.streak.0.filter(|streak| streak.matches(request))?;
         // Not through `get_mut`: extending the streak keeps it.
         let node = self.nodes.get_mut(streak.position)?.as_mut()?;
-        node.extend_streak(page, request)
+        match node.extend_streak(page, request) {
+            StreakStep::Placed(address) => Some(address),
+            StreakStep::PastThePage => {
+                // The walk would try this node first, and the streak's
+                // proof says the shortcut places the block in its hint
+                // page: the node is asked without the walk. The streak
+                // goes on if the proof holds for the new hint.
+                let address = node.allocate(page, request);
+                debug_assert!(address.is_some(), "the streak's proof failed");
+                if !node.streak_ready.0 {
+                    self.streak = Cached(None);
+                }
+                address
+            }
+            StreakStep::Unknown => None,
+        }
     }
 
     /// Inserts a node checked by [`check_new`](Self::check_new) before the

@@ -23,22 +23,34 @@ pub(crate) fn next_to_last_block<Storage: AsRef<[u64]> + AsMut<[u64]>>(
     page: PageSize,
     request: &SearchRequest,
 ) -> Option<Placement> {
-    let hint = window.hint_index;
     // One page at most: the run the scan looks for is the hint page alone.
-    if request.size > page.bytes() {
+    if request.size > page.bytes() || !hint_is_next(bitmap, window, page, request) {
         return None;
     }
+    Some(place(bitmap, window, page, request, window.hint_index))
+}
+
+/// The proof [`next_to_last_block`] rests on, for a request of at most a
+/// page: the general search would start its scan at the hint and find the
+/// hint page free, no refusal standing in the way.
+#[inline(always)]
+pub(crate) fn hint_is_next<Storage: AsRef<[u64]> + AsMut<[u64]>>(
+    bitmap: &Bitmap<Storage>,
+    window: &NodeWindow,
+    page: PageSize,
+    request: &SearchRequest,
+) -> bool {
+    let hint = window.hint_index;
     // The scan must start at the hint itself: `scan_start` puts its first
     // candidate there only when the hint is inside the window, on a step
     // boundary, and at or past the requested start.
-    let scan = scan_start(window, page, request)?;
-    if scan.first != hint || hint >= scan.window_end {
-        return None;
-    }
-    if bitmap.is_set(hint) || hint >= bitmap.refused_from(1, scan.step) {
-        return None;
-    }
-    Some(place(bitmap, window, page, request, hint))
+    let Some(scan) = scan_start(window, page, request) else {
+        return false;
+    };
+    scan.first == hint
+        && hint < scan.window_end
+        && !bitmap.is_set(hint)
+        && hint < bitmap.refused_from(1, scan.step)
 }
 
 /// The key of a streak of sequential small allocations on one node: every
@@ -46,11 +58,15 @@ pub(crate) fn next_to_last_block<Storage: AsRef<[u64]> + AsMut<[u64]>>(
 /// any node, so the node walk and the scan start decide alike for each.
 ///
 /// A streak starts when [`next_to_last_block`] placed a request on the
-/// first node the walk tried, merged into the partly used page with no page
-/// to reserve: the bitmap, the hint and the refusals are then unchanged,
-/// and so is every proof the shortcut made, for the next request of at most
-/// a page with the same key. While the next block ends inside that same
-/// page, the general path would place it exactly there
+/// first node the walk tried, and its proof ([`hint_is_next`]) holds
+/// after the placement for the next request of at most a page with the
+/// same key: at once when the block merged into the partly used page with
+/// no page to reserve (the bitmap, the hint and the refusals are then
+/// unchanged), and checked again when it reserved the hint page. While
+/// the next block ends inside the partly used page, the general path
+/// would place it exactly there; when it ends past it, the walk would try
+/// the streak's node first and the shortcut would place it there, so the
+/// node is asked directly
 /// ([`NodeAllocator::extend_streak`](crate::node::NodeAllocator::extend_streak)).
 /// Any other change to any node ends the streak.
 #[derive(Clone, Copy, Debug)]

@@ -167,6 +167,37 @@ fn a_block_after_one_that_filled_its_page_starts_the_next_page() {
 }
 
 #[test]
+fn a_streak_that_takes_the_hint_page_stops_where_the_next_page_is_reserved() {
+    let mut allocator = one_free_node(0x100);
+    allocator
+        .reserve(address(2 * PAGE), PAGE, ReserveMode::Shared)
+        .unwrap();
+    // The third block crosses into page 1, the hint page, and moves the
+    // hint to page 2, which is reserved. v4.19 then finds no room at the
+    // hint, scans on to page 3, and does not merge (the partly used page
+    // 1 is not the one just before page 3): the fourth block starts page
+    // 3, and the fifth merges after it.
+    assert_eq!(
+        packed_at(&mut allocator, 0x600, 0x40, 5),
+        [0x0, 0x600, 0xc00, 0x3000, 0x3600]
+    );
+    // Without the reserved page the streak runs on through page 1.
+    let mut allocator = one_free_node(0x100);
+    assert_eq!(
+        packed_at(&mut allocator, 0x600, 0x40, 5),
+        [0x0, 0x600, 0xc00, 0x1200, 0x1800]
+    );
+}
+
+/// `count` requests of `size` bytes aligned to `alignment`, one after another.
+fn packed_at(allocator: &mut Allocator, size: u64, alignment: u64, count: usize) -> Vec<u64> {
+    let request = AllocationRequest::new(size).aligned(alignment);
+    (0..count)
+        .map(|_| allocator.allocate(&request).unwrap().as_u64())
+        .collect()
+}
+
+#[test]
 fn small_blocks_pack_on_a_node_in_the_top_half_of_the_address_space() {
     let mut allocator = Allocator::new(Configuration::X86_64, NoZeroing);
     let start = 1 << 51; // address 2^63
