@@ -62,7 +62,8 @@ fn targets(id: &str) -> &'static [Want] {
     }
 }
 
-fn time(value: Option<f64>) -> String {
+/// A time in seconds, in the unit that suits it; `-` when not measured.
+pub(super) fn time(value: Option<f64>) -> String {
     match value {
         None => "-".into(),
         Some(seconds) if seconds >= 1.0 => format!("{seconds:.2} s"),
@@ -71,7 +72,9 @@ fn time(value: Option<f64>) -> String {
     }
 }
 
-fn ratio(numerator: Option<f64>, denominator: Option<f64>) -> String {
+/// `numerator / denominator` with two decimals; `-` when either is not
+/// measured or the denominator is zero.
+pub(super) fn ratio(numerator: Option<f64>, denominator: Option<f64>) -> String {
     match (numerator, denominator) {
         (Some(top), Some(bottom)) if bottom > 0.0 => format!("{:.2}", top / bottom),
         _ => "-".into(),

@@ -31,6 +31,7 @@ use crate::script::interpreter::Interpreter;
 use crate::script::outcome::Outcome;
 use crate::script::parser::{parse_script, Call, Command};
 
+use super::report;
 use super::workloads::heap_limits;
 
 /// What a call does, for the grouping of its time.
@@ -435,22 +436,11 @@ pub fn measure_file(path: &Path, scale: ScriptScale) -> Result<ScriptRow, Failur
 }
 
 fn time(seconds: f64) -> String {
-    if seconds >= 1.0 {
-        format!("{seconds:.2} s")
-    } else if seconds >= 1e-3 {
-        format!("{:.2} ms", seconds * 1e3)
-    } else {
-        format!("{:.1} µs", seconds * 1e6)
-    }
+    report::time(Some(seconds))
 }
 
-/// `a / b` with two decimals, or `-` when `b` is zero.
-fn ratio(a: f64, b: f64) -> String {
-    if b > 0.0 {
-        format!("{:.2}", a / b)
-    } else {
-        "-".to_owned()
-    }
+fn ratio(numerator: f64, denominator: f64) -> String {
+    report::ratio(Some(numerator), Some(denominator))
 }
 
 /// Prints one script's measurement.
