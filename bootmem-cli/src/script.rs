@@ -15,6 +15,7 @@ use std::process::ExitCode;
 pub mod interpreter;
 pub mod outcome;
 pub mod parser;
+pub mod storage;
 
 use interpreter::Interpreter;
 use parser::parse_script;

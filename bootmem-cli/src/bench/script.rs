@@ -13,8 +13,11 @@
 //! the word search, which leaves the same bitmap, and every call's result
 //! must equal the word search's run, or the bench fails naming the line.
 //! The set-up is set against writing the script's leaf bitmaps once, the
-//! hand-off against reading them once, in the same kind of memory as the
-//! runner's bitmaps.
+//! hand-off against reading them once. The nodes' storage is made, and
+//! every page of it touched, before the timed runs, in the same memory as
+//! the limits ([`super::memory`]), and taken back at the teardown
+//! ([`StoragePool`]): the phases time the library, not the host mapping
+//! and unmapping a fresh vector.
 //!
 //! Times are wall-clock (`Instant`) per group of calls, so that a script
 //! whose phases alternate call by call is not swamped by the cost of
@@ -31,8 +34,14 @@ use crate::script::interpreter::Interpreter;
 use crate::script::outcome::Outcome;
 use crate::script::parser::{parse_script, Call, Command};
 
+use std::rc::Rc;
+
+use crate::script::interpreter::MAX_BITMAP_WORDS;
+use crate::script::storage::StoragePool;
+
+use super::memory;
 use super::report;
-use super::workloads::heap_limits;
+use super::workloads::limits;
 
 /// What a call does, for the grouping of its time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -194,10 +203,31 @@ struct Run {
     digests: Vec<u64>,
 }
 
+/// The storage of every node `calls` registers, made (and touched)
+/// ahead of the timed runs, in the memory the limits use.
+fn storage_pool(calls: &[Call]) -> Rc<StoragePool> {
+    let lengths = calls.iter().filter_map(|call| {
+        let arguments = call.values();
+        let pages = match call.command {
+            Command::init_bootmem_node => arguments[3].saturating_sub(arguments[2]),
+            Command::init_bootmem => arguments[1],
+            _ => return None,
+        };
+        (bootmem::bitmap_words(pages) <= MAX_BITMAP_WORDS)
+            .then(|| bootmem::node_storage_words(pages) as usize)
+    });
+    StoragePool::new(|count| memory::words(count, 0), lengths)
+}
+
 /// Runs every call, the groups `bit_by_bit` selects on the reference
 /// search, timing each group.
-fn run(calls: &[Call], groups: &[Group], bit_by_bit: impl Fn(&Group) -> bool) -> Run {
-    let mut interpreter = Interpreter::new();
+fn run(
+    calls: &[Call],
+    groups: &[Group],
+    pool: &Rc<StoragePool>,
+    bit_by_bit: impl Fn(&Group) -> bool,
+) -> Run {
+    let mut interpreter = Interpreter::with_pool(Rc::clone(pool));
     let mut times = Vec::with_capacity(groups.len());
     let mut digests = Vec::with_capacity(groups.len());
     for group in groups {
@@ -219,8 +249,13 @@ fn run(calls: &[Call], groups: &[Group], bit_by_bit: impl Fn(&Group) -> bool) ->
 
 /// Every call's outcome, the groups `bit_by_bit` selects on the reference
 /// search (untimed: to name a disagreement, or to read results).
-fn outcomes(calls: &[Call], groups: &[Group], bit_by_bit: impl Fn(&Group) -> bool) -> Vec<Outcome> {
-    let mut interpreter = Interpreter::new();
+fn outcomes(
+    calls: &[Call],
+    groups: &[Group],
+    pool: &Rc<StoragePool>,
+    bit_by_bit: impl Fn(&Group) -> bool,
+) -> Vec<Outcome> {
+    let mut interpreter = Interpreter::with_pool(Rc::clone(pool));
     let mut outcomes = Vec::with_capacity(calls.len());
     for group in groups {
         interpreter.use_bit_by_bit_search(bit_by_bit(group));
@@ -238,14 +273,15 @@ fn check_same(
     file: &str,
     calls: &[Call],
     groups: &[Group],
-    word: &Run,
-    reference: &Run,
+    pool: &Rc<StoragePool>,
+    runs: [&Run; 2],
 ) -> Result<(), Failure> {
+    let [word, reference] = runs;
     if word.digests == reference.digests {
         return Ok(());
     }
-    let word = outcomes(calls, groups, |_| false);
-    let reference = outcomes(calls, groups, |group| group.sampled);
+    let word = outcomes(calls, groups, pool, |_| false);
+    let reference = outcomes(calls, groups, pool, |group| group.sampled);
     let differing = word
         .iter()
         .zip(&reference)
@@ -346,7 +382,12 @@ fn leaf_bitmap_bytes(calls: &[Call], outcomes: &[Outcome]) -> u64 {
 
 /// The sample the budget allows, from the time of ten single allocations
 /// spread over the script on the reference.
-fn choose_sample(calls: &[Call], count: usize, scale: ScriptScale) -> Sample {
+fn choose_sample(
+    calls: &[Call],
+    pool: &Rc<StoragePool>,
+    count: usize,
+    scale: ScriptScale,
+) -> Sample {
     let probe = Sample {
         count,
         stretches: STRETCHES,
@@ -356,7 +397,7 @@ fn choose_sample(calls: &[Call], count: usize, scale: ScriptScale) -> Sample {
         return probe;
     }
     let probe_groups = groups(calls, |index| probe.contains(index));
-    let timed = run(calls, &probe_groups, |group| group.sampled);
+    let timed = run(calls, &probe_groups, pool, |group| group.sampled);
     let per_call = total(&probe_groups, &timed.times, |group| group.sampled).as_secs_f64()
         / probe.size() as f64;
     let affordable = (scale.reference_seconds / per_call.max(1e-9)) as usize;
@@ -373,14 +414,15 @@ fn measure(file: &str, calls: &[Call], scale: ScriptScale) -> Result<ScriptRow, 
         .iter()
         .filter(|call| phase(call.command) == Phase::Allocation)
         .count();
-    let sample = choose_sample(calls, count, scale);
+    let pool = storage_pool(calls);
+    let sample = choose_sample(calls, &pool, count, scale);
     let groups = groups(calls, |index| sample.contains(index));
     let mut best_word: Option<Run> = None;
     let mut best_reference = Duration::MAX;
     for _ in 0..scale.rounds.max(1) {
-        let word = run(calls, &groups, |_| false);
-        let reference = run(calls, &groups, |group| group.sampled);
-        check_same(file, calls, &groups, &word, &reference)?;
+        let word = run(calls, &groups, &pool, |_| false);
+        let reference = run(calls, &groups, &pool, |group| group.sampled);
+        check_same(file, calls, &groups, &pool, [&word, &reference])?;
         best_reference =
             best_reference.min(total(&groups, &reference.times, |group| group.sampled));
         best_word = Some(match best_word {
@@ -402,8 +444,8 @@ fn measure(file: &str, calls: &[Call], scale: ScriptScale) -> Result<ScriptRow, 
             .sum(),
         fast_s: total(&groups, &word.times, |group| group.phase == phase).as_secs_f64(),
     };
-    let leaf_bytes = leaf_bitmap_bytes(calls, &outcomes(calls, &groups, |_| false));
-    let limits = (leaf_bytes > 0).then(|| heap_limits(leaf_bytes.div_ceil(8), scale.rounds));
+    let leaf_bytes = leaf_bitmap_bytes(calls, &outcomes(calls, &groups, &pool, |_| false));
+    let limits = (leaf_bytes > 0).then(|| limits(leaf_bytes.div_ceil(8), scale.rounds));
     Ok(ScriptRow {
         file: file.to_owned(),
         calls: calls.len(),
@@ -644,12 +686,13 @@ mod tests {
         // belong to the script: its digest no longer matches, and the
         // runs again find no difference call by call.
         let groups = groups(&calls, |_| true);
-        let word = run(&calls, &groups, |_| false);
-        let mut other = run(&calls, &groups, |_| false);
-        assert!(check_same("x.bms", &calls, &groups, &word, &other).is_ok());
+        let pool = storage_pool(&calls);
+        let word = run(&calls, &groups, &pool, |_| false);
+        let mut other = run(&calls, &groups, &pool, |_| false);
+        assert!(check_same("x.bms", &calls, &groups, &pool, [&word, &other]).is_ok());
         other.digests[1] ^= 1;
-        let failure =
-            check_same("x.bms", &calls, &groups, &word, &other).expect_err("the digests differ");
+        let failure = check_same("x.bms", &calls, &groups, &pool, [&word, &other])
+            .expect_err("the digests differ");
         assert!(matches!(failure, Failure::Disagreement(_)));
         assert!(failure.to_string().starts_with("x.bms: "), "{failure}");
     }

@@ -129,19 +129,6 @@ pub fn limits(words: u64, rounds: u32) -> (f64, f64) {
     (seconds(read), seconds(write))
 }
 
-/// [`limits`] in ordinary heap memory, as `bootmem script` allocates its
-/// nodes' bitmaps (`vec!`), for `bootmem bench --script`.
-pub fn heap_limits(words: u64, rounds: u32) -> (f64, f64) {
-    let limits = std::cell::RefCell::new(Limits::new(vec![0; words as usize]));
-    let [read, write] = best_of_interleaved(
-        rounds.max(LIMIT_ROUNDS),
-        [&mut || limits.borrow().read_once(), &mut || {
-            limits.borrow_mut().write_once()
-        }],
-    );
-    (seconds(read), seconds(write))
-}
-
 /// Dependent reads [`random_read`] times in one try.
 const CHASED_READS: usize = 100_000;
 

@@ -1,11 +1,14 @@
 //! Running parsed `.bms` calls against the Linux-named layer, one output line each.
 
+use std::rc::Rc;
+
 use bootmem::linux::{self, Bootmem, NoPanicResult};
 use bootmem::memory::NoZeroing;
 use bootmem::{Configuration, PageFrameNumber, PageSize, PhysicalAddress, RangeError};
 
 use super::outcome::Outcome;
 use super::parser::{Call, Command, MAX_ARGUMENTS};
+use super::storage::{NodeStorage, StoragePool};
 
 /// The registry capacity of the simulated machine: x86-64's `MAX_NUMNODES`.
 pub const MAX_NODES: usize = 1024;
@@ -14,7 +17,7 @@ pub const MAX_NODES: usize = 1024;
 /// (128 MiB of host memory: a node of 2^30 pages, 4 TiB of 4 KiB pages).
 pub const MAX_BITMAP_WORDS: u64 = 1 << 24;
 
-type Machine = Bootmem<Vec<u64>, NoZeroing, MAX_NODES>;
+type Machine = Bootmem<NodeStorage, NoZeroing, MAX_NODES>;
 
 /// One script's run: the configuration and the allocator, until
 /// `free_all_bootmem` tears it down.
@@ -29,6 +32,8 @@ pub struct Interpreter {
     bootmem: Option<Box<Machine>>,
     /// Whether allocations search bit by bit ([`Interpreter::use_bit_by_bit_search`]).
     bit_by_bit: bool,
+    /// Where nodes' storage comes from: a pool, or fresh vectors (`None`).
+    pool: Option<Rc<StoragePool>>,
 }
 
 impl Default for Interpreter {
@@ -49,6 +54,16 @@ impl Interpreter {
             configuration,
             bootmem: Some(Box::new(Bootmem::new(configuration, NoZeroing))),
             bit_by_bit: false,
+            pool: None,
+        }
+    }
+
+    /// A fresh machine whose nodes borrow their storage from `pool`
+    /// (`bootmem bench --script`: made ahead of time, outside the timing).
+    pub fn with_pool(pool: Rc<StoragePool>) -> Self {
+        Self {
+            pool: Some(pool),
+            ..Self::new()
         }
     }
 
@@ -128,7 +143,9 @@ impl Interpreter {
                 None => torn_down(),
             },
             _ => match &mut self.bootmem {
-                Some(bootmem) => live(bootmem, call).unwrap_or_else(|line| line),
+                Some(bootmem) => {
+                    live(bootmem, self.pool.as_ref(), call).unwrap_or_else(|line| line)
+                }
                 None => torn_down(),
             },
         }
@@ -136,15 +153,19 @@ impl Interpreter {
 }
 
 /// Runs a call on a live (not torn down) allocator; `Err` holds a `BUG:` outcome.
-fn live(bootmem: &mut Machine, call: &Call) -> Result<Outcome, Outcome> {
+fn live(
+    bootmem: &mut Machine,
+    pool: Option<&Rc<StoragePool>>,
+    call: &Call,
+) -> Result<Outcome, Outcome> {
     let a = call.values();
     Ok(match call.command {
         Command::init_bootmem_node => {
             let node = u32::try_from(a[0])
                 .map_err(|_| Outcome::bug(format!("node number {} is too large", a[0])))?;
-            register(bootmem, node, a[1], a[2], a[3])?
+            register(bootmem, pool, node, a[1], a[2], a[3])?
         }
-        Command::init_bootmem => register(bootmem, 0, a[0], 0, a[1])?,
+        Command::init_bootmem => register(bootmem, pool, 0, a[0], 0, a[1])?,
         Command::free_bootmem => range(bootmem.free_bootmem(a[0], a[1]))?,
         Command::free_bootmem_node => {
             range(bootmem.free_bootmem_node(node_number(a[0])?, a[1], a[2]))?
@@ -181,6 +202,7 @@ fn node_number(value: u64) -> Result<u32, Outcome> {
 
 fn register(
     bootmem: &mut Machine,
+    pool: Option<&Rc<StoragePool>>,
     node: u32,
     mapstart: u64,
     start: u64,
@@ -194,7 +216,11 @@ fn register(
             MAX_BITMAP_WORDS * 64
         )));
     }
-    let storage = vec![0u64; bootmem::node_storage_words(pages) as usize];
+    let words = bootmem::node_storage_words(pages) as usize;
+    let storage = match pool {
+        Some(pool) => pool.lend(words),
+        None => NodeStorage::fresh(words),
+    };
     bootmem
         .init_bootmem_node(node, mapstart, start, end, storage)
         .map(Outcome::Number)
