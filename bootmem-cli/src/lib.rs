@@ -8,6 +8,7 @@ pub mod bench;
 pub mod boot;
 pub mod map;
 pub mod parse;
+pub mod pipe;
 pub mod render;
 pub mod replay;
 pub mod script;

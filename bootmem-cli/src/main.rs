@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use bootmem_cli::{bench, boot, map, replay, script, soak};
+use bootmem_cli::{bench, boot, map, pipe, replay, script, soak};
 
 /// Linux's boot-time memory allocator, run on scripts and real machines' memory maps.
 #[derive(Parser)]
@@ -32,6 +32,7 @@ enum Action {
 }
 
 fn main() -> ExitCode {
+    pipe::end_quietly_on_closed_pipe();
     let command = Command::parse();
     match command.subcommand {
         Action::Script(arguments) => script::run(&arguments),

@@ -142,3 +142,34 @@ fn a_script_that_does_not_parse_stops_the_bench_with_its_line() {
     assert!(output.stdout.is_empty());
     std::fs::remove_dir_all(&directory).ok();
 }
+
+/// A reader that goes away before the report is printed ends the
+/// command quietly (`SIGPIPE`), not with a panic on standard error.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_closed_pipe_ends_the_bench_without_a_panic() {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Stdio;
+    let directory = std::env::temp_dir().join(format!("bench-pipe-{}", std::process::id()));
+    std::fs::create_dir_all(&directory).unwrap();
+    let path = directory.join("pipe.bms");
+    std::fs::write(
+        &path,
+        "init_bootmem 0x10 0x1000\nfree_bootmem 0 16M\nalloc_bootmem 64\n",
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bootmem"))
+        .args(["bench", "--quick", "--script"])
+        .arg(&path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close the reading end before anything is printed.
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(output.status.signal(), Some(13), "{:?}", output.status);
+    std::fs::remove_dir_all(&directory).ok();
+}
