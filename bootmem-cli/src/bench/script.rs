@@ -36,7 +36,6 @@ use crate::script::parser::{parse_script, Call, Command};
 
 use std::rc::Rc;
 
-use crate::script::interpreter::MAX_BITMAP_WORDS;
 use crate::script::storage::StoragePool;
 
 use super::memory;
@@ -212,20 +211,22 @@ struct Run {
     digests: Vec<u64>,
 }
 
-/// The storage of every node `calls` registers, made (and touched)
-/// ahead of the timed runs, in the memory the limits use.
+/// Words of node storage the bench makes and touches ahead of the timed
+/// runs (4 GiB); past them, nodes get fresh vectors as `bootmem script`
+/// gives them ([`StoragePool`]).
+const POOL_BUDGET_WORDS: usize = 1 << 29;
+
+/// A pool for the storage of the nodes a script registers, made (and
+/// touched) in the memory the limits use, filled by an untimed run.
 fn storage_pool(calls: &[Call]) -> Rc<StoragePool> {
-    let lengths = calls.iter().filter_map(|call| {
-        let arguments = call.values();
-        let pages = match call.command {
-            Command::init_bootmem_node => arguments[3].saturating_sub(arguments[2]),
-            Command::init_bootmem => arguments[1],
-            _ => return None,
-        };
-        (bootmem::bitmap_words(pages) <= MAX_BITMAP_WORDS)
-            .then(|| bootmem::node_storage_words(pages) as usize)
-    });
-    StoragePool::new(|count| memory::words(count, 0), lengths)
+    let pool = StoragePool::new(|count| memory::words(count, 0), POOL_BUDGET_WORDS);
+    let every_call = [Group {
+        calls: 0..calls.len(),
+        phase: Phase::SetUp,
+        sampled: false,
+    }];
+    outcomes(calls, &every_call, &pool, |_| false);
+    pool
 }
 
 /// Runs every call, the groups `bit_by_bit` selects on the reference
@@ -371,6 +372,20 @@ pub struct ScriptRow {
     pub limit_memset_s: Option<f64>,
 }
 
+/// Words of leaf bitmap the limits read and write at most (512 MiB).
+const LIMIT_WORDS: u64 = 1 << 26;
+
+/// The limits for `words` words of leaf bitmap: measured on them, or,
+/// past [`LIMIT_WORDS`], on that many and scaled in proportion (reading
+/// and writing memory take time in proportion to it), so that a script of
+/// huge nodes does not make the bench take their whole size again.
+fn scaled_limits(words: u64, rounds: u32) -> (f64, f64) {
+    let measured = words.min(LIMIT_WORDS);
+    let (read, write) = limits(measured, rounds);
+    let scale = words as f64 / measured as f64;
+    (read * scale, write * scale)
+}
+
 /// Leaf bitmap bytes of every node a successful registration made.
 fn leaf_bitmap_bytes(calls: &[Call], outcomes: &[Outcome]) -> u64 {
     calls
@@ -390,13 +405,20 @@ fn leaf_bitmap_bytes(calls: &[Call], outcomes: &[Outcome]) -> u64 {
 }
 
 /// The sample the budget allows, from the time of ten single allocations
-/// spread over the script on the reference.
+/// spread over the script on the reference; none for a budget of zero.
 fn choose_sample(
     calls: &[Call],
     pool: &Rc<StoragePool>,
     count: usize,
     scale: ScriptScale,
 ) -> Sample {
+    if scale.reference_seconds <= 0.0 {
+        return Sample {
+            count,
+            stretches: 0,
+            length: 0,
+        };
+    }
     let probe = Sample {
         count,
         stretches: STRETCHES,
@@ -451,7 +473,7 @@ fn measure(file: &str, calls: &[Call], scale: ScriptScale) -> Result<ScriptRow, 
         fast_s: best_phases[phase as usize].as_secs_f64(),
     };
     let leaf_bytes = leaf_bitmap_bytes(calls, &outcomes(calls, &groups, &pool, |_| false));
-    let limits = (leaf_bytes > 0).then(|| limits(leaf_bytes.div_ceil(8), scale.rounds));
+    let limits = (leaf_bytes > 0).then(|| scaled_limits(leaf_bytes.div_ceil(8), scale.rounds));
     Ok(ScriptRow {
         file: file.to_owned(),
         calls: calls.len(),
@@ -589,6 +611,19 @@ mod tests {
                 (8..9, Phase::HandOff, false),
             ]
         );
+    }
+
+    #[test]
+    fn a_budget_of_zero_runs_no_reference() {
+        let calls = calls(SCRIPT);
+        let scale = ScriptScale {
+            rounds: 1,
+            reference_seconds: 0.0,
+        };
+        let row = measure("test.bms", &calls, scale).expect("nothing to disagree on");
+        assert_eq!(row.allocations.all.calls, 4);
+        assert_eq!(row.allocations.sampled_calls, 0);
+        assert_eq!(row.allocations.sampled_reference_s, 0.0);
     }
 
     #[test]
