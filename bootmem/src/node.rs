@@ -101,31 +101,28 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
         trace::allocation_attempt(self.id, page, request);
         let window = self.window();
         self.streak_ready = sequential::Cached(false);
-        let (placement, sequential) = if self.bit_by_bit {
-            (
-                crate::reference::find_placement(&self.bitmap, &window, page, request)?,
-                false,
-            )
-        } else {
-            match sequential::next_to_last_block(&self.bitmap, &window, page, request) {
-                Some(placement) => (placement, true),
-                None => (
-                    search::find_placement(&self.bitmap, &window, page, request)?,
-                    false,
-                ),
+        if !self.bit_by_bit {
+            if let Some(placement) =
+                sequential::next_to_last_block(&self.bitmap, &window, page, request)
+            {
+                let address = self.commit(page, &placement);
+                // A block merged with no page to reserve changed nothing the
+                // shortcut's proof reads; one that took the hint page moved
+                // the hint, and the proof is made again for the new one.
+                let unchanged = placement.reserve_from >= placement.reserve_to;
+                self.streak_ready = sequential::Cached(
+                    unchanged
+                        || sequential::hint_is_next(&self.bitmap, &self.window(), page, request),
+                );
+                return Some(address);
             }
-        };
-        let address = self.commit(page, &placement);
-        if sequential {
-            // A block merged with no page to reserve changed nothing the
-            // shortcut's proof reads; one that took the hint page moved
-            // the hint, and the proof is made again for the new one.
-            let unchanged = placement.reserve_from >= placement.reserve_to;
-            self.streak_ready = sequential::Cached(
-                unchanged || sequential::hint_is_next(&self.bitmap, &self.window(), page, request),
-            );
         }
-        Some(address)
+        let placement = if self.bit_by_bit {
+            crate::reference::find_placement(&self.bitmap, &window, page, request)?
+        } else {
+            search::find_placement(&self.bitmap, &window, page, request)?
+        };
+        Some(self.commit(page, &placement))
     }
 
     /// The next block of a streak ([`sequential::Streak`]): `request`, of

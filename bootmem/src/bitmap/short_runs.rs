@@ -96,9 +96,8 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
             let index = region * WORD + u64::from(with_free.trailing_zeros());
             with_free &= with_free - 1;
             let free = !self.word(index);
-            // Runs inside the word, and the one at its top, which goes on
-            // into the words after.
-            // At most 64, below the cap.
+            // Runs inside the word, and the one at its top (at most 64,
+            // below the cap), which goes on into the words after.
             let top = u64::from(free.leading_ones());
             let beyond = if top > 0 {
                 self.free_from_word(index + 1, SHORT_RUN_CAP - top)
