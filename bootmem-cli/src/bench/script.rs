@@ -217,16 +217,17 @@ struct Run {
 const POOL_BUDGET_WORDS: usize = 1 << 29;
 
 /// A pool for the storage of the nodes a script registers, made (and
-/// touched) in the memory the limits use, filled by an untimed run.
-fn storage_pool(calls: &[Call]) -> Rc<StoragePool> {
+/// touched) in the memory the limits use, filled by an untimed run on the
+/// word search; with that run's outcomes.
+fn storage_pool(calls: &[Call]) -> (Rc<StoragePool>, Vec<Outcome>) {
     let pool = StoragePool::new(|count| memory::words(count, 0), POOL_BUDGET_WORDS);
     let every_call = [Group {
         calls: 0..calls.len(),
         phase: Phase::SetUp,
         sampled: false,
     }];
-    outcomes(calls, &every_call, &pool, |_| false);
-    pool
+    let outcomes = outcomes(calls, &every_call, &pool, |_| false);
+    (pool, outcomes)
 }
 
 /// Runs every call, the groups `bit_by_bit` selects on the reference
@@ -445,7 +446,7 @@ fn measure(file: &str, calls: &[Call], scale: ScriptScale) -> Result<ScriptRow, 
         .iter()
         .filter(|call| phase(call.command) == Phase::Allocation)
         .count();
-    let pool = storage_pool(calls);
+    let (pool, word_outcomes) = storage_pool(calls);
     let sample = choose_sample(calls, &pool, count, scale);
     let groups = groups(calls, |index| sample.contains(index));
     // Each total is the best of the rounds' totals, as a whole (not a
@@ -472,7 +473,7 @@ fn measure(file: &str, calls: &[Call], scale: ScriptScale) -> Result<ScriptRow, 
             .sum(),
         fast_s: best_phases[phase as usize].as_secs_f64(),
     };
-    let leaf_bytes = leaf_bitmap_bytes(calls, &outcomes(calls, &groups, &pool, |_| false));
+    let leaf_bytes = leaf_bitmap_bytes(calls, &word_outcomes);
     let limits = (leaf_bytes > 0).then(|| scaled_limits(leaf_bytes.div_ceil(8), scale.rounds));
     Ok(ScriptRow {
         file: file.to_owned(),
@@ -734,7 +735,7 @@ mod tests {
         // belong to the script: its digest no longer matches, and the
         // runs again find no difference call by call.
         let groups = groups(&calls, |_| true);
-        let pool = storage_pool(&calls);
+        let (pool, _) = storage_pool(&calls);
         let word = run(&calls, &groups, &pool, |_| false);
         let mut other = run(&calls, &groups, &pool, |_| false);
         assert!(check_same("x.bms", &calls, &groups, &pool, [&word, &other]).is_ok());
