@@ -270,6 +270,14 @@ fn skip_unusable_boundaries<Storage: AsRef<[u64]> + AsMut<[u64]>>(
     if from >= starts_before || align_index(window, from, step) != from {
         return from;
     }
+    // A run of a whole level-1 word's pages or more, starting on a level-1
+    // word boundary, covers that level-1 word whole: level 2 alone tells.
+    let region = BITS_PER_WORD * BITS_PER_WORD;
+    if pages >= region && step % region == 0 && window.start_frame % region == 0 {
+        let level1 =
+            bitmap.next_full_boundary(from / region, step / region, starts_before.div_ceil(region));
+        return level1.saturating_mul(region).max(from);
+    }
     let test = if pages >= BITS_PER_WORD {
         WordTest::EntirelyFree
     } else {

@@ -96,6 +96,22 @@ pub(crate) const fn stride_mask(stride: u64, offset: u64) -> u64 {
     pattern << offset
 }
 
+/// Bit 7 of each byte of a word, where [`bytes_at_least`] answers.
+const BYTE_HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+
+/// For eight byte counts packed in a word (each at most 128), bit 7 of
+/// each byte that is at least `threshold` (`1 <= threshold <= 128`), all
+/// other bits clear: adding `128 - threshold` to a byte sets its bit 7
+/// exactly then, and no sum passes 255 into the next byte.
+pub(crate) const fn bytes_at_least(counts: u64, threshold: u64) -> u64 {
+    counts.wrapping_add((128 - threshold) * (u64::MAX / 0xff)) & BYTE_HIGH_BITS
+}
+
+/// Bit 7 of bytes `[from, to)` of a word, `0 <= from < to <= 8`.
+pub(crate) const fn byte_span_mask(from: u64, to: u64) -> u64 {
+    span_mask(from * 8, to * 8) & BYTE_HIGH_BITS
+}
+
 /// The positions `p` where bits `p .. p + length` of `word` are all set
 /// (`1 <= length <= 64`), as a mask.
 pub(crate) fn run_starts(word: u64, length: u64) -> u64 {

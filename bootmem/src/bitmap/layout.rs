@@ -4,8 +4,10 @@ use super::bits::words_for;
 
 /// The word ranges of one node's storage: the leaf words, then two bit sets
 /// over leaf words, then three bit sets over words of the second of those,
-/// then one byte per word of the last of those, then one byte per word of
-/// the level-1 sets ([`Layout::short_runs`]).
+/// then three bytes per word of the last of those (three byte arrays:
+/// [`Layout::full_run_lengths`], [`Layout::full_run_prefixes`],
+/// [`Layout::full_run_suffixes`]), then one byte per word of the level-1
+/// sets ([`Layout::short_runs`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Layout {
     /// Leaf words (`bitmap_words(pages)`).
@@ -14,7 +16,8 @@ pub(crate) struct Layout {
     pub(crate) level1: u64,
     /// Words of each bit set over level-1 words.
     pub(crate) level2: u64,
-    /// Words of the bytes kept per level-2 word ([`Layout::full_run_lengths`]).
+    /// Words of each of the three byte arrays kept per level-2 word
+    /// ([`Layout::full_run_lengths`] and the two after it).
     pub(crate) run_lengths: u64,
     /// Words of the bytes kept per level-1 word ([`Layout::short_runs`]).
     pub(crate) short_runs: u64,
@@ -52,15 +55,15 @@ impl Layout {
 
     /// Words the whole storage takes.
     pub(crate) const fn total_words(&self) -> u64 {
-        self.leaf + 2 * self.level1 + 3 * self.level2 + self.run_lengths + self.short_runs
+        self.leaf + 2 * self.level1 + 3 * self.level2 + 3 * self.run_lengths + self.short_runs
     }
 
     /// The word range of the short-run lengths, after the full-run
-    /// lengths: byte `j % 8` of word `j / 8` is the longest free run
+    /// suffixes: byte `j % 8` of word `j / 8` is the longest free run
     /// starting under level-1 word `j`, capped at 255
     /// ([`super::short_runs`]).
     pub(crate) const fn short_runs(&self) -> core::ops::Range<usize> {
-        let start = self.full_run_lengths().end;
+        let start = self.full_run_suffixes().end;
         start..start + self.short_runs as usize
     }
 
@@ -70,6 +73,22 @@ impl Layout {
     pub(crate) const fn full_run_lengths(&self) -> core::ops::Range<usize> {
         let start = self.leaf + 2 * self.level1 + 3 * self.level2;
         start as usize..(start + self.run_lengths) as usize
+    }
+
+    /// The word range of the full-run prefixes, after the lengths: byte
+    /// `j % 8` of word `j / 8` is the number of full level-1 words at the
+    /// start of level-2 word `j` (its trailing ones, 0 to 64).
+    pub(crate) const fn full_run_prefixes(&self) -> core::ops::Range<usize> {
+        let start = self.full_run_lengths().end;
+        start..start + self.run_lengths as usize
+    }
+
+    /// The word range of the full-run suffixes, after the prefixes: byte
+    /// `j % 8` of word `j / 8` is the number of full level-1 words at the
+    /// end of level-2 word `j` (its leading ones, 0 to 64).
+    pub(crate) const fn full_run_suffixes(&self) -> core::ops::Range<usize> {
+        let start = self.full_run_prefixes().end;
+        start..start + self.run_lengths as usize
     }
 
     /// The first storage word of `set`.

@@ -8,10 +8,11 @@
 //! keeps both levels exact, so a scan crosses 4096 reserved or free pages
 //! with one summary bit and 262 144 with one bit of the level above.
 //!
-//! One byte per level-2 word holds the longest run of level-1 words whose
-//! leaf words are all entirely free, so a search for a long run crosses
-//! 262 144 pages with a few instructions when that level-2 word cannot
-//! hold it. One byte per level-1 word holds the longest free run starting
+//! Three bytes per level-2 word hold its runs of level-1 words whose leaf
+//! words are all entirely free (the longest, the one at its start, the one
+//! at its end), eight words' bytes to a storage word, so a search for a
+//! long run crosses 2 097 152 pages with a few instructions where none of
+//! eight level-2 words can hold it. One byte per level-1 word holds the longest free run starting
 //! under it, up to 255 pages ([`short_runs`]), so a search for a short run
 //! crosses 4 096 pages a byte where every run is too short.
 //!
@@ -63,7 +64,7 @@ pub const fn bitmap_words(pages: u64) -> u64 {
 /// at least this many words.
 ///
 /// ```
-/// assert_eq!(bootmem::node_storage_words(0x8000), 512 + 16 + 3 + 1 + 1);
+/// assert_eq!(bootmem::node_storage_words(0x8000), 512 + 16 + 3 + 3 + 1);
 /// assert_eq!(bootmem::node_storage_words(0), 0);
 /// ```
 pub const fn node_storage_words(pages: u64) -> u64 {
@@ -217,6 +218,48 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
         found.min(to)
     }
 
+    /// The first step boundary at or after level-1 word `first` whose 64
+    /// leaf words are all entirely free, or `to` when none below `to` is.
+    /// Boundaries are the level-1 words `first + k * stride` (`stride` a
+    /// power of two): a request of 4096 pages or more aligned to `4096 *
+    /// stride` pages can only start on them, and covers the whole level-1
+    /// word it starts in. Only level 2 is read: while `stride` is at most
+    /// 64, a mask picks a level-2 word's boundaries out at once; beyond
+    /// that, one bit is read every `stride / 64` level-2 words.
+    pub(crate) fn next_full_boundary(&self, first: u64, stride: u64, to: u64) -> u64 {
+        let full = self.summary(Set::AllFreeFull);
+        let words = to.div_ceil(WORD).min(full.len() as u64);
+        let mut index = first / WORD;
+        let found = if stride <= WORD {
+            let mask = bits::stride_mask(stride, first % stride);
+            let mut word = full.get(index as usize).copied().unwrap_or(0)
+                & mask
+                & (u64::MAX << (first % WORD));
+            loop {
+                if word != 0 {
+                    break index * WORD + u64::from(word.trailing_zeros());
+                }
+                index += 1;
+                if index >= words {
+                    break to;
+                }
+                word = full[index as usize] & mask;
+            }
+        } else {
+            let bit = first % WORD;
+            loop {
+                if index >= words {
+                    break to;
+                }
+                if full[index as usize] >> bit & 1 != 0 {
+                    break index * WORD + bit;
+                }
+                index += stride / WORD;
+            }
+        };
+        found.min(to)
+    }
+
     /// Stores leaf word `index` and brings its level-1 bits up to date; the
     /// caller brings level 2 up to date ([`refresh_level2`](Self::refresh_level2)).
     fn store_word(&mut self, index: u64, value: u64) {
@@ -231,11 +274,15 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
         let storage = self.storage.as_mut();
         let any = storage[layout.start(Set::AnyFree) + index as usize];
         let all = storage[layout.start(Set::AllFree) + index as usize];
-        let mut put =
-            |set: Set, value: bool| bits::put(&mut storage[layout.range(set)], index, value);
-        put(Set::AnyFreeNonzero, any != 0);
-        put(Set::AllFreeNonzero, all != 0);
-        if put(Set::AllFreeFull, all == u64::MAX) {
+        // The three level-2 sets lie one after another, each `level2`
+        // words long: the same word of each holds the bit.
+        let word = layout.start(Set::AnyFreeNonzero) + (index / WORD) as usize;
+        let next_set = layout.level2 as usize;
+        let bit = index % WORD;
+        let mut put = |at: usize, value: bool| bits::put(&mut storage[at..=at], bit, value);
+        put(word, any != 0);
+        put(word + next_set, all != 0);
+        if put(word + 2 * next_set, all == u64::MAX) {
             self.refresh_full_run_length(index / WORD);
         }
     }
@@ -245,14 +292,24 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
         &self.storage.as_ref()[self.layout.full_run_lengths()]
     }
 
-    /// Recomputes [`full_run_length`] of level-2 word `index`.
+    /// Recomputes the three run bytes of level-2 word `index`: its longest
+    /// run of full level-1 words ([`full_run_length`]), and the runs at its
+    /// start and end.
     fn refresh_full_run_length(&mut self, index: u64) {
         let layout = self.layout;
         let storage = self.storage.as_mut();
-        let length = bits::longest_run(storage[layout.start(Set::AllFreeFull) + index as usize]);
-        let word = &mut storage[layout.full_run_lengths().start + (index / 8) as usize];
+        let full = storage[layout.start(Set::AllFreeFull) + index as usize];
         let shift = index % 8 * 8;
-        *word = *word & !(0xff << shift) | length << shift;
+        // The three byte arrays lie one after another, `run_lengths`
+        // words each.
+        let word = layout.full_run_lengths().start + (index / 8) as usize;
+        let next_array = layout.run_lengths as usize;
+        let mut put = |at: usize, value: u64| {
+            storage[at] = storage[at] & !(0xff << shift) | value << shift;
+        };
+        put(word, bits::longest_run(full));
+        put(word + next_array, u64::from(full.trailing_ones()));
+        put(word + 2 * next_array, u64::from(full.leading_ones()));
     }
 
     /// Recomputes the level-2 bits of level-1 words `[from, to)`: the two
@@ -279,14 +336,25 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
                 inner_to,
                 all != 0,
             );
-            bits::fill(
-                self.summary_mut(Set::AllFreeFull),
-                inner_from,
-                inner_to,
-                all == u64::MAX,
-            );
+            // Word by word, so that only a level-2 word whose bits change
+            // has its run bytes recomputed.
+            let full_start = self.layout.start(Set::AllFreeFull);
             for index in inner_from / WORD..=(inner_to - 1) / WORD {
-                self.refresh_full_run_length(index);
+                let base = index * WORD;
+                let mask = bits::span_mask(
+                    inner_from.max(base) - base,
+                    inner_to.min(base + WORD) - base,
+                );
+                let word = &mut self.storage.as_mut()[full_start + index as usize];
+                let old = *word;
+                *word = if all == u64::MAX {
+                    old | mask
+                } else {
+                    old & !mask
+                };
+                if *word != old {
+                    self.refresh_full_run_length(index);
+                }
             }
         }
     }
@@ -502,33 +570,64 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
             let starts = bits::run_starts(head & last_mask, length);
             return (starts != 0).then(|| first * WORD + u64::from(starts.trailing_zeros()));
         }
-        let starts = bits::run_starts(head, length);
-        if starts != 0 {
-            return Some(first * WORD + u64::from(starts.trailing_zeros()));
-        }
-        // Full words at the end of the words before, continuing into the
-        // next. A word with a run of `length` has returned, so none
-        // looked at below is all full.
-        let mut carry = u64::from(head.leading_ones());
-        let lengths = self.full_run_lengths();
-        // The lengths of the words from `index` on, eight to a word.
-        let mut packed = lengths[((first + 1) / 8) as usize] >> ((first + 1) % 8 * 8);
-        for index in first + 1..last {
-            if index % 8 == 0 {
-                packed = lengths[(index / 8) as usize];
+        // The head's runs are at most its word's longest.
+        if full_run_length(self.full_run_lengths(), first) >= length {
+            let starts = bits::run_starts(head, length);
+            if starts != 0 {
+                return Some(first * WORD + u64::from(starts.trailing_zeros()));
             }
-            let longest = packed & 0xff;
-            packed >>= 8;
-            let word = full[index as usize];
+        }
+        // Between `first` and `last`, eight level-2 words at a time from
+        // their run bytes: a word holds the run when its longest run, or
+        // the full words ending the word before plus those starting it,
+        // reach `length`. Only such a word is read.
+        let storage = self.storage.as_ref();
+        let lengths = &storage[self.layout.full_run_lengths()];
+        let prefixes = &storage[self.layout.full_run_prefixes()];
+        let suffixes = &storage[self.layout.full_run_suffixes()];
+        // The full words ending the word before `index`: the head's own
+        // count for the word after it (the head may be cut by `from`).
+        let ending_before = |index: u64| {
+            if index == first + 1 {
+                u64::from(head.leading_ones())
+            } else {
+                u64::from(full[index as usize - 1].leading_ones())
+            }
+        };
+        let mut index = first + 1;
+        while index < last {
+            let group = index / 8;
+            let (low, high) = (index % 8, (last - group * 8).min(8));
+            // Byte `j`: the full words ending the word before word
+            // `8 * group + j`, the head's count for the word after it.
+            let mut carries = suffixes[group as usize] << 8;
+            if low == 0 {
+                carries |= suffixes[group as usize - 1] >> 56;
+            }
+            if index == first + 1 {
+                carries =
+                    carries & !(0xff << (low * 8)) | u64::from(head.leading_ones()) << (low * 8);
+            }
+            let candidates = (bits::bytes_at_least(lengths[group as usize], length)
+                | bits::bytes_at_least(carries + prefixes[group as usize], length))
+                & bits::byte_span_mask(low, high);
+            if candidates == 0 {
+                index = group * 8 + high;
+                continue;
+            }
+            let at = group * 8 + u64::from(candidates.trailing_zeros()) / 8;
+            let word = full[at as usize];
+            let carry = ending_before(at);
             if carry + u64::from(word.trailing_ones()) >= length {
-                return Some(index * WORD - carry);
+                return Some(at * WORD - carry);
             }
-            if longest >= length {
-                let starts = bits::run_starts(word, length);
-                return Some(index * WORD + u64::from(starts.trailing_zeros()));
+            let starts = bits::run_starts(word, length);
+            if starts != 0 {
+                return Some(at * WORD + u64::from(starts.trailing_zeros()));
             }
-            carry = u64::from(word.leading_ones());
+            index = at + 1;
         }
+        let carry = ending_before(last);
         let tail = full[last as usize] & last_mask;
         if carry + u64::from(tail.trailing_ones()) >= length {
             return Some(last * WORD - carry);
@@ -622,7 +721,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
 /// The longest run of full level-1 words (all 64 of their leaf words
 /// entirely free) among the 64 that level-2 word `index` covers, read
 /// from the full-run lengths (one byte per level-2 word).
-#[cfg(test)]
+#[inline]
 fn full_run_length(lengths: &[u64], index: u64) -> u64 {
     lengths[(index / 8) as usize] >> (index % 8 * 8) & 0xff
 }
@@ -802,14 +901,27 @@ mod tests {
         assert_short_runs_exact(&map);
     }
 
-    /// Checks each level-2 word's stored longest run of full level-1 words.
+    /// Checks each level-2 word's stored runs of full level-1 words: the
+    /// longest, the one at its start and the one at its end.
     fn assert_full_run_lengths_exact(map: &Bitmap<Vec<u64>>) {
+        let storage = &map.storage;
         for index in 0..map.layout.level2 {
             let full = map.summary(Set::AllFreeFull)[index as usize];
             assert_eq!(
                 full_run_length(map.full_run_lengths(), index),
                 bits::longest_run(full),
                 "level-2 word {index}"
+            );
+            let byte = |range: core::ops::Range<usize>| full_run_length(&storage[range], index);
+            assert_eq!(
+                byte(map.layout.full_run_prefixes()),
+                u64::from(full.trailing_ones()),
+                "level-2 word {index}: the run at its start"
+            );
+            assert_eq!(
+                byte(map.layout.full_run_suffixes()),
+                u64::from(full.leading_ones()),
+                "level-2 word {index}: the run at its end"
             );
         }
     }
@@ -881,6 +993,40 @@ mod tests {
                                 "{test:?} stride {stride} first {first} to {to}"
                             );
                         }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn full_boundary_search_agrees_with_testing_each_boundary() {
+        // 300 level-1 words (five level-2 words; 8 under Miri), so that
+        // strides reach past a level-2 word.
+        let level1 = if cfg!(miri) { 8 } else { 300 };
+        let len = 64 * 64 * level1;
+        // One map whose only full level-1 word is the last.
+        let mut last_only = bitmap(len);
+        last_only.clear_range(len - 64 * 64, len);
+        let maps = [(21, 9_000), (22, 90_000), (23, 900_000)]
+            .map(|(seed, longest)| random_runs(len, longest, seed))
+            .into_iter()
+            .chain([last_only, bitmap(len)]);
+        for map in maps {
+            let full = |index: u64| bits::get(map.summary(Set::AllFreeFull), index);
+            for stride in (0..=8).map(|shift| 1u64 << shift) {
+                let firsts = [0, 1, stride, 3 * stride + 1, level1 / 3, level1 - 1];
+                for first in firsts.into_iter().filter(|&first| first < level1) {
+                    for to in [level1, level1 / 2 + 7, first + 1, first] {
+                        let expected = (first..to)
+                            .step_by(stride as usize)
+                            .find(|&index| full(index))
+                            .unwrap_or(to);
+                        assert_eq!(
+                            map.next_full_boundary(first, stride, to),
+                            expected,
+                            "stride {stride} first {first} to {to}"
+                        );
                     }
                 }
             }
@@ -964,10 +1110,16 @@ mod tests {
         let mut inner = bitmap(len);
         let inner_start = 64 * (level2_words - 3) + 5;
         inner.clear_range(64 * 64 * inner_start, 64 * 64 * (inner_start + 20));
+        // Twenty full words across the end of a group of eight level-2
+        // words, whose run bytes are read together: found from the bytes
+        // of the group before.
+        let mut across = bitmap(len);
+        let group_end = 64 * 8.min(level2_words - 1);
+        across.clear_range(64 * 64 * (group_end - 10), 64 * 64 * (group_end + 10));
         let maps = [(12, 60_000), (13, 600_000)]
             .map(|(seed, longest)| random_runs(len, longest, seed))
             .into_iter()
-            .chain([exact, inner]);
+            .chain([exact, inner, across]);
         for map in maps {
             let level1 = map.layout.level1;
             let full: Vec<bool> = (0..level1)
@@ -979,8 +1131,8 @@ mod tests {
             } else {
                 (
                     &[
-                        0, 1, 3, 4, 62, 63, 64, 65, 69, 70, 127, 128, 129, 190, 191, 192, 511, 512,
-                        513, 1000, 1279, 1280,
+                        0, 1, 3, 4, 62, 63, 64, 65, 69, 70, 127, 128, 129, 190, 191, 192, 500, 501,
+                        502, 511, 512, 513, 1000, 1279, 1280,
                     ],
                     &[1, 2, 3, 5, 13, 20, 40, 61, 63, 64, 65, 66, 67, 100],
                 )
@@ -1122,7 +1274,7 @@ mod tests {
         assert_eq!(bitmap_bytes(1), 8);
         let pages = 1u64 << 28;
         assert!(node_storage_words(pages) * 64 * 100 < pages * 105);
-        assert_eq!(node_storage_words(1), 1 + 2 + 3 + 1 + 1);
+        assert_eq!(node_storage_words(1), 1 + 2 + 3 + 3 + 1);
     }
 
     #[test]
