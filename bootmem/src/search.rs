@@ -8,7 +8,7 @@
 //! the node applies the placement.
 
 use crate::address::{PageSize, PhysicalAddress};
-use crate::bitmap::{Bitmap, WordTest, BITS_PER_WORD};
+use crate::bitmap::{Bitmap, RegionTest, WordTest, BITS_PER_WORD};
 
 /// What the search knows about one node.
 #[derive(Clone, Copy, Debug)]
@@ -270,12 +270,22 @@ fn skip_unusable_boundaries<Storage: AsRef<[u64]> + AsMut<[u64]>>(
     if from >= starts_before || align_index(window, from, step) != from {
         return from;
     }
-    // A run of a whole level-1 word's pages or more, starting on a level-1
-    // word boundary, covers that level-1 word whole: level 2 alone tells.
+    // Boundaries at region starts (4096 pages): a run starts at a
+    // region's first page, which must be free, and a run of a region's
+    // pages or more covers that region whole. Level 2 alone tells both.
     let region = BITS_PER_WORD * BITS_PER_WORD;
-    if pages >= region && step % region == 0 && window.start_frame % region == 0 {
-        let level1 =
-            bitmap.next_full_boundary(from / region, step / region, starts_before.div_ceil(region));
+    if step % region == 0 && window.start_frame % region == 0 {
+        let test = if pages >= region {
+            RegionTest::EntirelyFree
+        } else {
+            RegionTest::StartsFree
+        };
+        let level1 = bitmap.next_region_boundary(
+            test,
+            from / region,
+            step / region,
+            starts_before.div_ceil(region),
+        );
         return level1.saturating_mul(region).max(from);
     }
     let test = if pages >= BITS_PER_WORD {

@@ -3,7 +3,7 @@
 use super::bits::words_for;
 
 /// The word ranges of one node's storage: the leaf words, then two bit sets
-/// over leaf words, then three bit sets over words of the second of those,
+/// over leaf words, then four bit sets over words of the second of those,
 /// then three bytes per word of the last of those (three byte arrays:
 /// [`Layout::full_run_lengths`], [`Layout::full_run_prefixes`],
 /// [`Layout::full_run_suffixes`]), then one byte per word of the level-1
@@ -36,6 +36,10 @@ pub(crate) enum Set {
     AllFreeNonzero,
     /// Per word of `AllFree`: every bit of it is set.
     AllFreeFull,
+    /// Per word of `AnyFree` (a region of 4096 pages): the first page of
+    /// the region is free, where a request aligned to a multiple of 4096
+    /// pages starts.
+    RegionStartFree,
 }
 
 impl Layout {
@@ -55,7 +59,7 @@ impl Layout {
 
     /// Words the whole storage takes.
     pub(crate) const fn total_words(&self) -> u64 {
-        self.leaf + 2 * self.level1 + 3 * self.level2 + 3 * self.run_lengths + self.short_runs
+        self.leaf + 2 * self.level1 + 4 * self.level2 + 3 * self.run_lengths + self.short_runs
     }
 
     /// The word range of the short-run lengths, after the full-run
@@ -71,7 +75,7 @@ impl Layout {
     /// [`Set::AllFreeFull`], byte `j % 8` of word `j / 8` is the longest
     /// run of set bits in word `j` (0 to 64).
     pub(crate) const fn full_run_lengths(&self) -> core::ops::Range<usize> {
-        let start = self.leaf + 2 * self.level1 + 3 * self.level2;
+        let start = self.leaf + 2 * self.level1 + 4 * self.level2;
         start as usize..(start + self.run_lengths) as usize
     }
 
@@ -105,6 +109,7 @@ impl Layout {
             Set::AnyFreeNonzero => (self.leaf + 2 * self.level1, self.level2),
             Set::AllFreeNonzero => (self.leaf + 2 * self.level1 + self.level2, self.level2),
             Set::AllFreeFull => (self.leaf + 2 * self.level1 + 2 * self.level2, self.level2),
+            Set::RegionStartFree => (self.leaf + 2 * self.level1 + 3 * self.level2, self.level2),
         };
         start as usize..(start + length) as usize
     }

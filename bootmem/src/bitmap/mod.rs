@@ -64,7 +64,7 @@ pub const fn bitmap_words(pages: u64) -> u64 {
 /// at least this many words.
 ///
 /// ```
-/// assert_eq!(bootmem::node_storage_words(0x8000), 512 + 16 + 3 + 3 + 1);
+/// assert_eq!(bootmem::node_storage_words(0x8000), 512 + 16 + 4 + 3 + 1);
 /// assert_eq!(bootmem::node_storage_words(0), 0);
 /// ```
 pub const fn node_storage_words(pages: u64) -> u64 {
@@ -83,6 +83,18 @@ pub const fn node_storage_bytes(pages: u64) -> u64 {
 /// Step boundaries [`Bitmap::next_boundary_word`] tests at once when they
 /// lie in different level-1 words.
 const GATHER: u64 = 8;
+
+/// Pages a level-1 summary word covers: one region.
+const REGION: u64 = WORD * WORD;
+
+/// What a region must offer a run starting at its first page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RegionTest {
+    /// Its first page free.
+    StartsFree,
+    /// Every page free (the run covers the whole region).
+    EntirelyFree,
+}
 
 /// What a step boundary's first leaf word must offer a run starting there.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -218,21 +230,30 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
         found.min(to)
     }
 
-    /// The first step boundary at or after level-1 word `first` whose 64
-    /// leaf words are all entirely free, or `to` when none below `to` is.
-    /// Boundaries are the level-1 words `first + k * stride` (`stride` a
-    /// power of two): a request of 4096 pages or more aligned to `4096 *
-    /// stride` pages can only start on them, and covers the whole level-1
-    /// word it starts in. Only level 2 is read: while `stride` is at most
-    /// 64, a mask picks a level-2 word's boundaries out at once; beyond
-    /// that, one bit is read every `stride / 64` level-2 words.
-    pub(crate) fn next_full_boundary(&self, first: u64, stride: u64, to: u64) -> u64 {
-        let full = self.summary(Set::AllFreeFull);
-        let words = to.div_ceil(WORD).min(full.len() as u64);
+    /// The first step boundary at or after level-1 word `first` whose
+    /// region of 4096 pages passes `test`, or `to` when none below `to`
+    /// does. Boundaries are the level-1 words `first + k * stride`
+    /// (`stride` a power of two): a request aligned to `4096 * stride`
+    /// pages can only start on them, at the region's first page. Only
+    /// level 2 is read: while `stride` is at most 64, a mask picks a
+    /// level-2 word's boundaries out at once; beyond that, one bit is read
+    /// every `stride / 64` level-2 words.
+    pub(crate) fn next_region_boundary(
+        &self,
+        test: RegionTest,
+        first: u64,
+        stride: u64,
+        to: u64,
+    ) -> u64 {
+        let passing = self.summary(match test {
+            RegionTest::EntirelyFree => Set::AllFreeFull,
+            RegionTest::StartsFree => Set::RegionStartFree,
+        });
+        let words = to.div_ceil(WORD).min(passing.len() as u64);
         let mut index = first / WORD;
         let found = if stride <= WORD {
             let mask = bits::stride_mask(stride, first % stride);
-            let mut word = full.get(index as usize).copied().unwrap_or(0)
+            let mut word = passing.get(index as usize).copied().unwrap_or(0)
                 & mask
                 & (u64::MAX << (first % WORD));
             loop {
@@ -243,7 +264,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
                 if index >= words {
                     break to;
                 }
-                word = full[index as usize] & mask;
+                word = passing[index as usize] & mask;
             }
         } else {
             let bit = first % WORD;
@@ -251,7 +272,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
                 if index >= words {
                     break to;
                 }
-                if full[index as usize] >> bit & 1 != 0 {
+                if passing[index as usize] >> bit & 1 != 0 {
                     break index * WORD + bit;
                 }
                 index += stride / WORD;
@@ -268,8 +289,10 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
         bits::put(self.summary_mut(Set::AllFree), index, value == 0);
     }
 
-    /// Recomputes the level-2 bits of level-1 word `index`.
-    fn refresh_level2(&mut self, index: u64) {
+    /// Recomputes the level-2 bits of level-1 word `index`; returns
+    /// whether its full bit changed, and with it the run bytes of its
+    /// level-2 word, which the caller recomputes.
+    fn refresh_level2(&mut self, index: u64) -> bool {
         let layout = self.layout;
         let storage = self.storage.as_mut();
         let any = storage[layout.start(Set::AnyFree) + index as usize];
@@ -282,9 +305,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
         let mut put = |at: usize, value: bool| bits::put(&mut storage[at..=at], bit, value);
         put(word, any != 0);
         put(word + next_set, all != 0);
-        if put(word + 2 * next_set, all == u64::MAX) {
-            self.refresh_full_run_length(index / WORD);
-        }
+        put(word + 2 * next_set, all == u64::MAX)
     }
 
     /// The full-run lengths ([`full_run_length`]).
@@ -314,11 +335,13 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
 
     /// Recomputes the level-2 bits of level-1 words `[from, to)`: the two
     /// end words one by one, the ones between (whose 64 leaf words were
-    /// all just set alike) as a whole from the first of them.
+    /// all just set alike) as a whole from the first of them. Each level-2
+    /// word whose full bits changed has its run bytes recomputed once,
+    /// after its last change (the words are visited in ascending order).
     fn refresh_level2_range(&mut self, from: u64, to: u64) {
-        self.refresh_level2(from);
-        if to - from > 1 {
-            self.refresh_level2(to - 1);
+        let mut pending = PendingRunBytes::default();
+        if self.refresh_level2(from) {
+            pending.note(self, from / WORD);
         }
         if to - from > 2 {
             let (inner_from, inner_to) = (from + 1, to - 1);
@@ -336,8 +359,6 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
                 inner_to,
                 all != 0,
             );
-            // Word by word, so that only a level-2 word whose bits change
-            // has its run bytes recomputed.
             let full_start = self.layout.start(Set::AllFreeFull);
             for index in inner_from / WORD..=(inner_to - 1) / WORD {
                 let base = index * WORD;
@@ -353,10 +374,14 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
                     old & !mask
                 };
                 if *word != old {
-                    self.refresh_full_run_length(index);
+                    pending.note(self, index);
                 }
             }
         }
+        if to - from > 1 && self.refresh_level2(to - 1) {
+            pending.note(self, (to - 1) / WORD);
+        }
+        pending.flush(self);
     }
 
     /// Whether bit `index` is set. Bits past `len` read as set.
@@ -426,6 +451,12 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
             );
         }
         self.refresh_level2_range(from / WORD / WORD, (to - 1) / WORD / WORD + 1);
+        bits::fill(
+            self.summary_mut(Set::RegionStartFree),
+            from.div_ceil(REGION),
+            to.div_ceil(REGION),
+            !reserve,
+        );
         true
     }
 
@@ -718,6 +749,33 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
     }
 }
 
+/// The level-2 word whose run bytes wait to be recomputed, while a range's
+/// level-2 bits change in ascending order.
+#[derive(Default)]
+struct PendingRunBytes(Option<u64>);
+
+impl PendingRunBytes {
+    /// Level-2 word `index` changed: a different word waiting before it
+    /// has seen its last change and is recomputed now.
+    fn note<Storage: AsRef<[u64]> + AsMut<[u64]>>(
+        &mut self,
+        bitmap: &mut Bitmap<Storage>,
+        index: u64,
+    ) {
+        if self.0 != Some(index) {
+            self.flush(bitmap);
+            self.0 = Some(index);
+        }
+    }
+
+    /// Recomputes the waiting word's run bytes.
+    fn flush<Storage: AsRef<[u64]> + AsMut<[u64]>>(&mut self, bitmap: &mut Bitmap<Storage>) {
+        if let Some(index) = self.0.take() {
+            bitmap.refresh_full_run_length(index);
+        }
+    }
+}
+
 /// The longest run of full level-1 words (all 64 of their leaf words
 /// entirely free) among the 64 that level-2 word `index` covers, read
 /// from the full-run lengths (one byte per level-2 word).
@@ -778,6 +836,11 @@ mod tests {
             assert_eq!(
                 bits::get(map.summary(Set::AllFreeFull), index),
                 all == u64::MAX
+            );
+            assert_eq!(
+                bits::get(map.summary(Set::RegionStartFree), index),
+                !map.is_set(index * REGION),
+                "region {index}"
             );
         }
         assert_full_run_lengths_exact(map);
@@ -1000,33 +1063,47 @@ mod tests {
     }
 
     #[test]
-    fn full_boundary_search_agrees_with_testing_each_boundary() {
+    fn region_boundary_search_agrees_with_testing_each_boundary() {
         // 300 level-1 words (five level-2 words; 8 under Miri), so that
         // strides reach past a level-2 word.
         let level1 = if cfg!(miri) { 8 } else { 300 };
         let len = 64 * 64 * level1;
-        // One map whose only full level-1 word is the last.
+        // One map whose only full region is the last, one whose regions
+        // start free every third region and are otherwise reserved.
         let mut last_only = bitmap(len);
-        last_only.clear_range(len - 64 * 64, len);
-        let maps = [(21, 9_000), (22, 90_000), (23, 900_000)]
+        last_only.clear_range(len - REGION, len);
+        let mut starts = bitmap(len);
+        for region in (0..level1).step_by(3) {
+            starts.clear_range(region * REGION, region * REGION + 1 + region % 5);
+        }
+        let maps = [(21, 9_000), (22, 90_000), (23, 900_000), (24, 3_000)]
             .map(|(seed, longest)| random_runs(len, longest, seed))
             .into_iter()
-            .chain([last_only, bitmap(len)]);
+            .chain([last_only, starts, bitmap(len)]);
         for map in maps {
-            let full = |index: u64| bits::get(map.summary(Set::AllFreeFull), index);
-            for stride in (0..=8).map(|shift| 1u64 << shift) {
-                let firsts = [0, 1, stride, 3 * stride + 1, level1 / 3, level1 - 1];
-                for first in firsts.into_iter().filter(|&first| first < level1) {
-                    for to in [level1, level1 / 2 + 7, first + 1, first] {
-                        let expected = (first..to)
-                            .step_by(stride as usize)
-                            .find(|&index| full(index))
-                            .unwrap_or(to);
-                        assert_eq!(
-                            map.next_full_boundary(first, stride, to),
-                            expected,
-                            "stride {stride} first {first} to {to}"
-                        );
+            assert_summary_exact(&map);
+            for test in [RegionTest::EntirelyFree, RegionTest::StartsFree] {
+                let passes = |region: u64| match test {
+                    RegionTest::EntirelyFree => {
+                        let end = (region + 1) * REGION;
+                        map.next_set(region * REGION, end) == end
+                    }
+                    RegionTest::StartsFree => !map.is_set(region * REGION),
+                };
+                for stride in (0..=8).map(|shift| 1u64 << shift) {
+                    let firsts = [0, 1, stride, 3 * stride + 1, level1 / 3, level1 - 1];
+                    for first in firsts.into_iter().filter(|&first| first < level1) {
+                        for to in [level1, level1 / 2 + 7, first + 1, first] {
+                            let expected = (first..to)
+                                .step_by(stride as usize)
+                                .find(|&region| passes(region))
+                                .unwrap_or(to);
+                            assert_eq!(
+                                map.next_region_boundary(test, first, stride, to),
+                                expected,
+                                "{test:?} stride {stride} first {first} to {to}"
+                            );
+                        }
                     }
                 }
             }
@@ -1274,7 +1351,7 @@ mod tests {
         assert_eq!(bitmap_bytes(1), 8);
         let pages = 1u64 << 28;
         assert!(node_storage_words(pages) * 64 * 100 < pages * 105);
-        assert_eq!(node_storage_words(1), 1 + 2 + 3 + 3 + 1);
+        assert_eq!(node_storage_words(1), 1 + 2 + 4 + 3 + 1);
     }
 
     #[test]
