@@ -527,6 +527,52 @@ mod tests {
     }
 
     #[test]
+    fn requests_aligned_to_whole_regions_agree_with_the_bit_by_bit_search() {
+        // Regions of 4 096 pages, in turn: first page reserved; page 100
+        // reserved (first page free, not entirely free); entirely free;
+        // pages 2 000 to 2 100 reserved; entirely reserved. Nodes start on
+        // a region, on a word but off a region, and off a word, so that
+        // boundaries are region starts only where the node starts on one.
+        const REGION: u64 = 4096;
+        let regions = if cfg!(miri) { 10 } else { 40 };
+        for start_frame in [0, 64, 7, 3 * REGION, 3 * REGION + 64, 3 * REGION + 7] {
+            let (mut bitmap, window) = free_node(start_frame, regions * REGION);
+            for region in 0..regions {
+                let base = region * REGION;
+                match region % 5 {
+                    0 => bitmap.set_range(base, base + 1),
+                    1 => bitmap.set_range(base + 100, base + 101),
+                    2 => {}
+                    3 => bitmap.set_range(base + 2000, base + 2100),
+                    _ => bitmap.set_range(base, base + REGION),
+                }
+            }
+            for pages in [1, 10, 64, 100, 1900, 4095, 4096, 4097, 8192, 3 * REGION + 5] {
+                for align_pages in [REGION, 2 * REGION, 4 * REGION, 16 * REGION] {
+                    for goal_page in [0, 1, 7 * REGION + 1, 20 * REGION] {
+                        let request = request(
+                            pages * 4096,
+                            align_pages * 4096,
+                            (start_frame + goal_page) * 4096,
+                            0,
+                        );
+                        assert_eq!(
+                            place_4k(&bitmap, &window, request),
+                            crate::reference::find_placement(
+                                &bitmap,
+                                &window,
+                                PageSize::SIZE_4KIB,
+                                &request
+                            ),
+                            "node at {start_frame}: {pages} pages aligned to {align_pages}, goal page {goal_page}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn a_failure_is_remembered_from_where_it_started_until_a_page_is_freed() {
         let (mut bitmap, window) = free_node(0, 4096);
         bitmap.set_range(100, 101);

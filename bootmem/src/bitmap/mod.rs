@@ -3,18 +3,21 @@
 //! The leaf level is Linux's: one bit per page, 1 = reserved, bit `i` being
 //! bit `i % 64` of 64-bit word `i / 64`. Above it, in the same storage, a
 //! summary keeps per leaf word a "has a free page" bit and an "entirely
-//! free" bit, and per summary word three bits (has a word with a free page,
-//! has an entirely free word, is all entirely free words). Every change
-//! keeps both levels exact, so a scan crosses 4096 reserved or free pages
-//! with one summary bit and 262 144 with one bit of the level above.
+//! free" bit, and per summary word (a region of 4 096 pages) four bits
+//! (has a word with a free page, has an entirely free word, is all
+//! entirely free words, its first page is free). Every change keeps both
+//! levels exact, so a scan crosses 4096 reserved or free pages with one
+//! summary bit and 262 144 with one bit of the level above, and a request
+//! aligned to whole regions finds the regions it may start in at level 2.
 //!
 //! Three bytes per level-2 word hold its runs of level-1 words whose leaf
 //! words are all entirely free (the longest, the one at its start, the one
 //! at its end), eight words' bytes to a storage word, so a search for a
 //! long run crosses 2 097 152 pages with a few instructions where none of
-//! eight level-2 words can hold it. One byte per level-1 word holds the longest free run starting
-//! under it, up to 255 pages ([`short_runs`]), so a search for a short run
-//! crosses 4 096 pages a byte where every run is too short.
+//! eight level-2 words can hold it. One byte per level-1 word holds the
+//! longest free run starting under it, up to 255 pages ([`short_runs`]),
+//! so a search for a short run crosses 4 096 pages a byte where every run
+//! is too short.
 //!
 //! Only a partly free leaf word is read from, or written to, the leaf
 //! level: one whose "has a free page" bit is clear reads as entirely
@@ -630,14 +633,13 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
             let group = index / 8;
             let (low, high) = (index % 8, (last - group * 8).min(8));
             // Byte `j`: the full words ending the word before word
-            // `8 * group + j`, the head's count for the word after it.
+            // `8 * group + j`. For the word after the head this counts
+            // the head's word whole, at least the head's own count: the
+            // candidates are then a few more, never fewer, and each is
+            // checked with the head's count below.
             let mut carries = suffixes[group as usize] << 8;
             if low == 0 {
                 carries |= suffixes[group as usize - 1] >> 56;
-            }
-            if index == first + 1 {
-                carries =
-                    carries & !(0xff << (low * 8)) | u64::from(head.leading_ones()) << (low * 8);
             }
             let candidates = (bits::bytes_at_least(lengths[group as usize], length)
                 | bits::bytes_at_least(carries + prefixes[group as usize], length))
@@ -1193,10 +1195,15 @@ mod tests {
         let mut across = bitmap(len);
         let group_end = 64 * 8.min(level2_words - 1);
         across.clear_range(64 * 64 * (group_end - 10), 64 * 64 * (group_end + 10));
+        // Full words 642 to 711, in the eleventh level-2 word (the second
+        // group of eight) and past it: a window ending at 660 cuts them
+        // short, and one from 512 reads their group's bytes.
+        let mut cut = bitmap(len);
+        cut.clear_range((64 * 64 * 642).min(len), (64 * 64 * 712).min(len));
         let maps = [(12, 60_000), (13, 600_000)]
             .map(|(seed, longest)| random_runs(len, longest, seed))
             .into_iter()
-            .chain([exact, inner, across]);
+            .chain([exact, inner, across, cut]);
         for map in maps {
             let level1 = map.layout.level1;
             let full: Vec<bool> = (0..level1)
@@ -1204,14 +1211,17 @@ mod tests {
                 .collect();
             // Under Miri (a thousand times slower), a corner of the same space.
             let (ends, lengths): (&[u64], &[u64]) = if cfg!(miri) {
-                (&[0, 3, 64, 65, 70, 129, 191, 192], &[1, 3, 20, 64, 65])
+                (
+                    &[0, 3, 64, 65, 70, 129, 150, 191, 192],
+                    &[1, 3, 20, 30, 64, 65],
+                )
             } else {
                 (
                     &[
                         0, 1, 3, 4, 62, 63, 64, 65, 69, 70, 127, 128, 129, 190, 191, 192, 500, 501,
-                        502, 511, 512, 513, 1000, 1279, 1280,
+                        502, 511, 512, 513, 642, 660, 672, 712, 1000, 1279, 1280,
                     ],
-                    &[1, 2, 3, 5, 13, 20, 40, 61, 63, 64, 65, 66, 67, 100],
+                    &[1, 2, 3, 5, 13, 20, 30, 40, 61, 63, 64, 65, 66, 67, 100],
                 )
             };
             let ends = ends.iter().copied().filter(|&end| end <= level1);
@@ -1246,6 +1256,47 @@ mod tests {
             64 * 64 * 64 * 8 + 64 * 64 * 3 + 1,
         );
         assert_full_run_lengths_exact(&map);
+    }
+
+    #[test]
+    fn changes_at_level2_word_edges_keep_the_summary_exact() {
+        // Three level-2 words (two under Miri). Ranges end near the edges
+        // of level-2 words, so that a change's first, inner and last
+        // level-1 words fall in different level-2 words, start exactly on
+        // an edge or one region past it, and overlap pages already in the
+        // state they are set to.
+        let level2_words = if cfg!(miri) { 2 } else { 3 };
+        let len = REGION * 64 * level2_words;
+        let mut ends = vec![0, len];
+        for edge in (1..level2_words).map(|word| word * 64 * REGION) {
+            for offset in [
+                -2 * REGION as i64 - 1,
+                -(REGION as i64) - 1,
+                -(REGION as i64),
+                -1,
+                0,
+                1,
+                REGION as i64 - 1,
+                REGION as i64,
+                2 * REGION as i64 + 1,
+            ] {
+                ends.push(edge.wrapping_add_signed(offset));
+            }
+        }
+        let mut map = bitmap(len);
+        let mut random = crate::test_random::XorShift::new(29);
+        let steps = if cfg!(miri) { 6 } else { 300 };
+        for _ in 0..steps {
+            let a = ends[random.below(ends.len() as u64) as usize];
+            let b = ends[random.below(ends.len() as u64) as usize];
+            let (from, to) = (a.min(b), a.max(b));
+            if random.below(2) == 0 {
+                map.set_range(from, to);
+            } else {
+                map.clear_range(from, to);
+            }
+            assert_summary_exact(&map);
+        }
     }
 
     #[test]
