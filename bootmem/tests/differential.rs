@@ -14,13 +14,20 @@ use bootmem::{
 };
 use proptest::prelude::*;
 
-type Allocator = BootAllocator<Vec<u64>, NoZeroing, 2>;
+type Allocator = BootAllocator<Vec<u64>, NoZeroing, 3>;
 
 const PAGE: u64 = 4096;
-/// Two adjacent nodes, the first starting off any word boundary, the
-/// second on one (where large alignments take the summary-only path).
-const NODES: [(u32, u64, u64); 2] = [(0, 7, 150_016), (1, 150_016, 400_003)];
-const END: u64 = 400_003;
+/// Three adjacent nodes: the first starting off any word boundary, the
+/// second on a word (where alignments of 64 pages and more take the
+/// summary-only path) but off a region of 4 096 pages, the third on a
+/// region (where alignments of 4 096 pages and more find their
+/// boundaries through level 2).
+const NODES: [(u32, u64, u64); 3] = [
+    (0, 7, 150_016),
+    (1, 150_016, 200_704),
+    (2, 200_704, 450_003),
+];
+const END: u64 = 450_003;
 
 fn machine(bit_by_bit: bool) -> Allocator {
     let mut allocator = Allocator::new(Configuration::X86_64, NoZeroing);
@@ -62,7 +69,7 @@ fn operation() -> impl Strategy<Value = Operation> {
         prop_oneof![Just(None), (0u64..(END * PAGE)).prop_map(Some)],
         prop_oneof![
             Just(NodePreference::AnyNode),
-            (0u32..2).prop_map(|node| NodePreference::Prefer(NodeId::new(node))),
+            (0u32..3).prop_map(|node| NodePreference::Prefer(NodeId::new(node))),
         ],
     )
         .prop_map(
