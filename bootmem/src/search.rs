@@ -8,7 +8,7 @@
 //! the node applies the placement.
 
 use crate::address::{PageSize, PhysicalAddress};
-use crate::bitmap::{Bitmap, RegionTest, WordTest, BITS_PER_WORD};
+use crate::bitmap::{Bitmap, RegionTest, WordTest, BITS_PER_WORD, REGION_PAGES};
 
 /// What the search knows about one node.
 #[derive(Clone, Copy, Debug)]
@@ -273,7 +273,7 @@ fn skip_unusable_boundaries<Storage: AsRef<[u64]> + AsMut<[u64]>>(
     // Boundaries at region starts (4096 pages): a run starts at a
     // region's first page, which must be free, and a run of a region's
     // pages or more covers that region whole. Level 2 alone tells both.
-    let region = BITS_PER_WORD * BITS_PER_WORD;
+    let region = REGION_PAGES;
     if step % region == 0 && window.start_frame % region == 0 {
         let test = if pages >= region {
             RegionTest::EntirelyFree
@@ -533,23 +533,45 @@ mod tests {
         // pages 2 000 to 2 100 reserved; entirely reserved. Nodes start on
         // a region, on a word but off a region, and off a word, so that
         // boundaries are region starts only where the node starts on one.
-        const REGION: u64 = 4096;
         let regions = if cfg!(miri) { 10 } else { 40 };
-        for start_frame in [0, 64, 7, 3 * REGION, 3 * REGION + 64, 3 * REGION + 7] {
-            let (mut bitmap, window) = free_node(start_frame, regions * REGION);
+        for start_frame in [
+            0,
+            64,
+            7,
+            3 * REGION_PAGES,
+            3 * REGION_PAGES + 64,
+            3 * REGION_PAGES + 7,
+        ] {
+            let (mut bitmap, window) = free_node(start_frame, regions * REGION_PAGES);
             for region in 0..regions {
-                let base = region * REGION;
+                let base = region * REGION_PAGES;
                 match region % 5 {
                     0 => bitmap.set_range(base, base + 1),
                     1 => bitmap.set_range(base + 100, base + 101),
                     2 => {}
                     3 => bitmap.set_range(base + 2000, base + 2100),
-                    _ => bitmap.set_range(base, base + REGION),
+                    _ => bitmap.set_range(base, base + REGION_PAGES),
                 }
             }
-            for pages in [1, 10, 64, 100, 1900, 4095, 4096, 4097, 8192, 3 * REGION + 5] {
-                for align_pages in [REGION, 2 * REGION, 4 * REGION, 16 * REGION] {
-                    for goal_page in [0, 1, 7 * REGION + 1, 20 * REGION] {
+            for pages in [
+                1,
+                10,
+                64,
+                100,
+                1900,
+                4095,
+                4096,
+                4097,
+                8192,
+                3 * REGION_PAGES + 5,
+            ] {
+                for align_pages in [
+                    REGION_PAGES,
+                    2 * REGION_PAGES,
+                    4 * REGION_PAGES,
+                    16 * REGION_PAGES,
+                ] {
+                    for goal_page in [0, 1, 7 * REGION_PAGES + 1, 20 * REGION_PAGES] {
                         let request = request(
                             pages * 4096,
                             align_pages * 4096,

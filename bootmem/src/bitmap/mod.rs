@@ -88,7 +88,7 @@ pub const fn node_storage_bytes(pages: u64) -> u64 {
 const GATHER: u64 = 8;
 
 /// Pages a level-1 summary word covers: one region.
-const REGION: u64 = WORD * WORD;
+pub(crate) const REGION_PAGES: u64 = WORD * WORD;
 
 /// What a region must offer a run starting at its first page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -456,8 +456,8 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
         self.refresh_level2_range(from / WORD / WORD, (to - 1) / WORD / WORD + 1);
         bits::fill(
             self.summary_mut(Set::RegionStartFree),
-            from.div_ceil(REGION),
-            to.div_ceil(REGION),
+            from.div_ceil(REGION_PAGES),
+            to.div_ceil(REGION_PAGES),
             !reserve,
         );
         true
@@ -806,7 +806,6 @@ fn prefetch(value: &u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use short_runs::REGION_PAGES;
     use std::vec;
     use std::vec::Vec;
 
@@ -841,7 +840,7 @@ mod tests {
             );
             assert_eq!(
                 bits::get(map.summary(Set::RegionStartFree), index),
-                !map.is_set(index * REGION),
+                !map.is_set(index * REGION_PAGES),
                 "region {index}"
             );
         }
@@ -1073,10 +1072,13 @@ mod tests {
         // One map whose only full region is the last, one whose regions
         // start free every third region and are otherwise reserved.
         let mut last_only = bitmap(len);
-        last_only.clear_range(len - REGION, len);
+        last_only.clear_range(len - REGION_PAGES, len);
         let mut starts = bitmap(len);
         for region in (0..level1).step_by(3) {
-            starts.clear_range(region * REGION, region * REGION + 1 + region % 5);
+            starts.clear_range(
+                region * REGION_PAGES,
+                region * REGION_PAGES + 1 + region % 5,
+            );
         }
         let maps = [(21, 9_000), (22, 90_000), (23, 900_000), (24, 3_000)]
             .map(|(seed, longest)| random_runs(len, longest, seed))
@@ -1087,10 +1089,10 @@ mod tests {
             for test in [RegionTest::EntirelyFree, RegionTest::StartsFree] {
                 let passes = |region: u64| match test {
                     RegionTest::EntirelyFree => {
-                        let end = (region + 1) * REGION;
-                        map.next_set(region * REGION, end) == end
+                        let end = (region + 1) * REGION_PAGES;
+                        map.next_set(region * REGION_PAGES, end) == end
                     }
-                    RegionTest::StartsFree => !map.is_set(region * REGION),
+                    RegionTest::StartsFree => !map.is_set(region * REGION_PAGES),
                 };
                 for stride in (0..=8).map(|shift| 1u64 << shift) {
                     let firsts = [0, 1, stride, 3 * stride + 1, level1 / 3, level1 - 1];
@@ -1266,19 +1268,19 @@ mod tests {
         // an edge or one region past it, and overlap pages already in the
         // state they are set to.
         let level2_words = if cfg!(miri) { 2 } else { 3 };
-        let len = REGION * 64 * level2_words;
+        let len = REGION_PAGES * 64 * level2_words;
         let mut ends = vec![0, len];
-        for edge in (1..level2_words).map(|word| word * 64 * REGION) {
+        for edge in (1..level2_words).map(|word| word * 64 * REGION_PAGES) {
             for offset in [
-                -2 * REGION as i64 - 1,
-                -(REGION as i64) - 1,
-                -(REGION as i64),
+                -2 * REGION_PAGES as i64 - 1,
+                -(REGION_PAGES as i64) - 1,
+                -(REGION_PAGES as i64),
                 -1,
                 0,
                 1,
-                REGION as i64 - 1,
-                REGION as i64,
-                2 * REGION as i64 + 1,
+                REGION_PAGES as i64 - 1,
+                REGION_PAGES as i64,
+                2 * REGION_PAGES as i64 + 1,
             ] {
                 ends.push(edge.wrapping_add_signed(offset));
             }

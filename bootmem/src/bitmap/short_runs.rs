@@ -22,14 +22,11 @@
 
 use super::bits::{self, WORD};
 use super::layout::Set;
-use super::Bitmap;
+use super::{Bitmap, REGION_PAGES};
 
 /// The largest run length a region's byte tells apart: a byte of 255 means
 /// "255 or more".
 pub(crate) const SHORT_RUN_CAP: u64 = 255;
-
-/// Pages under one level-1 summary word.
-pub(crate) const REGION_PAGES: u64 = WORD * WORD;
 
 /// Each byte of a word, repeated.
 const BYTES: u64 = 0x0101_0101_0101_0101;
