@@ -124,5 +124,5 @@ pub use allocator::{AllocationRequest, BootAllocator, NodePreference, NodeSummar
 pub use bitmap::{bitmap_bytes, bitmap_words, node_storage_bytes, node_storage_words};
 pub use config::Configuration;
 pub use error::{AllocationError, RangeError, RegistrationError};
-pub use handoff::{BlockKind, FreeBlock, HandOff};
+pub use handoff::{BlockKind, FreeBlock, HandOff, HandOffInPlace};
 pub use node_id::NodeId;

@@ -326,7 +326,11 @@ where
 
     /// `free_all_bootmem()`: hands every free page, then every bitmap page,
     /// to `release` and returns the number of pages released. Consumes the
-    /// interface: nothing can be allocated afterwards.
+    /// interface: nothing can be allocated afterwards. Taking `self` moves
+    /// the node registry; with a large `MAX_NODES`,
+    /// `allocator_mut().free_all_in_place().release_with(release)` hands
+    /// out the same blocks where the allocator lies
+    /// ([`BootAllocator::free_all_in_place`]).
     pub fn free_all_bootmem(self, release: impl FnMut(FreeBlock)) -> u64 {
         self.allocator.free_all().release_with(release)
     }

@@ -110,6 +110,14 @@ impl<T, const N: usize> FixedList<T, N> {
     pub(crate) fn into_slots(self) -> [T; N] {
         self.items
     }
+
+    /// Empties the list and lends out the items it held, still in their
+    /// slots. Whoever takes them puts the filler back (the list's slots
+    /// past its length are then filler again).
+    pub(crate) fn detach(&mut self) -> &mut [T] {
+        let len = core::mem::take(&mut self.len);
+        &mut self.items[..len]
+    }
 }
 
 impl<T: fmt::Debug, const N: usize> fmt::Debug for FixedList<T, N> {

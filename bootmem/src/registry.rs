@@ -222,6 +222,24 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize>
 
     /// Takes the nodes out, in address order, then the empty slots.
     pub(crate) fn into_nodes(self) -> [Option<NodeAllocator<Storage>>; MAX_NODES] {
-        self.nodes.into_slots()
+        let len = self.len();
+        let mut slots = self.nodes.into_slots();
+        // Past the length every slot is empty, unless an in-place hand-off
+        // was leaked (`mem::forget`) before it emptied the slots it took:
+        // their nodes were handed off (or began to be) and are not this
+        // registry's any more.
+        for slot in &mut slots[len..] {
+            if slot.is_some() {
+                *slot = None;
+            }
+        }
+        slots
+    }
+
+    /// Empties the registry and lends out its nodes, in address order, for
+    /// an in-place hand-off, which empties their slots when it is done.
+    pub(crate) fn detach_nodes(&mut self) -> &mut [Option<NodeAllocator<Storage>>] {
+        self.streak = Cached(None);
+        self.nodes.detach()
     }
 }

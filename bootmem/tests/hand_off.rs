@@ -1,9 +1,9 @@
-//! The hand-off's fold and its one-by-one iteration give the same blocks, from any point.
+//! The hand-off's fold and its one-by-one iteration give the same blocks, from any point, owned or in place.
 
 use bootmem::memory::NoZeroing;
 use bootmem::{
-    BootAllocator, Configuration, FrameRange, FreeBlock, NodeId, PageFrameNumber, PhysicalAddress,
-    ReserveMode,
+    AllocationRequest, BootAllocator, Configuration, FrameRange, FreeBlock, NodeId,
+    PageFrameNumber, PhysicalAddress, RangeError, ReserveMode,
 };
 
 type Allocator = BootAllocator<Vec<u64>, NoZeroing, 4>;
@@ -79,5 +79,75 @@ fn folding_after_any_number_of_blocks_gives_the_blocks_one_by_one_gives() {
             let rest: u64 = one_by_one[taken..].iter().map(FreeBlock::pages).sum();
             assert_eq!(pages, rest);
         }
+    }
+}
+
+#[test]
+fn the_hand_off_in_place_gives_the_owned_hand_offs_blocks_from_any_point() {
+    for max_order in [0, 3, 10, 63] {
+        let owned: Vec<FreeBlock> = machine(11).free_all().with_max_order(max_order).collect();
+        for taken in [0, 1, 40, owned.len() - 2, owned.len()] {
+            let mut allocator = machine(11);
+            let mut hand_off = allocator.free_all_in_place().with_max_order(max_order);
+            let mut blocks: Vec<FreeBlock> = hand_off.by_ref().take(taken).collect();
+            let pages = hand_off.release_with(|block| blocks.push(block));
+            assert_eq!(blocks, owned, "max order {max_order}, {taken} taken first");
+            let rest: u64 = owned[taken..].iter().map(FreeBlock::pages).sum();
+            assert_eq!(pages, rest);
+            assert_eq!(
+                allocator.nodes().count(),
+                0,
+                "the nodes went with the hand-off"
+            );
+        }
+    }
+}
+
+/// After an in-place hand-off (finished, dropped early or leaked), the
+/// allocator holds no node: nothing it handed off can come out again, a
+/// later owned hand-off is empty, and a node registered afresh works.
+#[test]
+fn after_an_in_place_hand_off_the_allocator_has_no_node_and_takes_new_ones() {
+    let ends: [fn(&mut Allocator); 3] = [
+        |allocator| {
+            allocator.free_all_in_place().count_pages();
+        },
+        |allocator| {
+            let mut hand_off = allocator.free_all_in_place();
+            assert!(hand_off.next().is_some());
+        },
+        |allocator| core::mem::forget(allocator.free_all_in_place()),
+    ];
+    for (case, end) in ends.into_iter().enumerate() {
+        let mut allocator = machine(3);
+        end(&mut allocator);
+        assert_eq!(allocator.nodes().count(), 0, "case {case}");
+        assert_eq!(allocator.free_pages(), 0, "case {case}");
+        assert!(
+            allocator.allocate(&AllocationRequest::new(PAGE)).is_err(),
+            "case {case}: no node, no allocation"
+        );
+        assert!(
+            matches!(
+                allocator.free(PhysicalAddress::new(100 * PAGE), PAGE),
+                Err(RangeError::OutsideNodes { .. })
+            ),
+            "case {case}: the freed range lies in no node"
+        );
+        allocator
+            .register_node(
+                NodeId::new(0),
+                PageFrameNumber::new(0)..PageFrameNumber::new(1000),
+                vec![0; bootmem::node_storage_words(1000) as usize],
+                None,
+            )
+            .unwrap();
+        allocator
+            .free(PhysicalAddress::new(0), 1000 * PAGE)
+            .unwrap();
+        let placed = allocator.allocate(&AllocationRequest::new(PAGE)).unwrap();
+        assert_eq!(placed.as_u64(), 0, "case {case}");
+        let pages: u64 = allocator.free_all().map(|block| block.pages()).sum();
+        assert_eq!(pages, 999, "case {case}: only the new node is handed off");
     }
 }

@@ -267,7 +267,7 @@ mod tests {
         let mut blocks = Vec::new();
         let mut cursor = start;
         while cursor < end {
-            let order = crate::handoff::block_order(max_order, cursor, end);
+            let order = crate::handoff::teardown::block_order(max_order, cursor, end);
             blocks.push((cursor, order));
             cursor += 1 << order;
         }
