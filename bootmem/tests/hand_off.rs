@@ -110,7 +110,9 @@ fn the_hand_off_in_place_gives_the_owned_hand_offs_blocks_from_any_point() {
 fn after_an_in_place_hand_off_the_allocator_has_no_node_and_takes_new_ones() {
     let ends: [fn(&mut Allocator); 3] = [
         |allocator| {
-            allocator.free_all_in_place().count_pages();
+            let owned = machine(3).free_all().count_pages();
+            assert!(owned > 100_000);
+            assert_eq!(allocator.free_all_in_place().count_pages(), owned);
         },
         |allocator| {
             let mut hand_off = allocator.free_all_in_place();
@@ -149,5 +151,72 @@ fn after_an_in_place_hand_off_the_allocator_has_no_node_and_takes_new_ones() {
         assert_eq!(placed.as_u64(), 0, "case {case}");
         let pages: u64 = allocator.free_all().map(|block| block.pages()).sum();
         assert_eq!(pages, 999, "case {case}: only the new node is handed off");
+    }
+}
+
+/// Node storage that counts its live copies through a shared token.
+struct CountedStorage {
+    words: Vec<u64>,
+    _token: std::rc::Rc<()>,
+}
+
+impl AsRef<[u64]> for CountedStorage {
+    fn as_ref(&self) -> &[u64] {
+        &self.words
+    }
+}
+
+impl AsMut<[u64]> for CountedStorage {
+    fn as_mut(&mut self) -> &mut [u64] {
+        &mut self.words
+    }
+}
+
+/// The nodes' storage goes when the in-place hand-off goes, finished or
+/// not, as it would with the owned hand-off.
+#[test]
+fn the_in_place_hand_off_drops_the_nodes_storage_with_it() {
+    for blocks_taken in [None, Some(1)] {
+        let token = std::rc::Rc::new(());
+        let mut allocator: BootAllocator<CountedStorage, NoZeroing, 4> =
+            BootAllocator::new(Configuration::X86_64, NoZeroing);
+        for node in 0..2u64 {
+            let storage = CountedStorage {
+                words: vec![0; bootmem::node_storage_words(1000) as usize],
+                _token: std::rc::Rc::clone(&token),
+            };
+            allocator
+                .register_node(
+                    NodeId::new(node as u32),
+                    PageFrameNumber::new(node * 1000)..PageFrameNumber::new(node * 1000 + 1000),
+                    storage,
+                    None,
+                )
+                .unwrap();
+        }
+        allocator
+            .free(PhysicalAddress::new(0), 2000 * PAGE)
+            .unwrap();
+        assert_eq!(std::rc::Rc::strong_count(&token), 3);
+        {
+            let mut hand_off = allocator.free_all_in_place();
+            match blocks_taken {
+                None => assert_eq!(
+                    hand_off.by_ref().map(|block| block.pages()).sum::<u64>(),
+                    2000
+                ),
+                Some(count) => assert_eq!(hand_off.by_ref().take(count).count(), count),
+            }
+            assert_eq!(
+                std::rc::Rc::strong_count(&token),
+                3,
+                "held while the hand-off lives"
+            );
+        }
+        assert_eq!(
+            std::rc::Rc::strong_count(&token),
+            1,
+            "{blocks_taken:?}: dropped with it"
+        );
     }
 }
