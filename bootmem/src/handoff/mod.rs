@@ -56,6 +56,18 @@ impl FreeBlock {
     }
 }
 
+/// Hands every block of `blocks` to `release` through their `fold` (the
+/// fast way, see [`HandOff`]) and returns the number of pages released.
+fn release_each(
+    blocks: impl Iterator<Item = FreeBlock>,
+    mut release: impl FnMut(FreeBlock),
+) -> u64 {
+    blocks.fold(0, |count, block| {
+        release(block);
+        count + block.pages()
+    })
+}
+
 /// The teardown iterator returned by
 /// [`BootAllocator::free_all`](crate::BootAllocator::free_all).
 ///
@@ -126,11 +138,8 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize> HandOff<Stora
 
     /// Hands every block to `release` and returns the number of pages
     /// released (Linux's return value of `free_all_bootmem`).
-    pub fn release_with(self, mut release: impl FnMut(FreeBlock)) -> u64 {
-        self.fold(0, |count, block| {
-            release(block);
-            count + block.pages()
-        })
+    pub fn release_with(self, release: impl FnMut(FreeBlock)) -> u64 {
+        release_each(self, release)
     }
 
     /// The number of pages released, discarding the blocks.
@@ -208,11 +217,8 @@ impl<'allocator, Storage: AsRef<[u64]> + AsMut<[u64]>> HandOffInPlace<'allocator
 
     /// Hands every block to `release` and returns the number of pages
     /// released (Linux's return value of `free_all_bootmem`).
-    pub fn release_with(self, mut release: impl FnMut(FreeBlock)) -> u64 {
-        self.fold(0, |count, block| {
-            release(block);
-            count + block.pages()
-        })
+    pub fn release_with(self, release: impl FnMut(FreeBlock)) -> u64 {
+        release_each(self, release)
     }
 
     /// The number of pages released, discarding the blocks.
