@@ -125,10 +125,11 @@ proptest! {
         }
         prop_assert!(fast.reserved_runs().eq(reference.reserved_runs()), "final bitmaps differ");
         prop_assert_eq!(fast.free_pages(), reference.free_pages());
-        // The fast machine hands off through `fold` (whole runs cut at
-        // once), the reference one block by block through `next`.
+        // The fast machine hands off in place through `fold` (whole runs
+        // cut at once), the reference one, owned, block by block through
+        // `next`.
         let mut folded = Vec::new();
-        fast.free_all().with_max_order(max_order).release_with(|block| folded.push(block));
+        fast.free_all_in_place().with_max_order(max_order).release_with(|block| folded.push(block));
         prop_assert!(folded.into_iter().eq(reference.free_all().with_max_order(max_order)), "hand-offs differ");
     }
 }
