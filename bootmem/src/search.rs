@@ -273,20 +273,19 @@ fn skip_unusable_boundaries<Storage: AsRef<[u64]> + AsMut<[u64]>>(
     // Boundaries at region starts (4096 pages): a run starts at a
     // region's first page, which must be free, and a run of a region's
     // pages or more covers that region whole. Level 2 alone tells both.
-    let region = REGION_PAGES;
-    if step % region == 0 && window.start_frame % region == 0 {
-        let test = if pages >= region {
+    if step % REGION_PAGES == 0 && window.start_frame % REGION_PAGES == 0 {
+        let test = if pages >= REGION_PAGES {
             RegionTest::EntirelyFree
         } else {
             RegionTest::StartsFree
         };
         let level1 = bitmap.next_region_boundary(
             test,
-            from / region,
-            step / region,
-            starts_before.div_ceil(region),
+            from / REGION_PAGES,
+            step / REGION_PAGES,
+            starts_before.div_ceil(REGION_PAGES),
         );
-        return level1.saturating_mul(region).max(from);
+        return level1.saturating_mul(REGION_PAGES).max(from);
     }
     let test = if pages >= BITS_PER_WORD {
         WordTest::EntirelyFree

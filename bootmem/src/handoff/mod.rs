@@ -12,16 +12,19 @@
 //!
 //! The free runs come from one pass over each node's summary
 //! ([`FreeRuns`](crate::bitmap::FreeRuns)), and [`cut`] turns each run into
-//! blocks through a buffer; [`teardown`] keeps the hand-off's place. Taking blocks one by one (`next`) and folding
+//! blocks through a buffer; [`teardown`] keeps the hand-off's place, and
+//! [`in_place`] holds the hand-off that borrows the nodes. Taking blocks one by one (`next`) and folding
 //! over them (`fold`, `release_with`) give the same blocks in the same
 //! order; the fold is the fast one.
 
 mod cut;
+mod in_place;
 mod teardown;
 
 use crate::address::PageFrameNumber;
 use crate::node::NodeAllocator;
 use crate::node_id::NodeId;
+pub use in_place::HandOffInPlace;
 use teardown::Teardown;
 
 /// The largest block order handed out by default: memblock's (`MAX_ORDER - 1`).
@@ -132,7 +135,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize> HandOff<Stora
     /// assert!(blocks.iter().all(|block| block.order == 6));
     /// ```
     pub fn with_max_order(mut self, order: u32) -> Self {
-        self.teardown.max_order = order.min(63);
+        self.teardown.set_max_order(order);
         self
     }
 
@@ -165,92 +168,5 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize> Iterator
 
     fn next(&mut self) -> Option<FreeBlock> {
         self.teardown.next(&self.nodes)
-    }
-}
-
-/// The teardown iterator returned by
-/// [`BootAllocator::free_all_in_place`](crate::BootAllocator::free_all_in_place):
-/// the blocks of [`HandOff`], in the same order, read from the nodes where
-/// the allocator holds them.
-///
-/// The allocator has no node from the moment this is made: a call made
-/// after it (once the borrow ends) finds no node, as after Linux's
-/// `free_all_bootmem`, and new nodes may be registered. Each node (its
-/// storage included) is dropped when this is: a hand-off dropped before
-/// its last block leaves the rest of the pages unreleased, as dropping a
-/// [`HandOff`] does.
-///
-/// ```
-/// use bootmem::{BootAllocator, Configuration, NodeId, PageFrameNumber, PhysicalAddress};
-/// use bootmem::memory::NoZeroing;
-/// // A registry of 1 024 nodes: `free_all` would move all of it.
-/// let mut allocator: Box<BootAllocator<Vec<u64>, NoZeroing, 1024>> =
-///     Box::new(BootAllocator::new(Configuration::X86_64, NoZeroing));
-/// let storage = vec![0; bootmem::node_storage_words(4096) as usize];
-/// allocator.register_node(NodeId::new(0), PageFrameNumber::new(0)..PageFrameNumber::new(4096), storage, None).unwrap();
-/// allocator.free(PhysicalAddress::new(0), 4096 * 4096).unwrap();
-/// assert_eq!(allocator.free_all_in_place().count_pages(), 4096);
-/// assert_eq!(allocator.nodes().count(), 0);
-/// assert!(allocator.allocate(&bootmem::AllocationRequest::new(4096)).is_err());
-/// ```
-#[derive(Debug)]
-pub struct HandOffInPlace<'allocator, Storage: AsRef<[u64]> + AsMut<[u64]>> {
-    /// The nodes the allocator held, detached from its registry.
-    nodes: &'allocator mut [Option<NodeAllocator<Storage>>],
-    teardown: Teardown,
-}
-
-impl<'allocator, Storage: AsRef<[u64]> + AsMut<[u64]>> HandOffInPlace<'allocator, Storage> {
-    pub(crate) fn new(nodes: &'allocator mut [Option<NodeAllocator<Storage>>]) -> Self {
-        Self {
-            nodes,
-            teardown: Teardown::new(DEFAULT_MAX_ORDER),
-        }
-    }
-
-    /// Hands out free blocks of at most `2^order` pages (capped at 63), as
-    /// [`HandOff::with_max_order`]. Call it before taking the first block.
-    pub fn with_max_order(mut self, order: u32) -> Self {
-        self.teardown.max_order = order.min(63);
-        self
-    }
-
-    /// Hands every block to `release` and returns the number of pages
-    /// released (Linux's return value of `free_all_bootmem`).
-    pub fn release_with(self, release: impl FnMut(FreeBlock)) -> u64 {
-        release_each(self, release)
-    }
-
-    /// The number of pages released, discarding the blocks.
-    pub fn count_pages(self) -> u64 {
-        self.release_with(|_| {})
-    }
-}
-
-impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Iterator for HandOffInPlace<'_, Storage> {
-    type Item = FreeBlock;
-
-    /// As [`HandOff`]'s `fold`: each free run cut into blocks in a tight loop.
-    fn fold<Accumulator, Function>(mut self, init: Accumulator, function: Function) -> Accumulator
-    where
-        Function: FnMut(Accumulator, FreeBlock) -> Accumulator,
-    {
-        let teardown = core::mem::replace(&mut self.teardown, Teardown::new(DEFAULT_MAX_ORDER));
-        // `self` drops the nodes after the fold has read them.
-        teardown.fold(self.nodes, init, function)
-    }
-
-    fn next(&mut self) -> Option<FreeBlock> {
-        self.teardown.next(self.nodes)
-    }
-}
-
-impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Drop for HandOffInPlace<'_, Storage> {
-    /// Drops every node the hand-off took (their storage with them), so
-    /// that the allocator's slots are empty again.
-    fn drop(&mut self) {
-        for slot in self.nodes.iter_mut() {
-            *slot = None;
-        }
     }
 }

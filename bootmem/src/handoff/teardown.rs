@@ -27,7 +27,7 @@ struct FreeRun {
 #[derive(Debug)]
 pub(super) struct Teardown {
     /// Largest block order handed out.
-    pub(super) max_order: u32,
+    max_order: u32,
     /// Position of the node being scanned, or of the node whose bitmap pages
     /// are being released.
     position: usize,
@@ -55,6 +55,12 @@ impl Teardown {
             releasing_bitmaps: false,
             bitmap_frame: None,
         }
+    }
+
+    /// Hands out free blocks of at most `2^order` pages, capped at 63 (a
+    /// block of `2^64` pages would not fit a 64-bit address space).
+    pub(super) fn set_max_order(&mut self, order: u32) {
+        self.max_order = order.min(63);
     }
 
     /// The next block: free pages first, node by node, then bitmap pages.
