@@ -68,6 +68,15 @@ fn folding_after_any_number_of_blocks_gives_the_blocks_one_by_one_gives() {
     for max_order in [0, 3, 10, 12, 63] {
         let one_by_one: Vec<FreeBlock> = machine(7).free_all().with_max_order(max_order).collect();
         assert!(one_by_one.len() > 1000, "a fragmented machine: many blocks");
+        // Free runs of up to 20 000 pages: the largest blocks reach a
+        // maximum order up to 12 and never pass it; with no cap to speak
+        // of (63) they pass the default order 10.
+        let largest = one_by_one.iter().map(|block| block.order).max().unwrap();
+        if max_order <= 12 {
+            assert_eq!(largest, max_order, "max order {max_order}");
+        } else {
+            assert!(largest > 10, "max order {max_order}: largest {largest}");
+        }
         for taken in [0, 1, 2, 17, 500, one_by_one.len() - 3, one_by_one.len()] {
             let mut hand_off = machine(7).free_all().with_max_order(max_order);
             let mut blocks: Vec<FreeBlock> = hand_off.by_ref().take(taken).collect();
