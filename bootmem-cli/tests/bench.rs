@@ -158,16 +158,18 @@ fn a_closed_pipe_ends_the_bench_without_a_panic() {
         "init_bootmem 0x10 0x1000\nfree_bootmem 0 16M\nalloc_bootmem 64\n",
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_bootmem"))
+    // The reading end is closed before the child starts: dropping it
+    // after the spawn raced the child, which on a loaded machine could
+    // print its whole report into the pipe first and exit 0.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let output = Command::new(env!("CARGO_BIN_EXE_bootmem"))
         .args(["bench", "--quick", "--script"])
         .arg(&path)
-        .stdout(Stdio::piped())
+        .stdout(writer)
         .stderr(Stdio::piped())
-        .spawn()
+        .output()
         .unwrap();
-    // Close the reading end before anything is printed.
-    drop(child.stdout.take());
-    let output = child.wait_with_output().unwrap();
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(output.status.signal(), Some(13), "{:?}", output.status);
