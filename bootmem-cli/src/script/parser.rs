@@ -130,6 +130,39 @@ impl Command {
         )
     }
 
+    /// Whether the command is one of the `alloc_bootmem` family.
+    pub fn is_allocation(self) -> bool {
+        matches!(
+            self,
+            Self::alloc_bootmem
+                | Self::alloc_bootmem_align
+                | Self::alloc_bootmem_nopanic
+                | Self::alloc_bootmem_pages
+                | Self::alloc_bootmem_pages_nopanic
+                | Self::alloc_bootmem_node
+                | Self::alloc_bootmem_node_nopanic
+                | Self::alloc_bootmem_pages_node
+                | Self::alloc_bootmem_pages_node_nopanic
+                | Self::alloc_bootmem_low
+                | Self::alloc_bootmem_low_nopanic
+                | Self::alloc_bootmem_low_pages
+                | Self::alloc_bootmem_low_pages_nopanic
+                | Self::alloc_bootmem_low_pages_node
+                | Self::__alloc_bootmem
+                | Self::__alloc_bootmem_nopanic
+                | Self::___alloc_bootmem
+                | Self::___alloc_bootmem_nopanic
+                | Self::__alloc_bootmem_low
+                | Self::__alloc_bootmem_low_nopanic
+                | Self::__alloc_bootmem_node
+                | Self::__alloc_bootmem_node_nopanic
+                | Self::___alloc_bootmem_node
+                | Self::___alloc_bootmem_node_nopanic
+                | Self::__alloc_bootmem_node_high
+                | Self::__alloc_bootmem_low_node
+        )
+    }
+
     fn registers_a_node(self) -> bool {
         matches!(self, Self::init_bootmem | Self::init_bootmem_node)
     }
@@ -290,6 +323,22 @@ mod tests {
         assert!(parse_script("reserve_bootmem 0 1 2\n").is_err());
         assert!(parse_script("reserve_bootmem 0 1 0x1\n").is_err());
         assert!(parse_script("reserve_bootmem 0 1 BOOTMEM_EXCLUSIVE\n").is_ok());
+    }
+
+    #[test]
+    fn the_allocations_are_exactly_the_alloc_bootmem_family() {
+        let allocations = Command::ALL
+            .iter()
+            .filter(|command| command.is_allocation());
+        assert_eq!(allocations.count(), 26);
+        for &command in Command::ALL {
+            assert_eq!(
+                command.is_allocation(),
+                command.name().contains("alloc_bootmem"),
+                "{}",
+                command.name()
+            );
+        }
     }
 
     #[test]
