@@ -237,7 +237,7 @@ pub unsafe extern "C" fn bootmem_free_all_with(
     bootmem.free_all_bootmem(|block| {
         if let Some(function) = release {
             // SAFETY: the caller's contract for `release` and `context`.
-            unsafe { function(block.start.as_u64(), block.order, context) };
+            unsafe { function(block.start.as_u64(), u32::from(block.order), context) };
         }
     }) as c_ulong
 }

@@ -73,7 +73,7 @@ fn folding_after_any_number_of_blocks_gives_the_blocks_one_by_one_gives() {
         // of (63) they pass the default order 10.
         let largest = one_by_one.iter().map(|block| block.order).max().unwrap();
         if max_order <= 12 {
-            assert_eq!(largest, max_order, "max order {max_order}");
+            assert_eq!(u32::from(largest), max_order, "max order {max_order}");
         } else {
             assert!(largest > 10, "max order {max_order}: largest {largest}");
         }

@@ -644,7 +644,10 @@ pub(super) fn hand_off(boot: Boot) -> (Vec<NodeUse>, HandOffSummary, Vec<Step>, 
         entry.pages += block.pages();
         match block.kind {
             BlockKind::Free => {
-                *entry.blocks_by_order.entry(block.order).or_insert(0) += 1;
+                *entry
+                    .blocks_by_order
+                    .entry(u32::from(block.order))
+                    .or_insert(0) += 1;
                 handoff.free_pages += block.pages();
             }
             BlockKind::Bitmap => {

@@ -162,8 +162,10 @@ impl BlockBuffer {
         self.push_head(split, head_orders);
         if split.whole >= DIRECT {
             accumulator = self.hand_on(accumulator, function);
+            // At most 63 (the cap of `Teardown::set_max_order`): a byte.
+            let order = max_order as u8;
             for index in 0..split.whole {
-                let block = block(node, split.boundary + (index << max_order), max_order);
+                let block = block(node, split.boundary + (index << max_order), order);
                 accumulator = function(accumulator, block);
             }
         } else {
@@ -233,7 +235,8 @@ impl BlockBuffer {
         function: &mut impl FnMut(Accumulator, FreeBlock) -> Accumulator,
     ) -> Accumulator {
         for &slot in &self.slots[..self.len] {
-            let (start, order) = (slot & START_MASK, (slot >> ORDER_SHIFT) as u32);
+            // The order takes the slot's top six bits: below 64, a byte.
+            let (start, order) = (slot & START_MASK, (slot >> ORDER_SHIFT) as u8);
             accumulator = function(accumulator, block(self.node, start, order));
         }
         self.len = 0;
@@ -247,7 +250,7 @@ fn bit_length(value: u64) -> u32 {
     u64::BITS - value.leading_zeros()
 }
 
-fn block(node: NodeId, start: u64, order: u32) -> FreeBlock {
+fn block(node: NodeId, start: u64, order: u8) -> FreeBlock {
     FreeBlock {
         node,
         start: PageFrameNumber::new(start),
@@ -263,7 +266,7 @@ mod tests {
 
     /// The blocks of `[start, end)` one at a time: the largest aligned
     /// block that starts at the cursor and fits.
-    fn one_at_a_time(start: u64, end: u64, max_order: u32) -> Vec<(u64, u32)> {
+    fn one_at_a_time(start: u64, end: u64, max_order: u32) -> Vec<(u64, u8)> {
         let mut blocks = Vec::new();
         let mut cursor = start;
         while cursor < end {
@@ -274,9 +277,9 @@ mod tests {
         blocks
     }
 
-    fn cut_runs(runs: &[(u32, u64, u64)], max_order: u32) -> Vec<(u32, u64, u32)> {
+    fn cut_runs(runs: &[(u32, u64, u64)], max_order: u32) -> Vec<(u32, u64, u8)> {
         let mut buffer = BlockBuffer::new();
-        let mut collect = |mut blocks: Vec<(u32, u64, u32)>, block: FreeBlock| {
+        let mut collect = |mut blocks: Vec<(u32, u64, u8)>, block: FreeBlock| {
             blocks.push((block.node.as_u32(), block.start.as_u64(), block.order));
             blocks
         };

@@ -212,9 +212,9 @@ fn start_scan<Storage: AsRef<[u64]> + AsMut<[u64]>>(node: &NodeAllocator<Storage
 }
 
 /// The largest order of a block starting at `start` inside `[start, end)`,
-/// at most `max_order`.
+/// at most `max_order`: below 64, so a byte.
 #[inline(always)]
-pub(super) fn block_order(max_order: u32, start: u64, end: u64) -> u32 {
+pub(super) fn block_order(max_order: u32, start: u64, end: u64) -> u8 {
     let room = 63 - (end - start).leading_zeros();
-    max_order.min(start.trailing_zeros()).min(room)
+    max_order.min(start.trailing_zeros()).min(room) as u8
 }
