@@ -216,6 +216,8 @@ fn live(
             })
         }
         Command::free_pages => Outcome::Number(bootmem.allocator().free_pages()),
+        // `execute` sends every allocation to `allocate` before this
+        // match; what else reaches here gets its "is not an allocation" bug.
         command => allocate(bootmem, command, a),
     })
 }

@@ -29,6 +29,16 @@ pub(crate) fn put(bits: &mut [u64], index: u64, value: bool) -> bool {
     old != *word
 }
 
+/// `word` with the bits of `mask` set (`value`) or cleared.
+#[inline(always)]
+pub(crate) const fn with_mask(word: u64, mask: u64, value: bool) -> u64 {
+    if value {
+        word | mask
+    } else {
+        word & !mask
+    }
+}
+
 /// The mask of bits `[from, to)` within one word, `0 <= from < to <= 64`.
 pub(crate) const fn span_mask(from: u64, to: u64) -> u64 {
     let high = if to >= WORD { u64::MAX } else { (1 << to) - 1 };
@@ -43,13 +53,7 @@ pub(crate) fn fill(bits: &mut [u64], from: u64, to: u64, value: bool) {
     let (first, last) = ((from / WORD) as usize, ((to - 1) / WORD) as usize);
     let first_mask = u64::MAX << (from % WORD);
     let last_mask = span_mask(0, to - last as u64 * WORD);
-    let apply = |word: &mut u64, mask: u64| {
-        if value {
-            *word |= mask;
-        } else {
-            *word &= !mask;
-        }
-    };
+    let apply = |word: &mut u64, mask: u64| *word = with_mask(*word, mask, value);
     if first == last {
         apply(&mut bits[first], first_mask & last_mask);
         return;

@@ -371,11 +371,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
                 );
                 let word = &mut self.storage.as_mut()[full_start + index as usize];
                 let old = *word;
-                *word = if all == u64::MAX {
-                    old | mask
-                } else {
-                    old & !mask
-                };
+                *word = bits::with_mask(old, mask, all == u64::MAX);
                 if *word != old {
                     pending.note(self, index);
                 }
@@ -487,7 +483,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
         }
         let mask = bits::span_mask(from % WORD, to - index * WORD);
         let leaf = &mut self.storage.as_mut()[index as usize];
-        let new = if reserve { *leaf | mask } else { *leaf & !mask };
+        let new = bits::with_mask(*leaf, mask, reserve);
         if new == 0 || new == u64::MAX {
             return false;
         }
@@ -503,7 +499,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
         let index = from / WORD;
         let mask = bits::span_mask(from % WORD, to - index * WORD);
         let old = self.word(index);
-        let new = if reserve { old | mask } else { old & !mask };
+        let new = bits::with_mask(old, mask, reserve);
         if new != old {
             self.store_word(index, new);
         }
