@@ -5,8 +5,11 @@ use core::ptr::NonNull;
 
 #[cfg(feature = "acpi")]
 use acpi::{AcpiHandler, AcpiTables, PhysicalMapping};
-use bootmem_firmware::{FirmwareError, Policy, Summary};
+#[cfg(any(feature = "acpi", feature = "devicetree"))]
+use bootmem_firmware::Policy;
+use bootmem_firmware::{FirmwareError, Summary};
 
+#[cfg(any(feature = "acpi", feature = "devicetree"))]
 use crate::description::FirmwareMap;
 #[cfg(feature = "devicetree")]
 use crate::description::{KernelRegions, Region};
