@@ -12,7 +12,7 @@
 //!
 //! The free runs come from one pass over each node's summary
 //! ([`FreeRuns`](crate::bitmap::FreeRuns)), and [`cut`] turns each run into
-//! blocks through a buffer; [`teardown`] keeps the hand-off's place, and
+//! blocks, a step per block; [`teardown`] keeps the hand-off's place, and
 //! [`in_place`] holds the hand-off that borrows the nodes. Taking blocks one by one (`next`) and folding
 //! over them (`fold`, `release_with`) give the same blocks in the same
 //! order; the fold is the fast one.
@@ -163,8 +163,8 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize> Iterator
 {
     type Item = FreeBlock;
 
-    /// Cuts each free run into blocks in a tight loop, through a buffer so
-    /// that no block costs a branch of its own.
+    /// Cuts each free run into blocks in a tight loop, each block straight
+    /// to `function`.
     fn fold<Accumulator, Function>(self, init: Accumulator, function: Function) -> Accumulator
     where
         Function: FnMut(Accumulator, FreeBlock) -> Accumulator,

@@ -80,8 +80,7 @@ impl Teardown {
 
     /// Every remaining block, folded: each free run is cut into blocks in
     /// a tight loop (the hand-off of a TiB is a quarter of a million
-    /// blocks or more), through a buffer so that no block costs a branch
-    /// of its own.
+    /// blocks or more), each block straight to `function`.
     pub(super) fn fold<Storage, Accumulator, Function>(
         mut self,
         nodes: &[Option<NodeAllocator<Storage>>],
@@ -93,11 +92,10 @@ impl Teardown {
         Function: FnMut(Accumulator, FreeBlock) -> Accumulator,
     {
         let mut accumulator = init;
-        let mut buffer = cut::BlockBuffer::new();
         let max_order = self.max_order;
         // What is left of a run `next` had started cutting.
         let FreeRun { node, start, end } = self.run;
-        accumulator = buffer.cut(accumulator, node, start, end, max_order, &mut function);
+        accumulator = cut::cut(accumulator, node, start, end, max_order, &mut function);
         self.run.start = end;
         if !self.releasing_bitmaps {
             // Each node's runs in a loop of their own, the scan's state in
@@ -106,7 +104,7 @@ impl Teardown {
                 let mut scan = self.scan.take().unwrap_or_else(|| start_scan(node));
                 let base = node.start_frame();
                 while let Some((start, end)) = scan.next_run(&node.bitmap) {
-                    accumulator = buffer.cut(
+                    accumulator = cut::cut(
                         accumulator,
                         node.id,
                         base + start,
@@ -118,7 +116,6 @@ impl Teardown {
                 self.position += 1;
             }
         }
-        accumulator = buffer.hand_on(accumulator, &mut function);
         while let Some(block) = self.next(nodes) {
             accumulator = function(accumulator, block);
         }
