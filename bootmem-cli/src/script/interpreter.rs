@@ -117,16 +117,28 @@ impl Interpreter {
     }
 
     /// Runs one call and returns its outcome; its `Display` is the output line.
+    ///
+    /// Allocations go straight to their call, from code small enough to
+    /// be inlined into the caller's loop: a script of a million of them
+    /// spends its time here, and `bootmem bench --script` times the
+    /// runner's own steps with the library's. Every other command goes
+    /// through [`execute_other`](Self::execute_other), whose many arms
+    /// would otherwise make each allocation save and restore the
+    /// registers they need.
+    #[inline]
     pub fn execute(&mut self, call: &Call) -> Outcome {
-        // Allocations straight to their call: a script of a million of
-        // them spends its time here, and `bootmem bench --script` times
-        // the runner's own steps with the library's.
         if call.command.is_allocation() {
             return match &mut self.bootmem {
                 Some(bootmem) => allocate(bootmem, call.command, call.values()),
                 None => torn_down(),
             };
         }
+        self.execute_other(call)
+    }
+
+    /// Runs a call that is not an allocation.
+    #[inline(never)]
+    fn execute_other(&mut self, call: &Call) -> Outcome {
         let arguments = call.values();
         let argument = |index: usize| arguments[index];
         match call.command {
