@@ -214,6 +214,12 @@ int reserve_bootmem_node(int nid, unsigned long addr, unsigned long size, int fl
 // pages. Afterwards every call fails until `bootmem_set_direct_map` starts
 // over. Returns 0 when already torn down.
 //
+// The blocks are handed out where the allocator lies, under its lock. A
+// call into the library made meanwhile, by `release` or by another CPU,
+// finds the allocator torn down (an allocation returns `NULL` or panics,
+// a free returns `-EINVAL`) and `bootmem_set_direct_map` returns
+// `-EBUSY`; none of them waits for the lock.
+//
 // # Safety
 //
 // `release` must be `NULL` or a function safe to call with `context`.
@@ -225,7 +231,9 @@ unsigned long bootmem_free_all_with(BootmemReleaseFunction release, void *contex
 unsigned long free_all_bootmem(void);
 
 // Starts over with no nodes, physical memory reached at `offset` above
-// its physical address (wrapping; 0 for an identity map). Returns 0.
+// its physical address (wrapping; 0 for an identity map). Returns 0, or
+// `-EBUSY` (changing nothing) while `free_all_bootmem` is handing blocks
+// out, as when its release function calls this.
 //
 // # Safety
 //

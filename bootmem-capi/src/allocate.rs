@@ -15,7 +15,7 @@ use bootmem::linux::NoPanicResult;
 use bootmem::AllocationError;
 
 use crate::fatal::fatal;
-use crate::state::{with_state, Allocator};
+use crate::state::{pointer, with_allocator, Allocator};
 
 /// What one allocation attempt came to.
 enum Outcome {
@@ -43,16 +43,12 @@ impl fmt::Display for Misuse {
 
 /// Runs `call` on the global allocator under the lock.
 fn attempt(call: impl FnOnce(&mut Allocator) -> NoPanicResult) -> Outcome {
-    with_state(|state| {
-        let Some(allocator) = state.allocator.as_mut() else {
-            return Outcome::Misuse(Misuse::TornDown);
-        };
-        match call(allocator) {
-            Ok(Some(address)) => Outcome::Block(state.pointer(address.as_u64())),
-            Ok(None) => Outcome::Shortage,
-            Err(error) => Outcome::Misuse(Misuse::Arguments(error)),
-        }
+    with_allocator(|allocator, offset| match call(allocator) {
+        Ok(Some(address)) => Outcome::Block(pointer(offset, address.as_u64())),
+        Ok(None) => Outcome::Shortage,
+        Err(error) => Outcome::Misuse(Misuse::Arguments(error)),
     })
+    .unwrap_or(Outcome::Misuse(Misuse::TornDown))
 }
 
 /// As [`attempt`], for a call on node `nid`; a negative node is a misuse.

@@ -5,12 +5,12 @@ use core::ffi::{c_int, c_ulong, c_void};
 use bootmem::linux::{BOOTMEM_EXCLUSIVE as EXCLUSIVE_FLAG, EBUSY};
 use bootmem::{FrameRange, NodeId, PageFrameNumber};
 
-use crate::state::{with_state, Allocator};
+use crate::state::{self, tear_down, Allocator};
 use crate::BOOTMEM_EINVAL;
 
-/// Runs `call` on the global allocator; `None` after teardown.
+/// Runs `call` on the global allocator; `None` after teardown (or during one).
 fn with_allocator<T>(call: impl FnOnce(&mut Allocator) -> T) -> Option<T> {
-    with_state(|state| state.allocator.as_mut().map(call))
+    state::with_allocator(|allocator, _| call(allocator))
 }
 
 /// 0 on success, `-EINVAL` for a misuse or after teardown.
@@ -65,14 +65,11 @@ pub unsafe extern "C" fn init_bootmem_node(
     if !fits {
         return 0;
     }
-    with_state(|state| {
-        let pointer = state.pointer(bitmap_address).cast::<u64>();
+    state::with_allocator(|allocator, offset| {
+        let pointer = state::pointer(offset, bitmap_address).cast::<u64>();
         if pages == 0 || pointer.is_null() || !pointer.is_aligned() {
             return 0;
         }
-        let Some(allocator) = state.allocator.as_mut() else {
-            return 0;
-        };
         // SAFETY: the caller maps the bitmap's pages at `pointer`, writable
         // and used by nothing else for the allocator's life; the pointer is
         // non-null and aligned, and `words` is what a node of `pages` pages
@@ -92,6 +89,7 @@ pub unsafe extern "C" fn init_bootmem_node(
             .register_node(NodeId::new(node), frames, storage, Some(location))
             .map_or(0, |bytes| bytes as c_ulong)
     })
+    .unwrap_or(0)
 }
 
 /// `init_bootmem(start, pages)`: node 0 over frames `[0, pages)`, bitmap at frame `start`.
@@ -222,6 +220,12 @@ pub type BootmemReleaseFunction =
 /// pages. Afterwards every call fails until `bootmem_set_direct_map` starts
 /// over. Returns 0 when already torn down.
 ///
+/// The blocks are handed out where the allocator lies, under its lock. A
+/// call into the library made meanwhile, by `release` or by another CPU,
+/// finds the allocator torn down (an allocation returns `NULL` or panics,
+/// a free returns `-EINVAL`) and `bootmem_set_direct_map` returns
+/// `-EBUSY`; none of them waits for the lock.
+///
 /// # Safety
 ///
 /// `release` must be `NULL` or a function safe to call with `context`.
@@ -230,16 +234,13 @@ pub unsafe extern "C" fn bootmem_free_all_with(
     release: BootmemReleaseFunction,
     context: *mut c_void,
 ) -> c_ulong {
-    // Out of the lock first, so `release` may call back into the library.
-    let Some(bootmem) = with_state(|state| state.allocator.take()) else {
-        return 0;
-    };
-    bootmem.free_all_bootmem(|block| {
+    let released = tear_down(|block| {
         if let Some(function) = release {
             // SAFETY: the caller's contract for `release` and `context`.
             unsafe { function(block.start.as_u64(), u32::from(block.order), context) };
         }
-    }) as c_ulong
+    });
+    released.unwrap_or(0) as c_ulong
 }
 
 /// `free_all_bootmem()`: tears the allocator down and returns the number
