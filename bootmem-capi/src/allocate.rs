@@ -15,7 +15,7 @@ use bootmem::linux::NoPanicResult;
 use bootmem::AllocationError;
 
 use crate::fatal::fatal;
-use crate::state::{pointer, with_allocator, Allocator};
+use crate::state::{pointer, with_allocator_and_offset, Allocator};
 
 /// What one allocation attempt came to.
 enum Outcome {
@@ -43,7 +43,7 @@ impl fmt::Display for Misuse {
 
 /// Runs `call` on the global allocator under the lock.
 fn attempt(call: impl FnOnce(&mut Allocator) -> NoPanicResult) -> Outcome {
-    with_allocator(|allocator, offset| match call(allocator) {
+    with_allocator_and_offset(|allocator, offset| match call(allocator) {
         Ok(Some(address)) => Outcome::Block(pointer(offset, address.as_u64())),
         Ok(None) => Outcome::Shortage,
         Err(error) => Outcome::Misuse(Misuse::Arguments(error)),

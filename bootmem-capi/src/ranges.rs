@@ -10,7 +10,7 @@ use crate::BOOTMEM_EINVAL;
 
 /// Runs `call` on the global allocator; `None` after teardown (or during one).
 fn with_allocator<T>(call: impl FnOnce(&mut Allocator) -> T) -> Option<T> {
-    state::with_allocator(|allocator, _| call(allocator))
+    state::with_allocator_and_offset(|allocator, _| call(allocator))
 }
 
 /// 0 on success, `-EINVAL` for a misuse or after teardown.
@@ -65,7 +65,7 @@ pub unsafe extern "C" fn init_bootmem_node(
     if !fits {
         return 0;
     }
-    state::with_allocator(|allocator, offset| {
+    state::with_allocator_and_offset(|allocator, offset| {
         let pointer = state::pointer(offset, bitmap_address).cast::<u64>();
         if pages == 0 || pointer.is_null() || !pointer.is_aligned() {
             return 0;

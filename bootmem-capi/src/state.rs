@@ -67,7 +67,9 @@ fn initialize(slot: &mut Option<State>) {
 /// Runs `call` on the global allocator and the direct map's offset, under
 /// the lock; `None`, without calling it, after a teardown, or during one
 /// (then without taking the lock).
-pub(crate) fn with_allocator<T>(call: impl FnOnce(&mut Allocator, u64) -> T) -> Option<T> {
+pub(crate) fn with_allocator_and_offset<T>(
+    call: impl FnOnce(&mut Allocator, u64) -> T,
+) -> Option<T> {
     if TEARING_DOWN.load(Ordering::Acquire) {
         return None;
     }

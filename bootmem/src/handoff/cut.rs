@@ -70,7 +70,7 @@ impl Split {
 /// ascending address order, as [`FreeBlock`]s. Nothing happens for an
 /// empty run.
 #[inline(always)]
-pub(super) fn cut<Accumulator>(
+pub(super) fn free_run<Accumulator>(
     accumulator: Accumulator,
     node: NodeId,
     start: u64,
@@ -84,16 +84,16 @@ pub(super) fn cut<Accumulator>(
     debug_assert!(end <= FRAME_BOUND, "page frames of a 64-bit address space");
     // At the default order the whole blocks' loop shifts by a constant.
     if max_order == DEFAULT_MAX_ORDER {
-        cut_run(accumulator, node, start, end, DEFAULT_MAX_ORDER, function)
+        each_block(accumulator, node, start, end, DEFAULT_MAX_ORDER, function)
     } else {
-        cut_run(accumulator, node, start, end, max_order, function)
+        each_block(accumulator, node, start, end, max_order, function)
     }
 }
 
 /// The blocks of a non-empty run: the head's, smallest first; the whole
 /// blocks of the largest order; the tail's, largest first.
 #[inline(always)]
-fn cut_run<Accumulator>(
+fn each_block<Accumulator>(
     mut accumulator: Accumulator,
     node: NodeId,
     start: u64,
@@ -162,7 +162,7 @@ mod tests {
         };
         let mut blocks = Vec::new();
         for &(node, start, end) in runs {
-            blocks = cut(
+            blocks = free_run(
                 blocks,
                 NodeId::new(node),
                 start,

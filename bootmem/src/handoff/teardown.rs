@@ -95,7 +95,7 @@ impl Teardown {
         let max_order = self.max_order;
         // What is left of a run `next` had started cutting.
         let FreeRun { node, start, end } = self.run;
-        accumulator = cut::cut(accumulator, node, start, end, max_order, &mut function);
+        accumulator = cut::free_run(accumulator, node, start, end, max_order, &mut function);
         self.run.start = end;
         if !self.releasing_bitmaps {
             // Each node's runs in a loop of their own, the scan's state in
@@ -104,7 +104,7 @@ impl Teardown {
                 let mut scan = self.scan.take().unwrap_or_else(|| start_scan(node));
                 let base = node.start_frame();
                 while let Some((start, end)) = scan.next_run(&node.bitmap) {
-                    accumulator = cut::cut(
+                    accumulator = cut::free_run(
                         accumulator,
                         node.id,
                         base + start,
