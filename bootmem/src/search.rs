@@ -8,7 +8,7 @@
 //! the node applies the placement.
 
 use crate::address::{PageSize, PhysicalAddress};
-use crate::bitmap::{Bitmap, RegionTest, WordTest, BITS_PER_WORD, REGION_PAGES};
+use crate::bitmap::{Bitmap, RegionTest, WordTest, BITS_PER_WORD, REGION_PAGES, SHORT_RUN_CAP};
 
 /// What the search knows about one node.
 #[derive(Clone, Copy, Debug)]
@@ -204,9 +204,19 @@ fn scan_for_run<Storage: AsRef<[u64]> + AsMut<[u64]>>(
     let word_boundaries = step >= BITS_PER_WORD && window.start_frame % BITS_PER_WORD == 0;
     // A run starting before `starts_before` ends before this.
     let runs_end = window_end.min(starts_before.saturating_add(pages));
+    // Whether a candidate has already failed: from the second on, a
+    // request shorter than a region also skips the regions whose runs are
+    // all too short. A node cut into runs a little shorter than the
+    // request offers one candidate a run, each holding as many whole free
+    // words as the request needs; the first pass, which nearly always
+    // succeeds, does not pay for the look.
+    let mut failed_once = false;
     loop {
         if word_boundaries {
             from = skip_unusable_boundaries(bitmap, window, from, starts_before, pages, step);
+        }
+        if failed_once && whole_words > 0 && pages <= SHORT_RUN_CAP {
+            from = bitmap.next_short_run_region(from, pages, starts_before);
         }
         if whole_words > 0 {
             let Some(word) = bitmap.free_words_run(
@@ -250,6 +260,7 @@ fn scan_for_run<Storage: AsRef<[u64]> + AsMut<[u64]>>(
         } else {
             aligned
         };
+        failed_once = true;
     }
 }
 

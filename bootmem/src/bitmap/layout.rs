@@ -6,8 +6,8 @@ use super::bits::words_for;
 /// over leaf words, then four bit sets over words of the second of those,
 /// then three bytes per word of the last of those (three byte arrays:
 /// [`Layout::full_run_lengths`], [`Layout::full_run_prefixes`],
-/// [`Layout::full_run_suffixes`]), then one byte per word of the level-1
-/// sets ([`Layout::short_runs`]).
+/// [`Layout::full_run_suffixes`]), then one 16-bit value per word of the
+/// level-1 sets ([`Layout::short_runs`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Layout {
     /// Leaf words (`bitmap_words(pages)`).
@@ -19,7 +19,7 @@ pub(crate) struct Layout {
     /// Words of each of the three byte arrays kept per level-2 word
     /// ([`Layout::full_run_lengths`] and the two after it).
     pub(crate) run_lengths: u64,
-    /// Words of the bytes kept per level-1 word ([`Layout::short_runs`]).
+    /// Words of the 16-bit values kept per level-1 word ([`Layout::short_runs`]).
     pub(crate) short_runs: u64,
 }
 
@@ -53,7 +53,7 @@ impl Layout {
             level1,
             level2,
             run_lengths: level2.div_ceil(8),
-            short_runs: level1.div_ceil(8),
+            short_runs: level1.div_ceil(4),
         }
     }
 
@@ -63,8 +63,8 @@ impl Layout {
     }
 
     /// The word range of the short-run lengths, after the full-run
-    /// suffixes: byte `j % 8` of word `j / 8` is the longest free run
-    /// starting under level-1 word `j`, capped at 255
+    /// suffixes: bits `16 * (j % 4)` up of word `j / 4` hold the longest
+    /// free run starting under level-1 word `j`, capped at 4 095
     /// ([`super::short_runs`]).
     pub(crate) const fn short_runs(&self) -> core::ops::Range<usize> {
         let start = self.full_run_suffixes().end;

@@ -14,10 +14,10 @@
 //! words are all entirely free (the longest, the one at its start, the one
 //! at its end), eight words' bytes to a storage word, so a search for a
 //! long run crosses 2 097 152 pages with a few instructions where none of
-//! eight level-2 words can hold it. One byte per level-1 word holds the
-//! longest free run starting under it, up to 255 pages ([`short_runs`]),
-//! so a search for a short run crosses 4 096 pages a byte where every run
-//! is too short.
+//! eight level-2 words can hold it. A 16-bit value per level-1 word holds
+//! the longest free run starting under it, up to 4 095 pages
+//! ([`short_runs`]), so a search for a run shorter than a region crosses
+//! 4 096 pages a value where every run is too short.
 //!
 //! Only a partly free leaf word is read from, or written to, the leaf
 //! level: one whose "has a free page" bit is clear reads as entirely
@@ -31,6 +31,8 @@ mod layout;
 mod refusals;
 mod runs;
 mod short_runs;
+
+pub(crate) use short_runs::SHORT_RUN_CAP;
 
 use bits::WORD;
 use layout::{Layout, Set};
@@ -63,11 +65,11 @@ pub const fn bitmap_words(pages: u64) -> u64 {
 }
 
 /// 64-bit words of storage a node of `pages` pages needs: its leaf bitmap
-/// and the summary above it (about 1.034 bits per page). Give [`BootAllocator::register_node`](crate::BootAllocator::register_node)
+/// and the summary above it (about 1.036 bits per page). Give [`BootAllocator::register_node`](crate::BootAllocator::register_node)
 /// at least this many words.
 ///
 /// ```
-/// assert_eq!(bootmem::node_storage_words(0x8000), 512 + 16 + 4 + 3 + 1);
+/// assert_eq!(bootmem::node_storage_words(0x8000), 512 + 16 + 4 + 3 + 2);
 /// assert_eq!(bootmem::node_storage_words(0), 0);
 /// ```
 pub const fn node_storage_words(pages: u64) -> u64 {
@@ -1001,9 +1003,18 @@ mod tests {
         // Reserving a page 20 pages into region 1 cuts it to 120.
         map.set_range(REGION_PAGES + 20, REGION_PAGES + 21);
         assert_eq!(map.short_run(0), 120);
-        // Freeing it again, and 200 pages after, lengthens it past the cap.
+        // Freeing it again, and 230 pages after, lengthens it to 350.
         map.clear_range(REGION_PAGES + 20, REGION_PAGES + 250);
-        assert_eq!(map.short_run(0), 255);
+        assert_eq!(map.short_run(0), 350);
+        assert_short_runs_exact(&map);
+        // Freeing on into region 2 lengthens it past the cap.
+        map.clear_range(REGION_PAGES + 250, 2 * REGION_PAGES + 100);
+        assert_eq!(map.short_run(0), SHORT_RUN_CAP);
+        assert_short_runs_exact(&map);
+        // Reserving a page more than the cap past region 0's run start
+        // leaves region 0 at the cap.
+        map.set_range(2 * REGION_PAGES + 50, 2 * REGION_PAGES + 51);
+        assert_eq!(map.short_run(0), SHORT_RUN_CAP);
         assert_short_runs_exact(&map);
         // A region whose last page is reserved does not count the run the
         // next region starts with.
@@ -1025,6 +1036,16 @@ mod tests {
             let from = random.below(len);
             let to = (from + 1 + random.below(200)).min(len);
             map.reserve_placed(from, to);
+        }
+        // And one in the middle of region 0's longest run, which surely
+        // shortens it.
+        let longest = short_runs_by_page(&map)[0];
+        if longest > 1 {
+            let run_length = |page: u64| (page..len).take_while(|&page| !map.is_set(page)).count();
+            let start = (0..REGION_PAGES)
+                .find(|&page| (run_length(page) as u64).min(short_runs::SHORT_RUN_CAP) == longest)
+                .expect("region 0's longest run starts in it");
+            map.reserve_placed(start + longest / 2, start + longest / 2 + 1);
         }
         let by_page = short_runs_by_page(&map);
         let lowered = by_page
@@ -1202,7 +1223,7 @@ mod tests {
     #[test]
     fn short_run_regions_agree_with_each_regions_runs() {
         // Free runs of up to 60 pages (most regions hold nothing longer),
-        // up to 300 (the cap is crossed), and a sparse map.
+        // up to 300, up to 5 000 (the cap is crossed), and a sparse map.
         let len = if cfg!(miri) {
             REGION_PAGES * 3
         } else {
@@ -1219,7 +1240,9 @@ mod tests {
         for map in maps {
             assert_short_runs_exact(&map);
             let regions = map.layout.level1;
-            for pages in [1, 2, 40, 63, 64, 100, 127, 128, 129, 200, 254, 255] {
+            for pages in [
+                1, 2, 40, 63, 64, 100, 127, 128, 129, 200, 254, 255, 256, 300, 1000, 4094, 4095,
+            ] {
                 // Region 9 of the sparse map, and the one after, hold no
                 // run; region 11 does.
                 let starts = [

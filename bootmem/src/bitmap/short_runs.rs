@@ -1,119 +1,158 @@
-//! Per summary word, the longest free run starting under it, so a short request skips fragmented stretches.
+//! Per summary word, the longest free run starting under it, so a request shorter than a region skips fragmented stretches.
 //!
-//! A request of fewer than 190 pages needs no whole level-1 word free, so
-//! the summary's free-word searches cannot skip for it: on a node whose
-//! free runs are all short, a request longer than every one of them would
-//! visit each run, many times the cost of reading the bitmap once. So one
-//! byte per level-1 summary word (4 096 pages, a "region") keeps the
-//! longest free run that starts at a page of the region, counted to its
-//! end wherever that is, capped at [`SHORT_RUN_CAP`]: a search for `n <=
-//! 255` pages crosses every region whose byte is below `n` without reading
-//! it, eight regions a word.
+//! A request of fewer than 190 pages needs no whole free leaf word, so the
+//! summary's free-word searches cannot skip for it; and a request a
+//! little longer than every free run of a node needs no more whole free
+//! words than those runs hold, so every run is a candidate. Either way, on
+//! a node cut into short runs the search would visit each run, many times
+//! the cost of reading the bitmap once. So one 16-bit value per level-1
+//! summary word (4 096 pages, a "region") keeps the longest free run that
+//! starts at a page of the region, counted to its end wherever that is,
+//! capped at [`SHORT_RUN_CAP`] (4 095): a search for `n <= 4095` pages
+//! crosses every region whose value is below `n` without reading it, four
+//! regions a word. (An earlier version kept a byte capped at 255; a
+//! request of 300 pages on a 64 GiB node cut into runs of at most 299
+//! then took 3 to 5 ms to refuse, 30 to 50 times reading the bitmap once.)
 //!
-//! A byte is never below the truth, so a search never skips a run it
+//! A value is never below the truth, so a search never skips a run it
 //! should find. Every reservation or free through
-//! [`Bitmap::set_range`] or [`Bitmap::clear_range`] makes the bytes it can
+//! [`Bitmap::set_range`] or [`Bitmap::clear_range`] makes the values it can
 //! change exact: it recomputes the regions whose runs it reaches (its two
-//! end regions, and the one before when a run starting there within 255
-//! pages can reach it) and sets the regions it covers whole. A block the
-//! search has just placed ([`Bitmap::reserve_placed`]) leaves them as they
-//! are: reserving only shortens runs, so they stay upper bounds, and W2's
-//! placements would pay about a tenth of their time to lower them.
+//! end regions, and the one before when the page before the range is
+//! free) and sets the regions it covers whole. The cap is below a region's
+//! size, so runs starting two regions before the range or earlier count
+//! as the cap before and after. A block the search has just placed
+//! ([`Bitmap::reserve_placed`]) leaves them as they are: reserving only
+//! shortens runs, so they stay upper bounds, and W2's placements would pay
+//! about a tenth of their time to lower them.
 
 use super::bits::{self, WORD};
 use super::layout::Set;
 use super::{Bitmap, REGION_PAGES};
 
-/// The largest run length a region's byte tells apart: a byte of 255 means
-/// "255 or more".
-pub(crate) const SHORT_RUN_CAP: u64 = 255;
+/// The largest run length a region's value tells apart: a value of 4 095
+/// means "4 095 or more". Below a region's size, so a run starting in a
+/// region can change what it counts only as far as the region after.
+pub(crate) const SHORT_RUN_CAP: u64 = REGION_PAGES - 1;
 
-/// Each byte of a word, repeated.
-const BYTES: u64 = 0x0101_0101_0101_0101;
+/// Regions a storage word holds: a 16-bit value each.
+const PER_WORD: u64 = 4;
+
+/// Bits of one region's value.
+const LANE: u64 = 16;
+
+/// Each lane of a word, holding one.
+const LANES: u64 = 0x0001_0001_0001_0001;
 
 impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
     /// The stored longest free run starting in region `region`.
     #[cfg(test)]
     pub(crate) fn short_run(&self, region: u64) -> u64 {
         let words = &self.storage.as_ref()[self.layout.short_runs()];
-        words[(region / 8) as usize] >> (region % 8 * 8) & 0xff
+        words[(region / PER_WORD) as usize] >> (region % PER_WORD * LANE) & 0xffff
     }
 
     fn store_short_run(&mut self, region: u64, length: u64) {
         let range = self.layout.short_runs();
-        let word = &mut self.storage.as_mut()[range][(region / 8) as usize];
-        let shift = region % 8 * 8;
-        *word = *word & !(0xff << shift) | length << shift;
+        let word = &mut self.storage.as_mut()[range][(region / PER_WORD) as usize];
+        let shift = region % PER_WORD * LANE;
+        *word = *word & !(0xffff << shift) | length << shift;
     }
 
-    /// Stores `length` for regions `[from, to)`: the bytes at either end
+    /// Stores `length` for regions `[from, to)`: the values at either end
     /// one by one, the words between whole.
     fn fill_short_runs(&mut self, from: u64, to: u64, length: u64) {
-        let (whole_from, whole_to) = (from.div_ceil(8), to / 8);
+        let (whole_from, whole_to) = (from.div_ceil(PER_WORD), to / PER_WORD);
         if whole_from > whole_to {
             for region in from..to {
                 self.store_short_run(region, length);
             }
             return;
         }
-        for region in (from..whole_from * 8).chain(whole_to * 8..to) {
+        for region in (from..whole_from * PER_WORD).chain(whole_to * PER_WORD..to) {
             self.store_short_run(region, length);
         }
         let range = self.layout.short_runs();
-        self.storage.as_mut()[range][whole_from as usize..whole_to as usize].fill(BYTES * length);
+        self.storage.as_mut()[range][whole_from as usize..whole_to as usize].fill(LANES * length);
     }
 
     /// Free pages from the start of leaf word `index` on, counting at most
-    /// `limit` (`limit <= 255`): the words after it are read only while
-    /// wholly free.
+    /// `limit`: entirely free words are counted through the summary, and
+    /// only the first word that is not is read, for its free pages at the
+    /// bottom.
     fn free_from_word(&self, mut index: u64, limit: u64) -> u64 {
+        let all_free = self.summary(Set::AllFree);
         let mut free = 0;
         while free < limit && index < self.layout.leaf {
-            let run = u64::from(self.word(index).trailing_zeros());
-            free += run;
-            if run < WORD {
+            let offset = index % WORD;
+            let whole = u64::from((all_free[(index / WORD) as usize] >> offset).trailing_ones());
+            free += whole * WORD;
+            index += whole;
+            if whole < WORD - offset {
+                // `index` is the first word not entirely free.
+                if index < self.layout.leaf {
+                    free += u64::from(self.word(index).trailing_zeros());
+                }
                 break;
             }
-            index += 1;
         }
         free.min(limit)
     }
 
-    /// The longest free run starting in region `region`, capped at
-    /// [`SHORT_RUN_CAP`], from the summary and the partly free leaf words;
-    /// four entirely free words in a row settle it at once.
+    /// The longest free run starting in region `region` (counted from the
+    /// region's first page for a run that began before it, and to its end
+    /// wherever that is), capped at [`SHORT_RUN_CAP`]. The region's 64
+    /// leaf words are taken from the summary a stretch at a time: entirely
+    /// free and entirely reserved stretches at once, and only the partly
+    /// free words read.
     fn compute_short_run(&self, region: u64) -> u64 {
+        let any = self.summary(Set::AnyFree)[region as usize];
         let all = self.summary(Set::AllFree)[region as usize];
-        if all & all >> 1 & all >> 2 & all >> 3 != 0 {
-            return SHORT_RUN_CAP;
+        if any == 0 {
+            return 0;
         }
-        let mut with_free = self.summary(Set::AnyFree)[region as usize];
+        // The run reaching the page after the words seen so far.
+        let mut current = 0;
         let mut longest = 0;
-        while with_free != 0 && longest < SHORT_RUN_CAP {
-            let index = region * WORD + u64::from(with_free.trailing_zeros());
-            with_free &= with_free - 1;
-            let free = !self.word(index);
-            // Runs inside the word, and the one at its top (at most 64,
-            // below the cap), which goes on into the words after.
-            let top = u64::from(free.leading_ones());
-            let beyond = if top > 0 {
-                self.free_from_word(index + 1, SHORT_RUN_CAP - top)
-            } else {
-                0
-            };
-            longest = longest.max(bits::longest_run(free)).max(top + beyond);
+        let mut bit = 0;
+        while bit < WORD {
+            let free_words = (all >> bit).trailing_ones().min((WORD - bit) as u32);
+            if free_words > 0 {
+                current += u64::from(free_words) * WORD;
+                if current >= SHORT_RUN_CAP {
+                    return SHORT_RUN_CAP;
+                }
+                bit += u64::from(free_words);
+                continue;
+            }
+            let reserved_words = (any >> bit).trailing_zeros().min((WORD - bit) as u32);
+            if reserved_words > 0 {
+                longest = longest.max(current);
+                current = 0;
+                bit += u64::from(reserved_words);
+                continue;
+            }
+            let free = !self.storage.as_ref()[(region * WORD + bit) as usize];
+            longest = longest
+                .max(current + u64::from(free.trailing_ones()))
+                .max(bits::longest_run(free));
+            current = u64::from(free.leading_ones());
+            bit += 1;
         }
-        longest.min(SHORT_RUN_CAP)
+        if current > 0 && current < SHORT_RUN_CAP {
+            current += self.free_from_word((region + 1) * WORD, SHORT_RUN_CAP - current);
+        }
+        longest.max(current).min(SHORT_RUN_CAP)
     }
 
-    /// Brings the regions' bytes up to date after pages `[from, to)`
+    /// Brings the regions' values up to date after pages `[from, to)`
     /// became reserved (`reserve`) or free: the regions strictly between
     /// its two end regions are set at once (to 0, or to the cap: a free
     /// region holds a run of 4 096 pages), and the end regions are
-    /// recomputed, with the region before when `from` lies within 255
-    /// pages of its region's start (a run starting there may reach the
-    /// range). Runs starting further before are longer than the cap before
-    /// and after, and runs starting after `to` do not change.
+    /// recomputed, with the region before when the page before `from` is
+    /// free and lies within the cap of `from` (a run starting there may
+    /// reach the range). Runs starting further before are longer than the
+    /// cap before and after, and runs starting after `to` do not change.
     pub(crate) fn refresh_short_runs(&mut self, from: u64, to: u64, reserve: bool) {
         let (first, last) = (from / REGION_PAGES, (to - 1) / REGION_PAGES);
         if last > first + 1 {
@@ -122,7 +161,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
         }
         self.recompute_short_run(first);
         let reach = from.saturating_sub(SHORT_RUN_CAP) / REGION_PAGES;
-        if reach != first {
+        if reach != first && !self.is_set(from - 1) {
             self.recompute_short_run(reach);
         }
         if last != first {
@@ -136,10 +175,10 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
     }
 
     /// The first page at or after `from`, and before `to`, where a run of
-    /// `pages` free pages (`pages <= 255`) may start by the regions' bytes:
-    /// `from` itself when its region's byte allows one, else the first
-    /// page of the first region after it whose byte does; `to` when none
-    /// before it does. Eight bytes are compared a word at a time.
+    /// `pages` free pages (`pages <= 4095`) may start by the regions'
+    /// values: `from` itself when its region's value allows one, else the
+    /// first page of the first region after it whose value does; `to` when
+    /// none before it does. Four values are compared a word at a time.
     pub(crate) fn next_short_run_region(&self, from: u64, pages: u64, to: u64) -> u64 {
         debug_assert!(pages <= SHORT_RUN_CAP);
         if from >= to {
@@ -148,23 +187,15 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
         let words = &self.storage.as_ref()[self.layout.short_runs()];
         let region = from / REGION_PAGES;
         let last = (to - 1) / REGION_PAGES;
-        let high = BYTES << 7;
-        // The top bit of each byte at least `pages`. Each byte's low seven
-        // bits, with the top bit set, minus at most 128 cannot borrow from
-        // the next byte.
-        let at_least = |word: u64| -> u64 {
-            let low = word & !high | high;
-            if pages <= 128 {
-                (word | low.wrapping_sub(BYTES * pages)) & high
-            } else {
-                word & low.wrapping_sub(BYTES * (pages - 128)) & high
-            }
-        };
-        let mut index = region / 8;
-        let mut word = at_least(words[index as usize]) & (u64::MAX << (region % 8 * 8));
+        let high = LANES << (LANE - 1);
+        // The top bit of each lane: its value is at least `pages`. Values
+        // and `pages` are below 2^15, so no lane borrows from the next.
+        let at_least = |word: u64| (word | high).wrapping_sub(LANES * pages) & high;
+        let mut index = region / PER_WORD;
+        let mut word = at_least(words[index as usize]) & (u64::MAX << (region % PER_WORD * LANE));
         loop {
             if word != 0 {
-                let found = index * 8 + u64::from(word.trailing_zeros()) / 8;
+                let found = index * PER_WORD + u64::from(word.trailing_zeros()) / LANE;
                 if found > last {
                     return to;
                 }
@@ -175,7 +206,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
                 };
             }
             index += 1;
-            if index * 8 > last {
+            if index * PER_WORD > last {
                 return to;
             }
             word = at_least(words[index as usize]);
