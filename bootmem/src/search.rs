@@ -198,8 +198,13 @@ fn scan_for_run<Storage: AsRef<[u64]> + AsMut<[u64]>>(
     if let Some(found) = free_in_one_word(bitmap, window, from, window_end, pages, step) {
         return Ok(found);
     }
-    // Any run of `pages` free pages holds at least this many whole free words.
-    let whole_words = pages.saturating_sub(2 * BITS_PER_WORD - 2) / BITS_PER_WORD;
+    // Any run of `pages` free pages holds at least this many whole free
+    // words: at most 63 of its pages lie in the partly free word on each
+    // side, and the rest fill whole words (rounded up: a remainder does
+    // not fit beside 63 on each side).
+    let whole_words = pages
+        .saturating_sub(2 * BITS_PER_WORD - 2)
+        .div_ceil(BITS_PER_WORD);
     // Candidates then start on word boundaries.
     let word_boundaries = step >= BITS_PER_WORD && window.start_frame % BITS_PER_WORD == 0;
     // A run starting before `starts_before` ends before this.
@@ -225,7 +230,7 @@ fn scan_for_run<Storage: AsRef<[u64]> + AsMut<[u64]>>(
                 whole_words,
             ) else {
                 return Err(ScanFailure::NoFreeWords {
-                    pages: whole_words * BITS_PER_WORD + 2 * BITS_PER_WORD - 2,
+                    pages: whole_words * BITS_PER_WORD + BITS_PER_WORD - 1,
                     from,
                 });
             };
@@ -240,8 +245,8 @@ fn scan_for_run<Storage: AsRef<[u64]> + AsMut<[u64]>>(
             };
             from = from.max(run_from);
         } else {
-            // Fewer than 190 pages: skip the regions whose runs are all
-            // too short (such requests need no whole free word).
+            // At most 126 pages: skip the regions whose runs are all too
+            // short (such requests need no whole free word).
             from = bitmap.next_short_run_region(from, pages, starts_before);
         }
         from = bitmap.next_clear(from.min(starts_before), starts_before);
@@ -638,6 +643,30 @@ mod tests {
     }
 
     #[test]
+    fn runs_with_a_partly_free_word_of_63_pages_on_each_side_are_found() {
+        // Free pages 65..255: 63 in word 1, word 2 whole, 63 in word 3. A
+        // run of 190 pages needs one whole word (190 - 126 = 64), 127
+        // pages one too (rounded up), 191 two.
+        for (first, last, pages, expected) in [
+            (65, 255, 190, Some(65)),
+            (65, 255, 191, None),
+            (65, 192, 127, Some(65)),
+            (65, 191, 127, None),
+            (65, 256, 191, Some(65)),
+        ] {
+            let (mut bitmap, window) = free_node(0, 4096);
+            bitmap.set_range(0, first);
+            bitmap.set_range(last, 4096);
+            let placed = place_4k(&bitmap, &window, request(pages * 4096, 4096, 0, 0));
+            assert_eq!(
+                placed.map(|placement| placement.start_offset / 4096),
+                expected,
+                "{pages} pages in {first}..{last}"
+            );
+        }
+    }
+
+    #[test]
     fn a_failure_for_lack_of_free_words_holds_at_every_alignment() {
         // Free runs of 1000 pages every 2000 pages: no 29 free words in a row.
         let (mut bitmap, window) = free_node(0, 64 * 64 * 8);
@@ -647,10 +676,11 @@ mod tests {
         let page = PageSize::SIZE_4KIB;
         let request_2000 = request(2000 * 4096, 64 * 4096, 0, 0);
         assert_eq!(find_placement(&bitmap, &window, page, &request_2000), None);
-        // 2000 pages need 29 whole free words, as do 29 * 64 + 126 = 1982:
-        // refused at every alignment, finer ones included.
-        assert_eq!(bitmap.refused_from(1982, 1), 0);
-        assert_eq!(bitmap.refused_from(1981, 1), u64::MAX);
+        // 2000 pages need 30 whole free words (63 pages may lie on either
+        // side of them), as do 30 * 64 + 63 = 1983: refused at every
+        // alignment, finer ones included.
+        assert_eq!(bitmap.refused_from(1983, 1), 0);
+        assert_eq!(bitmap.refused_from(1982, 1), u64::MAX);
         // From a goal, the same holds from the goal on.
         let (mut bitmap, window) = free_node(0, 64 * 64 * 8);
         for start in (1000..64 * 64 * 8).step_by(2000) {
@@ -658,7 +688,7 @@ mod tests {
         }
         let from_goal = request(2000 * 4096, 64 * 4096, 6400 * 4096, 0);
         assert_eq!(find_placement(&bitmap, &window, page, &from_goal), None);
-        assert_eq!(bitmap.refused_from(1982, 1), 6400);
+        assert_eq!(bitmap.refused_from(1983, 1), 6400);
     }
 
     #[test]

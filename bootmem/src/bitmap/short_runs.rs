@@ -1,6 +1,6 @@
 //! Per summary word, the longest free run starting under it, so a request shorter than a region skips fragmented stretches.
 //!
-//! A request of fewer than 190 pages needs no whole free leaf word, so the
+//! A request of at most 126 pages needs no whole free leaf word, so the
 //! summary's free-word searches cannot skip for it; and a request a
 //! little longer than every free run of a node needs no more whole free
 //! words than those runs hold, so every run is a candidate. Either way, on
