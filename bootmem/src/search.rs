@@ -217,6 +217,8 @@ fn scan_for_run<Storage: AsRef<[u64]> + AsMut<[u64]>>(
     // succeeds, does not pay for the look.
     let mut failed_once = false;
     loop {
+        #[cfg(test)]
+        tests::SCAN_STEPS.with(|steps| steps.set(steps.get() + 1));
         if word_boundaries {
             from = skip_unusable_boundaries(bitmap, window, from, starts_before, pages, step);
         }
@@ -419,6 +421,16 @@ mod tests {
     use crate::bitmap::node_storage_words;
     use std::vec;
     use std::vec::Vec;
+
+    std::thread_local! {
+        /// Turns of [`scan_for_run`]'s loop on this thread: what a search
+        /// visits, counted where a timed test would be noise.
+        pub(super) static SCAN_STEPS: core::cell::Cell<u64> = const { core::cell::Cell::new(0) };
+    }
+
+    fn scan_steps() -> u64 {
+        SCAN_STEPS.with(core::cell::Cell::get)
+    }
 
     fn free_node(start_frame: u64, pages: u64) -> (Bitmap<Vec<u64>>, NodeWindow) {
         let mut bitmap = Bitmap::new_all_set(vec![0; node_storage_words(pages) as usize], pages);
@@ -663,6 +675,37 @@ mod tests {
                 expected,
                 "{pages} pages in {first}..{last}"
             );
+        }
+    }
+
+    #[test]
+    fn a_request_just_longer_than_every_run_is_refused_without_visiting_them() {
+        // Runs of 299 free pages, one reserved page apart, over 64 regions:
+        // about 900 runs, each holding as many whole free words as 300
+        // pages need. After the first candidate fails, the regions' values
+        // (each below 300) refuse the rest at once; 128 and 4 000 pages
+        // likewise among runs one page shorter.
+        let len = 64 * REGION_PAGES;
+        let page = PageSize::SIZE_4KIB;
+        for pages in [128, 300, 1000, 4000] {
+            let (mut bitmap, window) = free_node(0, len);
+            for reserved in (pages - 1..len).step_by(pages as usize) {
+                bitmap.set_range(reserved, reserved + 1);
+            }
+            let before = scan_steps();
+            let refused =
+                find_placement(&bitmap, &window, page, &request(pages * 4096, 4096, 0, 0));
+            assert_eq!(refused, None, "{pages} pages");
+            let steps = scan_steps() - before;
+            assert!(steps <= 3, "{pages} pages: {steps} steps");
+            // One page shorter fits, at the first run.
+            let placed = find_placement(
+                &bitmap,
+                &window,
+                page,
+                &request((pages - 1) * 4096, 4096, 0, 0),
+            );
+            assert_eq!(placed.map(|placement| placement.start_offset), Some(0));
         }
     }
 
