@@ -209,9 +209,8 @@ fn scan_for_run<Storage: AsRef<[u64]> + AsMut<[u64]>>(
     let word_boundaries = step >= BITS_PER_WORD && window.start_frame % BITS_PER_WORD == 0;
     // A run starting before `starts_before` ends before this.
     let runs_end = window_end.min(starts_before.saturating_add(pages));
-    // Whether a candidate has already failed: from the second on, a
-    // request shorter than a region also skips the regions whose runs are
-    // all too short. A node cut into runs a little shorter than the
+    // Whether a candidate has already failed: from the second on, the
+    // search also skips the regions whose runs are all too short. A node cut into runs a little shorter than the
     // request offers one candidate a run, each holding as many whole free
     // words as the request needs; the first pass, which nearly always
     // succeeds, does not pay for the look.
@@ -222,8 +221,10 @@ fn scan_for_run<Storage: AsRef<[u64]> + AsMut<[u64]>>(
         if word_boundaries {
             from = skip_unusable_boundaries(bitmap, window, from, starts_before, pages, step);
         }
-        if failed_once && whole_words > 0 && pages <= SHORT_RUN_CAP {
-            from = bitmap.next_short_run_region(from, pages, starts_before);
+        if failed_once && whole_words > 0 {
+            // A run longer than the values tell apart starts where a
+            // region's value is at the cap.
+            from = bitmap.next_short_run_region(from, pages.min(SHORT_RUN_CAP), starts_before);
         }
         if whole_words > 0 {
             let Some(word) = bitmap.free_words_run(
@@ -683,11 +684,13 @@ mod tests {
         // Runs of 299 free pages, one reserved page apart, over 64 regions:
         // about 900 runs, each holding as many whole free words as 300
         // pages need. After the first candidate fails, the regions' values
-        // (each below 300) refuse the rest at once; 128 and 4 000 pages
-        // likewise among runs one page shorter.
+        // (each below 300) refuse the rest at once; 128 to 4 095 pages
+        // likewise among runs one page shorter. (Among runs of 4 095
+        // pages or more the values, capped at 4 095, cannot tell: a
+        // request of 4 100 among runs of 4 099 visits each run.)
         let len = 64 * REGION_PAGES;
         let page = PageSize::SIZE_4KIB;
-        for pages in [128, 300, 1000, 4000] {
+        for pages in [128, 300, 1000, 4000, 4095] {
             let (mut bitmap, window) = free_node(0, len);
             for reserved in (pages - 1..len).step_by(pages as usize) {
                 bitmap.set_range(reserved, reserved + 1);
