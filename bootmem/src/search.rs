@@ -8,7 +8,10 @@
 //! the node applies the placement.
 
 use crate::address::{PageSize, PhysicalAddress};
-use crate::bitmap::{Bitmap, RegionTest, WordTest, BITS_PER_WORD, REGION_PAGES, SHORT_RUN_CAP};
+use crate::bitmap::{
+    shortest_run_holding, whole_words_within, Bitmap, RegionTest, WordTest, BITS_PER_WORD,
+    REGION_PAGES, SHORT_RUN_CAP,
+};
 
 /// What the search knows about one node.
 #[derive(Clone, Copy, Debug)]
@@ -198,13 +201,8 @@ fn scan_for_run<Storage: AsRef<[u64]> + AsMut<[u64]>>(
     if let Some(found) = free_in_one_word(bitmap, window, from, window_end, pages, step) {
         return Ok(found);
     }
-    // Any run of `pages` free pages holds at least this many whole free
-    // words: at most 63 of its pages lie in the partly free word on each
-    // side, and the rest fill whole words (rounded up: a remainder does
-    // not fit beside 63 on each side).
-    let whole_words = pages
-        .saturating_sub(2 * BITS_PER_WORD - 2)
-        .div_ceil(BITS_PER_WORD);
+    // Any run of `pages` free pages holds at least this many whole free words.
+    let whole_words = whole_words_within(pages);
     // Candidates then start on word boundaries.
     let word_boundaries = step >= BITS_PER_WORD && window.start_frame % BITS_PER_WORD == 0;
     // A run starting before `starts_before` ends before this.
@@ -233,7 +231,7 @@ fn scan_for_run<Storage: AsRef<[u64]> + AsMut<[u64]>>(
                 whole_words,
             ) else {
                 return Err(ScanFailure::NoFreeWords {
-                    pages: whole_words * BITS_PER_WORD + BITS_PER_WORD - 1,
+                    pages: shortest_run_holding(whole_words),
                     from,
                 });
             };

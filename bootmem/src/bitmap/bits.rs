@@ -12,6 +12,21 @@ pub(crate) const fn words_for(bits: u64) -> u64 {
     bits.div_ceil(WORD)
 }
 
+/// The fewest whole words any run of `length` consecutive bits holds: at
+/// most 63 of its bits lie in the partly covered word on each side, and
+/// the rest fill whole words, rounded up (a remainder does not fit
+/// beside 63 on each side). Zero for a run of at most 126 bits.
+pub(crate) const fn whole_words_within(length: u64) -> u64 {
+    length.saturating_sub(2 * WORD - 2).div_ceil(WORD)
+}
+
+/// The shortest run of bits that holds `words` whole words (`words >=
+/// 1`): [`whole_words_within`] of it is `words`, and of one bit shorter
+/// `words - 1`.
+pub(crate) const fn shortest_run_holding(words: u64) -> u64 {
+    words * WORD + WORD - 1
+}
+
 /// Whether bit `index` of `bits` is set.
 #[inline]
 pub(crate) fn get(bits: &[u64], index: u64) -> bool {
@@ -266,6 +281,27 @@ mod tests {
                 for bit in 0..WORD {
                     assert_eq!(mask >> bit & 1 == 1, bit % stride == offset);
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn whole_words_within_agrees_with_every_placement_of_a_run() {
+        // The fewest whole words a run of `length` bits covers, over every
+        // offset of its first bit in a word.
+        for length in 0..400u64 {
+            let fewest = (0..WORD)
+                .map(|offset| ((offset + length) / WORD).saturating_sub(offset.div_ceil(WORD)))
+                .min()
+                .unwrap();
+            assert_eq!(whole_words_within(length), fewest, "{length} bits");
+            if fewest > 0 {
+                assert!(shortest_run_holding(fewest) <= length);
+                assert_eq!(whole_words_within(shortest_run_holding(fewest)), fewest);
+                assert_eq!(
+                    whole_words_within(shortest_run_holding(fewest) - 1),
+                    fewest - 1
+                );
             }
         }
     }

@@ -32,6 +32,7 @@ mod refusals;
 mod runs;
 mod short_runs;
 
+pub(crate) use bits::{shortest_run_holding, whole_words_within};
 pub(crate) use short_runs::SHORT_RUN_CAP;
 
 use bits::WORD;
@@ -573,16 +574,14 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
     /// all entirely free and end at or before `to` (`count >= 1`).
     ///
     /// A run of `count` words covers at least `whole` level-1 words whole
-    /// (all 64 of their leaf words entirely free): at most 63 of its words
-    /// lie on each side of them, so `whole` is `count - 126` over 64,
-    /// rounded up. When `whole` is at least
+    /// (all 64 of their leaf words entirely free; [`bits::whole_words_within`]). When `whole` is at least
     /// one, the run is looked for through the level-2 bits alone: each
     /// stretch of at least `whole` such level-1 words, with the entirely
     /// free words just before and after it (read from the two level-1 words
     /// around it), is one maximal run of free words, taken if long enough.
     /// A fragmented stretch is so refused 262 144 pages a summary word.
     pub(crate) fn free_words_run(&self, from: u64, to: u64, count: u64) -> Option<u64> {
-        let whole = count.saturating_sub(2 * WORD - 2).div_ceil(WORD);
+        let whole = bits::whole_words_within(count);
         if whole == 0 {
             return bits::find_run(
                 self.summary(Set::AllFree),
