@@ -207,11 +207,14 @@ fn scan_for_run<Storage: AsRef<[u64]> + AsMut<[u64]>>(
     let word_boundaries = step >= BITS_PER_WORD && window.start_frame % BITS_PER_WORD == 0;
     // A run starting before `starts_before` ends before this.
     let runs_end = window_end.min(starts_before.saturating_add(pages));
-    // Whether a candidate has already failed: from the second on, the
-    // search also skips the regions whose runs are all too short. A node cut into runs a little shorter than the
-    // request offers one candidate a run, each holding as many whole free
-    // words as the request needs; the first pass, which nearly always
-    // succeeds, does not pay for the look.
+    // Whether a candidate has already failed. The regions whose runs are
+    // all too short are skipped from the first turn for a request that
+    // needs no whole free word (the free-word search cannot skip for it),
+    // and from the second on for the others: a node cut into runs a
+    // little shorter than the request offers one candidate a run, each
+    // holding as many whole free words as the request needs, while the
+    // first turn, where nearly every search ends, does not pay for the
+    // look.
     let mut failed_once = false;
     loop {
         #[cfg(test)]
@@ -219,7 +222,7 @@ fn scan_for_run<Storage: AsRef<[u64]> + AsMut<[u64]>>(
         if word_boundaries {
             from = skip_unusable_boundaries(bitmap, window, from, starts_before, pages, step);
         }
-        if failed_once && whole_words > 0 {
+        if failed_once || whole_words == 0 {
             // A run longer than the values tell apart starts where a
             // region's value is at the cap.
             from = bitmap.next_short_run_region(from, pages.min(SHORT_RUN_CAP), starts_before);
@@ -245,10 +248,6 @@ fn scan_for_run<Storage: AsRef<[u64]> + AsMut<[u64]>>(
                 (word * BITS_PER_WORD).saturating_sub(BITS_PER_WORD - 1)
             };
             from = from.max(run_from);
-        } else {
-            // At most 126 pages: skip the regions whose runs are all too
-            // short (such requests need no whole free word).
-            from = bitmap.next_short_run_region(from, pages, starts_before);
         }
         from = bitmap.next_clear(from.min(starts_before), starts_before);
         from = align_index(window, from, step);
