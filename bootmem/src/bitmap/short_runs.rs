@@ -76,25 +76,25 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
         self.storage.as_mut()[range][whole_from as usize..whole_to as usize].fill(LANES * length);
     }
 
-    /// Free pages from the start of leaf word `index` on, counting at most
-    /// `limit`: entirely free words are counted through the summary, and
-    /// only the first word that is not is read, for its free pages at the
-    /// bottom.
-    fn free_from_word(&self, mut index: u64, limit: u64) -> u64 {
+    /// Free pages from the first page of region `region` on, counting at
+    /// most `limit`: entirely free words are counted through the summary,
+    /// and only the first word that is not is read, for its free pages at
+    /// the bottom. Past the last region nothing is free.
+    fn free_from_region(&self, mut region: u64, limit: u64) -> u64 {
         let all_free = self.summary(Set::AllFree);
         let mut free = 0;
-        while free < limit && index < self.layout.leaf {
-            let offset = index % WORD;
-            let whole = u64::from((all_free[(index / WORD) as usize] >> offset).trailing_ones());
+        while free < limit && region < self.layout.level1 {
+            let whole = u64::from(all_free[region as usize].trailing_ones());
             free += whole * WORD;
-            index += whole;
-            if whole < WORD - offset {
-                // `index` is the first word not entirely free.
+            if whole < WORD {
+                // The first word not entirely free (pad words read reserved).
+                let index = region * WORD + whole;
                 if index < self.layout.leaf {
                     free += u64::from(self.word(index).trailing_zeros());
                 }
                 break;
             }
+            region += 1;
         }
         free.min(limit)
     }
@@ -116,7 +116,9 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
         let mut longest = 0;
         let mut bit = 0;
         while bit < WORD {
-            let free_words = (all >> bit).trailing_ones().min((WORD - bit) as u32);
+            // Shifted right, so the counts stop at the region's last word
+            // (past it, `bit` reaches 64 either way).
+            let free_words = (all >> bit).trailing_ones();
             if free_words > 0 {
                 current += u64::from(free_words) * WORD;
                 if current >= SHORT_RUN_CAP {
@@ -125,7 +127,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
                 bit += u64::from(free_words);
                 continue;
             }
-            let reserved_words = (any >> bit).trailing_zeros().min((WORD - bit) as u32);
+            let reserved_words = (any >> bit).trailing_zeros();
             if reserved_words > 0 {
                 longest = longest.max(current);
                 current = 0;
@@ -140,7 +142,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
             bit += 1;
         }
         if current > 0 && current < SHORT_RUN_CAP {
-            current += self.free_from_word((region + 1) * WORD, SHORT_RUN_CAP - current);
+            current += self.free_from_region(region + 1, SHORT_RUN_CAP - current);
         }
         longest.max(current).min(SHORT_RUN_CAP)
     }
