@@ -248,6 +248,12 @@ fn scan_for_run<Storage: AsRef<[u64]> + AsMut<[u64]>>(
                 (word * BITS_PER_WORD).saturating_sub(BITS_PER_WORD - 1)
             };
             from = from.max(run_from);
+            // The candidate's two ends are read next (the first free page,
+            // then the last page the request would take), each in a leaf
+            // word far less often in cache than the summary: ask for both
+            // now, so that their waits overlap.
+            bitmap.prefetch_page(from);
+            bitmap.prefetch_page(from.saturating_add(pages - 1));
         }
         from = bitmap.next_clear(from.min(starts_before), starts_before);
         from = align_index(window, from, step);
