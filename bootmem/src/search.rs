@@ -687,14 +687,18 @@ mod tests {
         // Runs of 299 free pages, one reserved page apart, over 64 regions:
         // about 900 runs, each holding as many whole free words as 300
         // pages need. After the first candidate fails, the regions' values
-        // (each below 300) refuse the rest at once; 128 to 4 095 pages
-        // likewise among runs one page shorter. (Among runs of 4 095
-        // pages or more the values, capped at 4 095, cannot tell: a
-        // request of 4 100 among runs of 4 099 visits each run.)
+        // (each below 300) refuse the rest at once; 128 to 32 767 pages
+        // likewise among runs one page shorter (eight runs of 32 766 pages
+        // fit, thirteen of 19 999). Among runs of 32 767 pages or more the
+        // values, capped at 32 767, cannot tell: a request of 40 001 among
+        // runs of 40 000 visits each run.
         let (len, sizes) = if cfg!(miri) {
-            (8 * REGION_PAGES, &[300, 4095][..])
+            (8 * REGION_PAGES, &[300, 4095, 4101][..])
         } else {
-            (64 * REGION_PAGES, &[128, 300, 1000, 4000, 4095][..])
+            (
+                64 * REGION_PAGES,
+                &[128, 300, 1000, 4000, 4095, 4101, 20_000, 32_767][..],
+            )
         };
         let page = PageSize::SIZE_4KIB;
         for &pages in sizes {

@@ -64,7 +64,7 @@ impl Layout {
 
     /// The word range of the short-run lengths, after the full-run
     /// suffixes: bits `16 * (j % 4)` up of word `j / 4` hold the longest
-    /// free run starting under level-1 word `j`, capped at 4 095
+    /// free run starting under level-1 word `j`, capped at 32 767
     /// ([`super::short_runs`]).
     pub(crate) const fn short_runs(&self) -> core::ops::Range<usize> {
         let start = self.full_run_suffixes().end;

@@ -15,7 +15,7 @@
 //! at its end), eight words' bytes to a storage word, so a search for a
 //! long run crosses 2 097 152 pages with a few instructions where none of
 //! eight level-2 words can hold it. A 16-bit value per level-1 word holds
-//! the longest free run starting under it, up to 4 095 pages
+//! the longest free run starting under it, up to 32 767 pages
 //! ([`short_runs`]), so a search for a run shorter than a region crosses
 //! 4 096 pages a value where every run is too short.
 //!
@@ -992,36 +992,85 @@ mod tests {
     }
 
     #[test]
-    fn a_change_reaches_the_run_starting_in_the_region_before() {
+    fn a_change_reaches_the_run_starting_up_to_eight_regions_before() {
         // Region 0's longest run starts 100 pages before region 1 and runs
         // 150 pages; its other runs are a page long.
-        let mut map = bitmap(REGION_PAGES * 3);
-        for page in (0..REGION_PAGES - 200).step_by(2) {
+        let region = REGION_PAGES;
+        let mut map = bitmap(region * 12);
+        for page in (0..region - 200).step_by(2) {
             map.clear_range(page, page + 1);
         }
-        map.clear_range(REGION_PAGES - 100, REGION_PAGES + 50);
+        map.clear_range(region - 100, region + 50);
         assert_eq!(map.short_run(0), 150);
         // Reserving a page 20 pages into region 1 cuts it to 120.
-        map.set_range(REGION_PAGES + 20, REGION_PAGES + 21);
+        map.set_range(region + 20, region + 21);
         assert_eq!(map.short_run(0), 120);
         // Freeing it again, and 230 pages after, lengthens it to 350.
-        map.clear_range(REGION_PAGES + 20, REGION_PAGES + 250);
+        map.clear_range(region + 20, region + 250);
         assert_eq!(map.short_run(0), 350);
         assert_short_runs_exact(&map);
-        // Freeing on into region 2 lengthens it past the cap.
-        map.clear_range(REGION_PAGES + 250, 2 * REGION_PAGES + 100);
-        assert_eq!(map.short_run(0), SHORT_RUN_CAP);
+        // Freeing on to 50 pages into region 8: regions 1 to 7 are covered
+        // from their first page, and every value counts to the run's end.
+        map.clear_range(region + 250, 8 * region + 50);
+        assert_eq!(map.short_run(0), 7 * region + 150);
+        assert_eq!(map.short_run(1), 7 * region + 50);
+        assert_eq!(map.short_run(7), region + 50);
         assert_short_runs_exact(&map);
-        // Reserving a page more than the cap past region 0's run start
-        // leaves region 0 at the cap.
-        map.set_range(2 * REGION_PAGES + 50, 2 * REGION_PAGES + 51);
+        // A page reserved in region 8 reaches back to region 0.
+        map.set_range(8 * region + 10, 8 * region + 11);
+        assert_eq!(map.short_run(0), 7 * region + 110);
+        assert_eq!(map.short_run(7), region + 10);
+        assert_short_runs_exact(&map);
+        // Freeing it and on to region 9 takes region 0 past the cap.
+        map.clear_range(8 * region + 10, 9 * region);
         assert_eq!(map.short_run(0), SHORT_RUN_CAP);
+        assert_eq!(map.short_run(1), SHORT_RUN_CAP);
+        assert_eq!(map.short_run(2), 7 * region);
+        assert_short_runs_exact(&map);
+        // A page reserved more than the cap past region 0's run start
+        // leaves region 0 at the cap, and shortens region 1's run.
+        let past_cap = region - 100 + SHORT_RUN_CAP + 10;
+        map.set_range(past_cap, past_cap + 1);
+        assert_eq!(map.short_run(0), SHORT_RUN_CAP);
+        assert_eq!(map.short_run(1), past_cap - region);
         assert_short_runs_exact(&map);
         // A region whose last page is reserved does not count the run the
         // next region starts with.
-        map.set_range(REGION_PAGES - 1, REGION_PAGES);
+        map.set_range(region - 1, region);
         assert_eq!(map.short_run(0), 99);
         assert_short_runs_exact(&map);
+    }
+
+    #[test]
+    fn long_changes_over_long_runs_keep_the_short_runs_exact() {
+        // Runs up to 3 000 or 40 000 pages (longer than the cap), changed by
+        // reservations and frees of up to 50 000 pages at random places:
+        // every change may reach eight regions back, cover regions whole
+        // or end inside one. Under Miri fewer regions and changes.
+        let (regions, changes, every) = if cfg!(miri) {
+            (10, 12, 6)
+        } else {
+            (24, 600, 20)
+        };
+        let len = REGION_PAGES * regions + 77;
+        for seed in 1..=if cfg!(miri) { 1 } else { 3 } {
+            let longest_run = if seed % 2 == 0 { 3_000 } else { 40_000 };
+            let mut map = random_runs(len, longest_run, seed);
+            let mut random = crate::test_random::XorShift::new(seed * 0x51f1_ab1e);
+            for change in 1..=changes {
+                let from = random.below(len);
+                let longest = [3, 200, 5000, 50_000][random.below(4) as usize];
+                let to = (from + 1 + random.below(longest)).min(len);
+                if random.below(2) == 0 {
+                    map.set_range(from, to);
+                } else {
+                    map.clear_range(from, to);
+                }
+                if change % every == 0 {
+                    assert_short_runs_exact(&map);
+                }
+            }
+        }
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Per summary word, the longest free run starting under it, so a request shorter than a region skips fragmented stretches.
+//! Per summary word, the longest free run starting under it, so a request shorter than eight regions skips fragmented stretches.
 //!
 //! A request of at most 126 pages needs no whole free leaf word, so the
 //! summary's free-word searches cannot skip for it; and a request a
@@ -8,32 +8,36 @@
 //! the cost of reading the bitmap once. So one 16-bit value per level-1
 //! summary word (4 096 pages, a "region") keeps the longest free run that
 //! starts at a page of the region, counted to its end wherever that is,
-//! capped at [`SHORT_RUN_CAP`] (4 095): a search for `n <= 4095` pages
-//! crosses every region whose value is below `n` without reading it, four
-//! regions a word. (An earlier version kept a byte capped at 255; a
-//! request of 300 pages on a 64 GiB node cut into runs of at most 299
-//! then took 3 to 5 ms to refuse, 30 to 50 times reading the bitmap once.)
+//! capped at [`SHORT_RUN_CAP`] (32 767, eight regions less a page): a
+//! search for `n <= 32 767` pages crosses every region whose value is
+//! below `n` without reading it, four regions a word. (Earlier versions
+//! kept a byte capped at 255, then 16 bits capped at 4 095; a request of
+//! 4 101 pages on a 64 GiB node cut into runs of 4 100 then took 0.17 ms
+//! to refuse, three times reading the bitmap once.)
 //!
 //! A value is never below the truth, so a search never skips a run it
 //! should find. Every reservation or free through
 //! [`Bitmap::set_range`] or [`Bitmap::clear_range`] makes the values it can
-//! change exact: it recomputes the regions whose runs it reaches (its two
-//! end regions, and the one before when the page before the range is
-//! free) and sets the regions it covers whole. The cap is below a region's
-//! size, so runs starting two regions before the range or earlier count
-//! as the cap before and after. A block the search has just placed
-//! ([`Bitmap::reserve_placed`]) leaves them as they are: reserving only
-//! shortens runs, so they stay upper bounds, and W2's placements would pay
-//! about a tenth of their time to lower them.
+//! change exact. Only runs that reach the range change: those starting
+//! in it or in its two end regions, and the one run that ends at the
+//! page before it, which may start up to the cap before it. The regions
+//! that run covers from their first page hold its length from there (up
+//! to the cap), set without reading the region; the region where it
+//! starts and the range's two end regions are recomputed. A block the
+//! search has just placed ([`Bitmap::reserve_placed`]) leaves the values
+//! as they are: reserving only shortens runs, so they stay upper bounds,
+//! and W2's placements would pay about a tenth of their time to lower
+//! them.
 
 use super::bits::{self, WORD};
 use super::layout::Set;
 use super::{Bitmap, REGION_PAGES};
 
-/// The largest run length a region's value tells apart: a value of 4 095
-/// means "4 095 or more". Below a region's size, so a run starting in a
-/// region can change what it counts only as far as the region after.
-pub(crate) const SHORT_RUN_CAP: u64 = REGION_PAGES - 1;
+/// The largest run length a region's value tells apart: a value of
+/// 32 767 means "32 767 or more". The largest a 16-bit lane holds with its
+/// top bit clear, which the four-at-a-time comparison borrows; a change
+/// reaches the values of the eight regions before it at most.
+pub(crate) const SHORT_RUN_CAP: u64 = (1 << (LANE - 1)) - 1;
 
 /// Regions a storage word holds: a 16-bit value each.
 const PER_WORD: u64 = 4;
@@ -76,25 +80,71 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
         self.storage.as_mut()[range][whole_from as usize..whole_to as usize].fill(LANES * length);
     }
 
-    /// Free pages from the first page of region `region` on, counting at
-    /// most `limit`: entirely free words are counted through the summary,
-    /// and only the first word that is not is read, for its free pages at
-    /// the bottom. Past the last region nothing is free.
-    fn free_from_region(&self, mut region: u64, limit: u64) -> u64 {
-        let all_free = self.summary(Set::AllFree);
+    /// Free pages from page `page` on, counting at most `limit`: the
+    /// partly covered word at `page` is read, then entirely free words are
+    /// counted through the summary, and only the first word after them
+    /// that is not is read, for its free pages at the bottom. Past the
+    /// last page nothing is free.
+    fn free_from(&self, page: u64, limit: u64) -> u64 {
+        let offset = page % WORD;
+        let mut index = page / WORD;
         let mut free = 0;
-        while free < limit && region < self.layout.level1 {
-            let whole = u64::from(all_free[region as usize].trailing_ones());
+        if offset != 0 && index < self.layout.leaf {
+            // The pages of the word from `page` on, at the bottom.
+            let run = u64::from((self.word(index) >> offset).trailing_zeros());
+            if run < WORD - offset {
+                return run.min(limit);
+            }
+            free = WORD - offset;
+            index += 1;
+        }
+        let all_free = self.summary(Set::AllFree);
+        while free < limit && index < self.layout.leaf {
+            let bit = index % WORD;
+            // Shifted right, so the count stops at the summary word's end.
+            let whole = u64::from((all_free[(index / WORD) as usize] >> bit).trailing_ones());
             free += whole * WORD;
-            if whole < WORD {
+            index += whole;
+            if bit + whole < WORD {
                 // The first word not entirely free (pad words read reserved).
-                let index = region * WORD + whole;
                 if index < self.layout.leaf {
                     free += u64::from(self.word(index).trailing_zeros());
                 }
                 break;
             }
-            region += 1;
+        }
+        free.min(limit)
+    }
+
+    /// Free pages just before page `page`, counted down from `page - 1`,
+    /// at most `limit`: the mirror of [`free_from`](Self::free_from).
+    fn free_before(&self, page: u64, limit: u64) -> u64 {
+        let offset = page % WORD;
+        let mut index = page / WORD;
+        let mut free = 0;
+        if offset != 0 {
+            // The pages of the word below `page`, at the top.
+            let run = u64::from((self.word(index) << (WORD - offset)).leading_zeros());
+            if run < offset {
+                return run.min(limit);
+            }
+            free = offset;
+        }
+        // Every word below `index` is whole.
+        let all_free = self.summary(Set::AllFree);
+        while free < limit && index > 0 {
+            let below = index - 1;
+            let bit = below % WORD;
+            // Shifted left, so the count stops at the summary word's start.
+            let shifted = all_free[(below / WORD) as usize] << (WORD - 1 - bit);
+            let whole = u64::from(shifted.leading_ones());
+            free += whole * WORD;
+            index -= whole;
+            if whole <= bit {
+                // The first word below not entirely free.
+                free += u64::from(self.word(index - 1).leading_zeros());
+                break;
+            }
         }
         free.min(limit)
     }
@@ -142,32 +192,74 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
             bit += 1;
         }
         if current > 0 && current < SHORT_RUN_CAP {
-            current += self.free_from_region(region + 1, SHORT_RUN_CAP - current);
+            current += self.free_from((region + 1) * REGION_PAGES, SHORT_RUN_CAP - current);
         }
         longest.max(current).min(SHORT_RUN_CAP)
     }
 
     /// Brings the regions' values up to date after pages `[from, to)`
-    /// became reserved (`reserve`) or free: the regions strictly between
-    /// its two end regions are set at once (to 0, or to the cap: a free
-    /// region holds a run of 4 096 pages), and the end regions are
-    /// recomputed, with the region before when the page before `from` is
-    /// free and lies within the cap of `from` (a run starting there may
-    /// reach the range). Runs starting further before are longer than the
-    /// cap before and after, and runs starting after `to` do not change.
+    /// became reserved (`reserve`) or free. The runs whose length from a
+    /// page changed are those starting in the range, in its two end
+    /// regions, and the one run ending at `from - 1` (if that page is
+    /// free), which may start up to the cap before `from`:
+    ///
+    /// - the end regions are recomputed;
+    /// - the regions strictly between them hold no run (reserved) or the
+    ///   free run through the range from their first page;
+    /// - the regions the run ending at `from - 1` covers from their first
+    ///   page hold its length from there, and the region where it starts
+    ///   is recomputed (its earlier runs are unchanged).
+    ///
+    /// Runs starting after `to` do not change, nor do runs starting the
+    /// cap or more before `from`: they are at the cap before and after.
     pub(crate) fn refresh_short_runs(&mut self, from: u64, to: u64, reserve: bool) {
         let (first, last) = (from / REGION_PAGES, (to - 1) / REGION_PAGES);
+        // Where the free run through `from - 1` now ends (counted up to the
+        // cap past `to`, all any value can tell).
+        let run_end = if reserve {
+            from
+        } else {
+            to + self.free_from(to, SHORT_RUN_CAP)
+        };
         if last > first + 1 {
-            let length = if reserve { 0 } else { SHORT_RUN_CAP };
-            self.fill_short_runs(first + 1, last, length);
+            if reserve {
+                self.fill_short_runs(first + 1, last, 0);
+            } else {
+                self.store_covered_runs(first + 1, last, run_end);
+            }
         }
         self.recompute_short_run(first);
-        let reach = from.saturating_sub(SHORT_RUN_CAP) / REGION_PAGES;
-        if reach != first && !self.is_set(from - 1) {
-            self.recompute_short_run(reach);
-        }
         if last != first {
             self.recompute_short_run(last);
+        }
+        // The run ending at `from - 1`, from the first region it may
+        // change on.
+        let reach = from.saturating_sub(SHORT_RUN_CAP) / REGION_PAGES;
+        if reach < first {
+            let run_start = from - self.free_before(from, from - reach * REGION_PAGES);
+            let covered = run_start.div_ceil(REGION_PAGES);
+            self.store_covered_runs(covered, first, run_end);
+            if run_start % REGION_PAGES != 0 && covered <= first {
+                self.recompute_short_run(run_start / REGION_PAGES);
+            }
+        }
+    }
+
+    /// Stores, for each region of `[from, to)`, the length of a free run
+    /// covering it from its first page to `run_end` (capped): the cap for
+    /// the regions starting at least the cap before `run_end`, at once,
+    /// and the rest, at most eight, one by one.
+    fn store_covered_runs(&mut self, from: u64, to: u64, run_end: u64) {
+        if from >= to {
+            return;
+        }
+        let capped_to = match run_end.checked_sub(SHORT_RUN_CAP) {
+            Some(last_capped) => (last_capped / REGION_PAGES + 1).clamp(from, to),
+            None => from,
+        };
+        self.fill_short_runs(from, capped_to, SHORT_RUN_CAP);
+        for region in capped_to..to {
+            self.store_short_run(region, (run_end - region * REGION_PAGES).min(SHORT_RUN_CAP));
         }
     }
 
@@ -177,7 +269,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
     }
 
     /// The first page at or after `from`, and before `to`, where a run of
-    /// `pages` free pages (`pages <= 4095`) may start by the regions'
+    /// `pages` free pages (`pages <= 32 767`) may start by the regions'
     /// values: `from` itself when its region's value allows one, else the
     /// first page of the first region after it whose value does; `to` when
     /// none before it does. Four values are compared a word at a time.
