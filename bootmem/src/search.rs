@@ -10,7 +10,7 @@
 use crate::address::{PageSize, PhysicalAddress};
 use crate::bitmap::{
     shortest_run_holding, whole_words_within, Bitmap, RegionTest, WordTest, BITS_PER_WORD,
-    REGION_PAGES, SHORT_RUN_CAP,
+    LONG_RUN_CAP, REGION_PAGES,
 };
 
 /// What the search knows about one node.
@@ -225,7 +225,7 @@ fn scan_for_run<Storage: AsRef<[u64]> + AsMut<[u64]>>(
         if failed_once || whole_words == 0 {
             // A run longer than the values tell apart starts where a
             // region's value is at the cap.
-            from = bitmap.next_short_run_region(from, pages.min(SHORT_RUN_CAP), starts_before);
+            from = bitmap.next_short_run_region(from, pages.min(LONG_RUN_CAP), starts_before);
         }
         if whole_words > 0 {
             let Some(word) = bitmap.free_words_run(
@@ -684,20 +684,21 @@ mod tests {
 
     #[test]
     fn a_request_just_longer_than_every_run_is_refused_without_visiting_them() {
-        // Runs of 299 free pages, one reserved page apart, over 64 regions:
-        // about 900 runs, each holding as many whole free words as 300
-        // pages need. After the first candidate fails, the regions' values
-        // (each below 300) refuse the rest at once; 128 to 32 767 pages
-        // likewise among runs one page shorter (eight runs of 32 766 pages
-        // fit, thirteen of 19 999). Among runs of 32 767 pages or more the
-        // values, capped at 32 767, cannot tell: a request of 40 001 among
-        // runs of 40 000 visits each run.
+        // Runs of 299 free pages, one reserved page apart, over 256
+        // regions: about 3 500 runs, each holding as many whole free words
+        // as 300 pages need. After the first candidate fails, the regions'
+        // values (each below 300) refuse the rest at once; 128 to 100 000
+        // pages likewise among runs one page shorter (ten runs of 99 999
+        // fit, 32 of 32 766). Among runs of 1 048 575 pages or more the
+        // values, capped there, cannot tell; such runs are few.
         let (len, sizes) = if cfg!(miri) {
             (8 * REGION_PAGES, &[300, 4095, 4101][..])
         } else {
             (
-                64 * REGION_PAGES,
-                &[128, 300, 1000, 4000, 4095, 4101, 20_000, 32_767][..],
+                256 * REGION_PAGES,
+                &[
+                    128, 300, 1000, 4000, 4095, 4101, 20_000, 32_767, 32_769, 100_000,
+                ][..],
             )
         };
         let page = PageSize::SIZE_4KIB;

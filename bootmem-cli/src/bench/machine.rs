@@ -139,6 +139,25 @@ impl Runs {
         runs
     }
 
+    /// Free runs of exactly `free` pages over `pages` pages, one reserved
+    /// page after each (the last run may be shorter).
+    pub fn uniform(pages: u64, free: u64) -> Self {
+        let mut runs = Self {
+            reserved: Vec::new(),
+            free: Vec::new(),
+        };
+        let mut frame = 0;
+        while frame < pages {
+            let free_end = (frame + free).min(pages);
+            runs.free.push((frame, free_end));
+            if free_end < pages {
+                runs.reserved.push((free_end, free_end + 1));
+            }
+            frame = free_end + 1;
+        }
+        runs
+    }
+
     /// Reserved pages over all pages.
     pub fn reserved_fraction(&self, pages: u64) -> f64 {
         let reserved: u64 = self.reserved.iter().map(|(start, end)| end - start).sum();

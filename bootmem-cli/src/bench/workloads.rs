@@ -297,19 +297,30 @@ fn reference_sample(
 
 /// W2's rule that a request no node can satisfy is refused in far less
 /// than a scan of the machine, where W2's own long runs do not test it:
-/// the same machine cut into free runs of at most 60 pages (reserved runs
-/// of at most 20), asked from its lowest address for one page more than
-/// its longest free run, so that every run is too short and no run of
-/// whole free words helps. Each round first reserves and frees one free
-/// page in each node, which forgets the refusals the round before learnt.
-/// Returns the best refusal time and the longest free run.
-fn short_run_refusal(
-    shape: Shape,
-    rounds: u32,
-    free_runs_below: u64,
-) -> Result<(Duration, u64), Failure> {
-    let mut random = SmallRng::seed_from_u64(3);
-    let runs = Runs::random(&mut random, shape.pages(), free_runs_below, 20);
+/// the same machine cut into free runs as `cut` says (random runs of at
+/// most a length, reserved runs of at most 20 pages between them; or runs
+/// all of one length, a page apart), asked from its lowest address for
+/// one page more than its longest free run, so that every run is too
+/// short. Each round first reserves and frees one free page in each
+/// node, which forgets the refusals the round before learnt. Returns the
+/// best refusal time and the longest free run.
+#[derive(Clone, Copy, Debug)]
+enum Cut {
+    /// Random free runs of at most this many pages.
+    AtMost(u64),
+    /// Every free run this many pages, the hostile case: no run is told
+    /// apart from the others by its length.
+    Exactly(u64),
+}
+
+fn short_run_refusal(shape: Shape, rounds: u32, cut: Cut) -> Result<(Duration, u64), Failure> {
+    let runs = match cut {
+        Cut::AtMost(free_runs_below) => {
+            let mut random = SmallRng::seed_from_u64(3);
+            Runs::random(&mut random, shape.pages(), free_runs_below, 20)
+        }
+        Cut::Exactly(free) => Runs::uniform(shape.pages(), free),
+    };
     let Some(longest) = runs.free.iter().map(|(start, end)| end - start).max() else {
         return Err("W2: the short-run machine has no free run".into());
     };
@@ -405,22 +416,25 @@ pub fn w2(scale: Scale) -> Result<Row, Failure> {
     let (read, write) = limits(shape.leaf_words(), scale.rounds);
     let cold_read = random_read(shape.leaf_words(), scale.rounds);
     // Free runs of at most 59 pages (the request needs no whole free
-    // word), and of at most 2 999 (it needs as many as the runs hold).
-    let refusals = [
-        short_run_refusal(shape, scale.rounds, 60)?,
-        short_run_refusal(shape, scale.rounds, 3000)?,
-    ];
-    let refused = refusals
-        .iter()
-        .map(|&(time, longest)| {
-            format!(
-                "{longest} pages at most, a request of {}: {:.1} µs, {:.0} times less",
+    // word), of at most 2 999 (it needs as many as the runs hold), and of
+    // exactly 40 000, a page apart (every run a candidate by its words).
+    let cuts = [Cut::AtMost(60), Cut::AtMost(3000), Cut::Exactly(40_000)];
+    let refused = cuts
+        .into_iter()
+        .map(|cut| {
+            let (time, longest) = short_run_refusal(shape, scale.rounds, cut)?;
+            let runs = match cut {
+                Cut::AtMost(_) => format!("{longest} pages at most"),
+                Cut::Exactly(_) => format!("all {longest} pages"),
+            };
+            Ok(format!(
+                "{runs}, a request of {}: {:.1} µs, {:.0} times less",
                 longest + 1,
                 seconds(time) * 1e6,
                 read / seconds(time)
-            )
+            ))
         })
-        .collect::<Vec<_>>()
+        .collect::<Result<Vec<_>, Failure>>()?
         .join("; ");
     let satisfied = placed.iter().filter(|address| address.is_some()).count();
     let per_request = |total: Duration| seconds(total) * 1e9 / requests.len() as f64;

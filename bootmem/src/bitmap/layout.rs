@@ -6,8 +6,9 @@ use super::bits::words_for;
 /// over leaf words, then four bit sets over words of the second of those,
 /// then three bytes per word of the last of those (three byte arrays:
 /// [`Layout::full_run_lengths`], [`Layout::full_run_prefixes`],
-/// [`Layout::full_run_suffixes`]), then one 16-bit value per word of the
-/// level-1 sets ([`Layout::short_runs`]).
+/// [`Layout::full_run_suffixes`]), then one 16-bit and one 32-bit value
+/// per word of the level-1 sets ([`Layout::short_runs`],
+/// [`Layout::long_runs`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Layout {
     /// Leaf words (`bitmap_words(pages)`).
@@ -21,6 +22,8 @@ pub(crate) struct Layout {
     pub(crate) run_lengths: u64,
     /// Words of the 16-bit values kept per level-1 word ([`Layout::short_runs`]).
     pub(crate) short_runs: u64,
+    /// Words of the 32-bit values kept per level-1 word ([`Layout::long_runs`]).
+    pub(crate) long_runs: u64,
 }
 
 /// One of the summary bit sets.
@@ -54,12 +57,18 @@ impl Layout {
             level2,
             run_lengths: level2.div_ceil(8),
             short_runs: level1.div_ceil(4),
+            long_runs: level1.div_ceil(2),
         }
     }
 
     /// Words the whole storage takes.
     pub(crate) const fn total_words(&self) -> u64 {
-        self.leaf + 2 * self.level1 + 4 * self.level2 + 3 * self.run_lengths + self.short_runs
+        self.leaf
+            + 2 * self.level1
+            + 4 * self.level2
+            + 3 * self.run_lengths
+            + self.short_runs
+            + self.long_runs
     }
 
     /// The word range of the short-run lengths, after the full-run
@@ -69,6 +78,14 @@ impl Layout {
     pub(crate) const fn short_runs(&self) -> core::ops::Range<usize> {
         let start = self.full_run_suffixes().end;
         start..start + self.short_runs as usize
+    }
+
+    /// The word range of the long-run lengths, after the short ones: bits
+    /// `32 * (j % 2)` up of word `j / 2` hold the same length capped at
+    /// 1 048 575 ([`super::short_runs`]).
+    pub(crate) const fn long_runs(&self) -> core::ops::Range<usize> {
+        let start = self.short_runs().end;
+        start..start + self.long_runs as usize
     }
 
     /// The word range of the full-run lengths: for each word of

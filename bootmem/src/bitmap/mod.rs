@@ -33,7 +33,7 @@ mod runs;
 mod short_runs;
 
 pub(crate) use bits::{shortest_run_holding, whole_words_within};
-pub(crate) use short_runs::SHORT_RUN_CAP;
+pub(crate) use short_runs::LONG_RUN_CAP;
 
 use bits::WORD;
 use layout::{Layout, Set};
@@ -66,11 +66,11 @@ pub const fn bitmap_words(pages: u64) -> u64 {
 }
 
 /// 64-bit words of storage a node of `pages` pages needs: its leaf bitmap
-/// and the summary above it (about 1.036 bits per page). Give [`BootAllocator::register_node`](crate::BootAllocator::register_node)
+/// and the summary above it (about 1.044 bits per page). Give [`BootAllocator::register_node`](crate::BootAllocator::register_node)
 /// at least this many words.
 ///
 /// ```
-/// assert_eq!(bootmem::node_storage_words(0x8000), 512 + 16 + 4 + 3 + 2);
+/// assert_eq!(bootmem::node_storage_words(0x8000), 512 + 16 + 4 + 3 + 2 + 4);
 /// assert_eq!(bootmem::node_storage_words(0), 0);
 /// ```
 pub const fn node_storage_words(pages: u64) -> u64 {
@@ -883,11 +883,22 @@ mod tests {
     /// maximal free runs found page by page.
     fn assert_short_runs_exact(map: &Bitmap<Vec<u64>>) {
         for (region, longest) in short_runs_by_page(map).into_iter().enumerate() {
-            assert_eq!(map.short_run(region as u64), longest, "region {region}");
+            let short = longest.min(short_runs::SHORT_RUN_CAP);
+            assert_eq!(
+                map.short_run(region as u64, false),
+                short,
+                "region {region}"
+            );
+            assert_eq!(
+                map.short_run(region as u64, true),
+                longest,
+                "region {region}"
+            );
         }
     }
 
-    /// The longest free run (capped) starting in each region, page by page.
+    /// The longest free run starting in each region, page by page, capped
+    /// as the 32-bit values are.
     fn short_runs_by_page(map: &Bitmap<Vec<u64>>) -> Vec<u64> {
         let mut expected = vec![0u64; map.layout.level1 as usize];
         let mut page = 0;
@@ -903,7 +914,7 @@ mod tests {
             for region in start / REGION_PAGES..=(page - 1) / REGION_PAGES {
                 let from = start.max(region * REGION_PAGES);
                 let longest = &mut expected[region as usize];
-                *longest = (*longest).max((page - from).min(short_runs::SHORT_RUN_CAP));
+                *longest = (*longest).max((page - from).min(LONG_RUN_CAP));
             }
         }
         expected
@@ -992,7 +1003,8 @@ mod tests {
     }
 
     #[test]
-    fn a_change_reaches_the_run_starting_up_to_eight_regions_before() {
+    fn a_change_reaches_the_run_ending_before_it_up_to_the_cap() {
+        use short_runs::SHORT_RUN_CAP;
         // Region 0's longest run starts 100 pages before region 1 and runs
         // 150 pages; its other runs are a page long.
         let region = REGION_PAGES;
@@ -1001,65 +1013,86 @@ mod tests {
             map.clear_range(page, page + 1);
         }
         map.clear_range(region - 100, region + 50);
-        assert_eq!(map.short_run(0), 150);
+        assert_eq!(map.short_run(0, false), 150);
         // Reserving a page 20 pages into region 1 cuts it to 120.
         map.set_range(region + 20, region + 21);
-        assert_eq!(map.short_run(0), 120);
+        assert_eq!(map.short_run(0, false), 120);
         // Freeing it again, and 230 pages after, lengthens it to 350.
         map.clear_range(region + 20, region + 250);
-        assert_eq!(map.short_run(0), 350);
+        assert_eq!(map.short_run(0, false), 350);
         assert_short_runs_exact(&map);
         // Freeing on to 50 pages into region 8: regions 1 to 7 are covered
         // from their first page, and every value counts to the run's end.
         map.clear_range(region + 250, 8 * region + 50);
-        assert_eq!(map.short_run(0), 7 * region + 150);
-        assert_eq!(map.short_run(1), 7 * region + 50);
-        assert_eq!(map.short_run(7), region + 50);
+        assert_eq!(map.short_run(0, false), 7 * region + 150);
+        assert_eq!(map.short_run(1, false), 7 * region + 50);
+        assert_eq!(map.short_run(7, false), region + 50);
         assert_short_runs_exact(&map);
         // A page reserved in region 8 reaches back to region 0.
         map.set_range(8 * region + 10, 8 * region + 11);
-        assert_eq!(map.short_run(0), 7 * region + 110);
-        assert_eq!(map.short_run(7), region + 10);
+        assert_eq!(map.short_run(0, false), 7 * region + 110);
+        assert_eq!(map.short_run(7, false), region + 10);
         assert_short_runs_exact(&map);
-        // Freeing it and on to region 9 takes region 0 past the cap.
+        // Freeing it and on to region 9 takes regions 0 and 1 past the
+        // 16-bit values' cap; the 32-bit values still count.
         map.clear_range(8 * region + 10, 9 * region);
-        assert_eq!(map.short_run(0), SHORT_RUN_CAP);
-        assert_eq!(map.short_run(1), SHORT_RUN_CAP);
-        assert_eq!(map.short_run(2), 7 * region);
+        assert_eq!(map.short_run(0, false), SHORT_RUN_CAP);
+        assert_eq!(map.short_run(0, true), 8 * region + 100);
+        assert_eq!(map.short_run(1, false), SHORT_RUN_CAP);
+        assert_eq!(map.short_run(1, true), 8 * region);
+        assert_eq!(map.short_run(2, false), 7 * region);
         assert_short_runs_exact(&map);
-        // A page reserved more than the cap past region 0's run start
-        // leaves region 0 at the cap, and shortens region 1's run.
+        // A page reserved just past the 16-bit cap from region 0's run
+        // start shortens both regions' runs.
         let past_cap = region - 100 + SHORT_RUN_CAP + 10;
         map.set_range(past_cap, past_cap + 1);
-        assert_eq!(map.short_run(0), SHORT_RUN_CAP);
-        assert_eq!(map.short_run(1), past_cap - region);
+        assert_eq!(map.short_run(0, true), SHORT_RUN_CAP + 10);
+        assert_eq!(map.short_run(1, false), past_cap - region);
         assert_short_runs_exact(&map);
         // A region whose last page is reserved does not count the run the
         // next region starts with.
         map.set_range(region - 1, region);
-        assert_eq!(map.short_run(0), 99);
+        assert_eq!(map.short_run(0, true), 99);
+        assert_short_runs_exact(&map);
+    }
+
+    #[test]
+    fn a_change_reaches_back_as_far_as_the_32_bit_cap() {
+        let region = REGION_PAGES;
+        let len = 300 * region;
+        let mut map = bitmap(len);
+        map.clear_range(0, len);
+        // Regions 44 and before start the cap or more before the end.
+        assert_eq!(map.short_run(0, true), LONG_RUN_CAP);
+        assert_eq!(map.short_run(44, true), LONG_RUN_CAP);
+        assert_eq!(map.short_run(45, true), 255 * region);
+        // A page reserved at region 280 reaches back to region 25.
+        map.set_range(280 * region, 280 * region + 1);
+        assert_eq!(map.short_run(24, true), LONG_RUN_CAP);
+        assert_eq!(map.short_run(25, true), 255 * region);
+        assert_eq!(map.short_run(279, true), region);
+        assert_short_runs_exact(&map);
+        map.clear_range(280 * region, 280 * region + 1);
+        assert_eq!(map.short_run(25, true), LONG_RUN_CAP);
         assert_short_runs_exact(&map);
     }
 
     #[test]
     fn long_changes_over_long_runs_keep_the_short_runs_exact() {
-        // Runs up to 3 000 or 40 000 pages (longer than the cap), changed by
-        // reservations and frees of up to 50 000 pages at random places:
-        // every change may reach eight regions back, cover regions whole
-        // or end inside one. Under Miri fewer regions and changes.
-        let (regions, changes, every) = if cfg!(miri) {
-            (10, 12, 6)
-        } else {
-            (24, 600, 20)
-        };
+        // 300 regions cut into runs up to 3 000 or 400 000 pages, changed
+        // by reservations and frees of up to 1.5 million pages at random
+        // places: a change may reach the run ending before it up to 256
+        // regions back (the 32-bit values' cap), cover regions whole or
+        // end inside one.
+        let (regions, changes, every) = (300, 400, 40);
         let len = REGION_PAGES * regions + 77;
-        for seed in 1..=if cfg!(miri) { 1 } else { 3 } {
-            let longest_run = if seed % 2 == 0 { 3_000 } else { 40_000 };
+        for seed in 1..=3 {
+            let longest_run = if seed % 2 == 0 { 3_000 } else { 400_000 };
             let mut map = random_runs(len, longest_run, seed);
             let mut random = crate::test_random::XorShift::new(seed * 0x51f1_ab1e);
             for change in 1..=changes {
                 let from = random.below(len);
-                let longest = [3, 200, 5000, 50_000][random.below(4) as usize];
+                let longest = [3, 200, 5000, 50_000, 1_500_000][random.below(5) as usize];
                 let to = (from + 1 + random.below(longest)).min(len);
                 if random.below(2) == 0 {
                     map.set_range(from, to);
@@ -1093,7 +1126,7 @@ mod tests {
         if longest > 1 {
             let run_length = |page: u64| (page..len).take_while(|&page| !map.is_set(page)).count();
             let start = (0..REGION_PAGES)
-                .find(|&page| (run_length(page) as u64).min(short_runs::SHORT_RUN_CAP) == longest)
+                .find(|&page| (run_length(page) as u64).min(LONG_RUN_CAP) == longest)
                 .expect("region 0's longest run starts in it");
             map.reserve_placed(start + longest / 2, start + longest / 2 + 1);
         }
@@ -1102,7 +1135,7 @@ mod tests {
             .iter()
             .enumerate()
             .filter(|&(region, &longest)| {
-                let stored = map.short_run(region as u64);
+                let stored = map.short_run(region as u64, true);
                 assert!(stored >= longest, "region {region}: {stored} < {longest}");
                 stored > longest
             })
@@ -1314,7 +1347,7 @@ mod tests {
                         region_end.min(len),
                     ];
                     for to in ends {
-                        let allows = |region: u64| map.short_run(region) >= pages;
+                        let allows = |region: u64| map.short_run(region, true) >= pages;
                         let region = from / REGION_PAGES;
                         let expected = if allows(region) {
                             from
@@ -1562,7 +1595,9 @@ mod tests {
         assert_eq!(bitmap_bytes(1), 8);
         let pages = 1u64 << 28;
         assert!(node_storage_words(pages) * 64 * 100 < pages * 105);
-        assert_eq!(node_storage_words(1), 1 + 2 + 4 + 3 + 1);
+        // Leaf, two level-1 sets, four level-2 sets, three run-byte
+        // arrays, the 16-bit and the 32-bit values.
+        assert_eq!(node_storage_words(1), 1 + 2 + 4 + 3 + 1 + 1);
     }
 
     #[test]

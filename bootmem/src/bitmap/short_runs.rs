@@ -30,61 +30,138 @@
 //! them.
 
 use super::bits::{self, WORD};
-use super::layout::Set;
+use super::layout::{Layout, Set};
 use super::{Bitmap, REGION_PAGES};
 
-/// The largest run length a region's value tells apart: a value of
-/// 32 767 means "32 767 or more". The largest a 16-bit lane holds with its
-/// top bit clear, which the four-at-a-time comparison borrows; a change
-/// reaches the values of the eight regions before it at most.
-pub(crate) const SHORT_RUN_CAP: u64 = (1 << (LANE - 1)) - 1;
+/// The largest run length the 16-bit values tell apart: 32 767 means
+/// "32 767 or more". The largest a 16-bit lane holds with its top bit
+/// clear, which the four-at-a-time comparison borrows.
+pub(crate) const SHORT_RUN_CAP: u64 = (1 << 15) - 1;
 
-/// Regions a storage word holds: a 16-bit value each.
-const PER_WORD: u64 = 4;
+/// The largest run length the 32-bit values tell apart, and so the
+/// longest run a change can shorten or lengthen in any region's eyes:
+/// 1 048 575 pages (4 GiB of 4 KiB pages). A change reaches the values of
+/// the 256 regions before it at most, a few instructions each; a run
+/// longer than the cap is one of at most `pages / 2^20` on its node.
+pub(crate) const LONG_RUN_CAP: u64 = (1 << 20) - 1;
 
-/// Bits of one region's value.
-const LANE: u64 = 16;
+/// One of the two arrays holding the regions' values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Values {
+    /// 16 bits a region, capped at [`SHORT_RUN_CAP`]: the one a search of
+    /// at most that many pages reads, half the size of the other and so
+    /// more often in cache.
+    Short,
+    /// 32 bits a region, capped at [`LONG_RUN_CAP`].
+    Long,
+}
 
-/// Each lane of a word, holding one.
-const LANES: u64 = 0x0001_0001_0001_0001;
+impl Values {
+    /// The array a search for `pages` pages reads.
+    const fn for_pages(pages: u64) -> Self {
+        if pages <= SHORT_RUN_CAP {
+            Self::Short
+        } else {
+            Self::Long
+        }
+    }
+
+    /// Bits of one region's value.
+    const fn lane(self) -> u64 {
+        match self {
+            Self::Short => 16,
+            Self::Long => 32,
+        }
+    }
+
+    /// Regions a storage word holds.
+    const fn per_word(self) -> u64 {
+        WORD / self.lane()
+    }
+
+    /// The bits of one lane.
+    const fn lane_mask(self) -> u64 {
+        u64::MAX >> (WORD - self.lane())
+    }
+
+    /// The lowest bit of each lane.
+    const fn lanes(self) -> u64 {
+        u64::MAX / self.lane_mask()
+    }
+
+    const fn cap(self) -> u64 {
+        match self {
+            Self::Short => SHORT_RUN_CAP,
+            Self::Long => LONG_RUN_CAP,
+        }
+    }
+
+    const fn words(self, layout: &Layout) -> core::ops::Range<usize> {
+        match self {
+            Self::Short => layout.short_runs(),
+            Self::Long => layout.long_runs(),
+        }
+    }
+}
+
+// The word-at-a-time comparison borrows each lane's top bit.
+const _: () = assert!(SHORT_RUN_CAP < 1 << (Values::Short.lane() - 1));
+const _: () = assert!(LONG_RUN_CAP < 1 << (Values::Long.lane() - 1));
 
 impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
-    /// The stored longest free run starting in region `region`.
+    /// The stored longest free run starting in region `region`, as the
+    /// 16-bit values (`long == false`) or the 32-bit ones hold it.
     #[cfg(test)]
-    pub(crate) fn short_run(&self, region: u64) -> u64 {
-        let words = &self.storage.as_ref()[self.layout.short_runs()];
-        words[(region / PER_WORD) as usize] >> (region % PER_WORD * LANE) & 0xffff
+    pub(crate) fn short_run(&self, region: u64, long: bool) -> u64 {
+        let values = if long { Values::Long } else { Values::Short };
+        let words = &self.storage.as_ref()[values.words(&self.layout)];
+        let per_word = values.per_word();
+        words[(region / per_word) as usize] >> (region % per_word * values.lane())
+            & values.lane_mask()
     }
 
+    /// Stores `length` as region `region`'s value, in both arrays.
     fn store_short_run(&mut self, region: u64, length: u64) {
-        let range = self.layout.short_runs();
-        let word = &mut self.storage.as_mut()[range][(region / PER_WORD) as usize];
-        let shift = region % PER_WORD * LANE;
-        *word = *word & !(0xffff << shift) | length << shift;
+        for values in [Values::Short, Values::Long] {
+            let range = values.words(&self.layout);
+            let per_word = values.per_word();
+            let word = &mut self.storage.as_mut()[range][(region / per_word) as usize];
+            let shift = region % per_word * values.lane();
+            *word = *word & !(values.lane_mask() << shift) | length.min(values.cap()) << shift;
+        }
     }
 
-    /// Stores `length` for regions `[from, to)`: the values at either end
-    /// one by one, the words between whole.
+    /// Stores `length` for regions `[from, to)`, in both arrays: the values
+    /// at either end of each one by one, the words between whole.
     fn fill_short_runs(&mut self, from: u64, to: u64, length: u64) {
-        let (whole_from, whole_to) = (from.div_ceil(PER_WORD), to / PER_WORD);
-        if whole_from > whole_to {
-            for region in from..to {
-                self.store_short_run(region, length);
+        for values in [Values::Short, Values::Long] {
+            let per_word = values.per_word();
+            let (whole_from, whole_to) = (from.div_ceil(per_word), to / per_word);
+            let range = values.words(&self.layout);
+            let words = &mut self.storage.as_mut()[range];
+            let lane = values.lane();
+            let value = length.min(values.cap());
+            let mut store_one = |region: u64| {
+                let word = &mut words[(region / per_word) as usize];
+                let shift = region % per_word * lane;
+                *word = *word & !(values.lane_mask() << shift) | value << shift;
+            };
+            if whole_from > whole_to {
+                (from..to).for_each(&mut store_one);
+                continue;
             }
-            return;
+            (from..whole_from * per_word)
+                .chain(whole_to * per_word..to)
+                .for_each(&mut store_one);
+            words[whole_from as usize..whole_to as usize].fill(values.lanes() * value);
         }
-        for region in (from..whole_from * PER_WORD).chain(whole_to * PER_WORD..to) {
-            self.store_short_run(region, length);
-        }
-        let range = self.layout.short_runs();
-        self.storage.as_mut()[range][whole_from as usize..whole_to as usize].fill(LANES * length);
     }
 
     /// Free pages from page `page` on, counting at most `limit`: the
     /// partly covered word at `page` is read, then entirely free words are
-    /// counted through the summary, and only the first word after them
-    /// that is not is read, for its free pages at the bottom. Past the
-    /// last page nothing is free.
+    /// counted through the summary (whole free regions through level 2),
+    /// and only the first word after them that is not is read, for its
+    /// free pages at the bottom. Past the last page nothing is free.
     fn free_from(&self, page: u64, limit: u64) -> u64 {
         let offset = page % WORD;
         let mut index = page / WORD;
@@ -99,8 +176,21 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
             index += 1;
         }
         let all_free = self.summary(Set::AllFree);
+        let full = self.summary(Set::AllFreeFull);
         while free < limit && index < self.layout.leaf {
             let bit = index % WORD;
+            if bit == 0 {
+                // At a region's first word: whole free regions through
+                // level 2, up to 64 at once (4 GiB of runs in a few steps).
+                let region = index / WORD;
+                let regions =
+                    u64::from((full[(region / WORD) as usize] >> (region % WORD)).trailing_ones());
+                if regions > 0 {
+                    free += regions * REGION_PAGES;
+                    index += regions * WORD;
+                    continue;
+                }
+            }
             // Shifted right, so the count stops at the summary word's end.
             let whole = u64::from((all_free[(index / WORD) as usize] >> bit).trailing_ones());
             free += whole * WORD;
@@ -132,9 +222,22 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
         }
         // Every word below `index` is whole.
         let all_free = self.summary(Set::AllFree);
+        let full = self.summary(Set::AllFreeFull);
         while free < limit && index > 0 {
             let below = index - 1;
             let bit = below % WORD;
+            if bit == WORD - 1 {
+                // At a region's end: whole free regions below through
+                // level 2, up to 64 at once.
+                let region = below / WORD;
+                let shifted = full[(region / WORD) as usize] << (WORD - 1 - region % WORD);
+                let regions = u64::from(shifted.leading_ones());
+                if regions > 0 {
+                    free += regions * REGION_PAGES;
+                    index -= regions * WORD;
+                    continue;
+                }
+            }
             // Shifted left, so the count stops at the summary word's start.
             let shifted = all_free[(below / WORD) as usize] << (WORD - 1 - bit);
             let whole = u64::from(shifted.leading_ones());
@@ -151,7 +254,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
 
     /// The longest free run starting in region `region` (counted from the
     /// region's first page for a run that began before it, and to its end
-    /// wherever that is), capped at [`SHORT_RUN_CAP`]. The region's 64
+    /// wherever that is), capped at [`LONG_RUN_CAP`]. The region's 64
     /// leaf words are taken from the summary a stretch at a time: entirely
     /// free and entirely reserved stretches at once, and only the partly
     /// free words read.
@@ -171,8 +274,8 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
             let free_words = (all >> bit).trailing_ones();
             if free_words > 0 {
                 current += u64::from(free_words) * WORD;
-                if current >= SHORT_RUN_CAP {
-                    return SHORT_RUN_CAP;
+                if current >= LONG_RUN_CAP {
+                    return LONG_RUN_CAP;
                 }
                 bit += u64::from(free_words);
                 continue;
@@ -191,10 +294,10 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
             current = u64::from(free.leading_ones());
             bit += 1;
         }
-        if current > 0 && current < SHORT_RUN_CAP {
-            current += self.free_from((region + 1) * REGION_PAGES, SHORT_RUN_CAP - current);
+        if current > 0 && current < LONG_RUN_CAP {
+            current += self.free_from((region + 1) * REGION_PAGES, LONG_RUN_CAP - current);
         }
-        longest.max(current).min(SHORT_RUN_CAP)
+        longest.max(current).min(LONG_RUN_CAP)
     }
 
     /// Brings the regions' values up to date after pages `[from, to)`
@@ -219,7 +322,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
         let run_end = if reserve {
             from
         } else {
-            to + self.free_from(to, SHORT_RUN_CAP)
+            to + self.free_from(to, LONG_RUN_CAP)
         };
         if last > first + 1 {
             if reserve {
@@ -234,7 +337,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
         }
         // The run ending at `from - 1`, from the first region it may
         // change on.
-        let reach = from.saturating_sub(SHORT_RUN_CAP) / REGION_PAGES;
+        let reach = from.saturating_sub(LONG_RUN_CAP) / REGION_PAGES;
         if reach < first {
             let run_start = from - self.free_before(from, from - reach * REGION_PAGES);
             let covered = run_start.div_ceil(REGION_PAGES);
@@ -248,18 +351,18 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
     /// Stores, for each region of `[from, to)`, the length of a free run
     /// covering it from its first page to `run_end` (capped): the cap for
     /// the regions starting at least the cap before `run_end`, at once,
-    /// and the rest, at most eight, one by one.
+    /// and the rest, at most 256, one by one.
     fn store_covered_runs(&mut self, from: u64, to: u64, run_end: u64) {
         if from >= to {
             return;
         }
-        let capped_to = match run_end.checked_sub(SHORT_RUN_CAP) {
+        let capped_to = match run_end.checked_sub(LONG_RUN_CAP) {
             Some(last_capped) => (last_capped / REGION_PAGES + 1).clamp(from, to),
             None => from,
         };
-        self.fill_short_runs(from, capped_to, SHORT_RUN_CAP);
+        self.fill_short_runs(from, capped_to, LONG_RUN_CAP);
         for region in capped_to..to {
-            self.store_short_run(region, (run_end - region * REGION_PAGES).min(SHORT_RUN_CAP));
+            self.store_short_run(region, (run_end - region * REGION_PAGES).min(LONG_RUN_CAP));
         }
     }
 
@@ -269,27 +372,42 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
     }
 
     /// The first page at or after `from`, and before `to`, where a run of
-    /// `pages` free pages (`pages <= 32 767`) may start by the regions'
-    /// values: `from` itself when its region's value allows one, else the
-    /// first page of the first region after it whose value does; `to` when
-    /// none before it does. Four values are compared a word at a time.
+    /// `pages` free pages (`pages <=` [`LONG_RUN_CAP`]) may start by the
+    /// regions' values: `from` itself when its region's value allows one,
+    /// else the first page of the first region after it whose value does;
+    /// `to` when none before it does. A request of at most
+    /// [`SHORT_RUN_CAP`] pages reads the 16-bit values, four a word; a
+    /// longer one the 32-bit values, two a word.
     pub(crate) fn next_short_run_region(&self, from: u64, pages: u64, to: u64) -> u64 {
-        debug_assert!(pages <= SHORT_RUN_CAP);
+        debug_assert!(pages <= LONG_RUN_CAP);
+        // One call per array, so that each is compiled for its own lanes.
+        match Values::for_pages(pages) {
+            Values::Short => self.next_region_in(Values::Short, from, pages, to),
+            Values::Long => self.next_region_in(Values::Long, from, pages, to),
+        }
+    }
+
+    /// [`next_short_run_region`](Self::next_short_run_region) over one
+    /// array, whose cap `pages` does not exceed.
+    #[inline(always)]
+    fn next_region_in(&self, values: Values, from: u64, pages: u64, to: u64) -> u64 {
         if from >= to {
             return to;
         }
-        let words = &self.storage.as_ref()[self.layout.short_runs()];
+        let words = &self.storage.as_ref()[values.words(&self.layout)];
+        let (lane, per_word, lanes) = (values.lane(), values.per_word(), values.lanes());
         let region = from / REGION_PAGES;
         let last = (to - 1) / REGION_PAGES;
-        let high = LANES << (LANE - 1);
+        let high = lanes << (lane - 1);
         // The top bit of each lane: its value is at least `pages`. Values
-        // and `pages` are below 2^15, so no lane borrows from the next.
-        let at_least = |word: u64| (word | high).wrapping_sub(LANES * pages) & high;
-        let mut index = region / PER_WORD;
-        let mut word = at_least(words[index as usize]) & (u64::MAX << (region % PER_WORD * LANE));
+        // and `pages` are below the lane's top bit, so no lane borrows
+        // from the next.
+        let at_least = |word: u64| (word | high).wrapping_sub(lanes * pages) & high;
+        let mut index = region / per_word;
+        let mut word = at_least(words[index as usize]) & (u64::MAX << (region % per_word * lane));
         loop {
             if word != 0 {
-                let found = index * PER_WORD + u64::from(word.trailing_zeros()) / LANE;
+                let found = index * per_word + u64::from(word.trailing_zeros()) / lane;
                 if found > last {
                     return to;
                 }
@@ -300,7 +418,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
                 };
             }
             index += 1;
-            if index * PER_WORD > last {
+            if index * per_word > last {
                 return to;
             }
             word = at_least(words[index as usize]);
