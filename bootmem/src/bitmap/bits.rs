@@ -82,6 +82,45 @@ pub(crate) fn fill(bits: &mut [u64], from: u64, to: u64, value: bool) {
     apply(&mut bits[last], last_mask);
 }
 
+/// [`fill`] of the same bits in two bit sets at once, in one pass, to
+/// `values.0` in `first` and `values.1` in `second`: the summary's sets
+/// over the same words change together.
+pub(crate) fn fill_both(
+    first: &mut [u64],
+    second: &mut [u64],
+    from: u64,
+    to: u64,
+    values: (bool, bool),
+) {
+    if from >= to {
+        return;
+    }
+    let (low, high) = ((from / WORD) as usize, ((to - 1) / WORD) as usize);
+    let low_mask = u64::MAX << (from % WORD);
+    let high_mask = span_mask(0, to - high as u64 * WORD);
+    let mut apply = |index: usize, mask: u64| {
+        first[index] = with_mask(first[index], mask, values.0);
+        second[index] = with_mask(second[index], mask, values.1);
+    };
+    if low == high {
+        apply(low, low_mask & high_mask);
+        return;
+    }
+    apply(low, low_mask);
+    apply(high, high_mask);
+    let words = (
+        u64::from(values.0).wrapping_neg(),
+        u64::from(values.1).wrapping_neg(),
+    );
+    for (one, other) in first[low + 1..high]
+        .iter_mut()
+        .zip(&mut second[low + 1..high])
+    {
+        *one = words.0;
+        *other = words.1;
+    }
+}
+
 /// The first index in `[from, to)` whose bit is `set`, or `to`. `to` must
 /// not exceed the bits `bits` holds.
 pub(crate) fn next(bits: &[u64], from: u64, to: u64, set: bool) -> u64 {
@@ -361,6 +400,34 @@ mod tests {
                         put(&mut expected, index, value);
                     }
                     assert_eq!(filled, expected, "from {from} to {to} value {value}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn filling_two_sets_at_once_agrees_with_filling_each() {
+        let ends: &[u64] = if cfg!(miri) {
+            &[0, 5, 64, 130, 256]
+        } else {
+            &[0, 1, 5, 63, 64, 65, 127, 128, 130, 191, 192, 255, 256]
+        };
+        let start = [
+            0x0123_4567_89ab_cdef_u64,
+            0xfedc_ba98_7654_3210,
+            0x5555_aaaa_3333_cccc,
+            0x0f0f_f0f0_1248_8421,
+        ];
+        for &from in ends {
+            for &to in ends {
+                for values in [(false, false), (false, true), (true, false), (true, true)] {
+                    let (mut first, mut second) = (start, start.map(|word| !word));
+                    fill_both(&mut first, &mut second, from, to, values);
+                    let (mut expected_first, mut expected_second) = (start, start.map(|w| !w));
+                    fill(&mut expected_first, from, to, values.0);
+                    fill(&mut expected_second, from, to, values.1);
+                    assert_eq!(first, expected_first, "from {from} to {to} {values:?}");
+                    assert_eq!(second, expected_second, "from {from} to {to} {values:?}");
                 }
             }
         }

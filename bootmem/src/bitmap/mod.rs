@@ -287,6 +287,22 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
         found.min(to)
     }
 
+    /// The two level-1 sets ("has a free page", "entirely free"), which
+    /// lie one after the other.
+    fn level1_sets_mut(&mut self) -> (&mut [u64], &mut [u64]) {
+        let start = self.layout.start(Set::AnyFree);
+        let words = self.layout.level1 as usize;
+        self.storage.as_mut()[start..start + 2 * words].split_at_mut(words)
+    }
+
+    /// The two level-2 sets over the level-1 sets ("not zero"), which lie
+    /// one after the other.
+    fn nonzero_sets_mut(&mut self) -> (&mut [u64], &mut [u64]) {
+        let start = self.layout.start(Set::AnyFreeNonzero);
+        let words = self.layout.level2 as usize;
+        self.storage.as_mut()[start..start + 2 * words].split_at_mut(words)
+    }
+
     /// Stores leaf word `index` and brings its level-1 bits up to date; the
     /// caller brings level 2 up to date ([`refresh_level2`](Self::refresh_level2)).
     fn store_word(&mut self, index: u64, value: u64) {
@@ -353,17 +369,13 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
             let (inner_from, inner_to) = (from + 1, to - 1);
             let all = self.summary(Set::AllFree)[inner_from as usize];
             let any = self.summary(Set::AnyFree)[inner_from as usize];
-            bits::fill(
-                self.summary_mut(Set::AnyFreeNonzero),
+            let (any_nonzero, all_nonzero) = self.nonzero_sets_mut();
+            bits::fill_both(
+                any_nonzero,
+                all_nonzero,
                 inner_from,
                 inner_to,
-                any != 0,
-            );
-            bits::fill(
-                self.summary_mut(Set::AllFreeNonzero),
-                inner_from,
-                inner_to,
-                all != 0,
+                (any != 0, all != 0),
             );
             let full_start = self.layout.start(Set::AllFreeFull);
             for index in inner_from / WORD..=(inner_to - 1) / WORD {
@@ -442,17 +454,14 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
         } else {
             self.change_part(from, whole_from * WORD, reserve);
             self.change_part(whole_to * WORD, to, reserve);
-            bits::fill(
-                self.summary_mut(Set::AnyFree),
+            // The whole words: entirely free, or entirely reserved.
+            let (any_free, all_free) = self.level1_sets_mut();
+            bits::fill_both(
+                any_free,
+                all_free,
                 whole_from,
                 whole_to,
-                !reserve,
-            );
-            bits::fill(
-                self.summary_mut(Set::AllFree),
-                whole_from,
-                whole_to,
-                !reserve,
+                (!reserve, !reserve),
             );
         }
         self.refresh_level2_range(from / WORD / WORD, (to - 1) / WORD / WORD + 1);
