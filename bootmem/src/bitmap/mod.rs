@@ -14,10 +14,10 @@
 //! words are all entirely free (the longest, the one at its start, the one
 //! at its end), eight words' bytes to a storage word, so a search for a
 //! long run crosses 2 097 152 pages with a few instructions where none of
-//! eight level-2 words can hold it. A 16-bit value per level-1 word holds
-//! the longest free run starting under it, up to 32 767 pages
-//! ([`short_runs`]), so a search for a run shorter than a region crosses
-//! 4 096 pages a value where every run is too short.
+//! eight level-2 words can hold it. Two values per level-1 word hold the
+//! longest free run starting under it, in 16 bits up to 32 767 pages and
+//! in 32 bits up to 1 048 575 ([`short_runs`]), so a search crosses 4 096
+//! pages a value where every run is too short.
 //!
 //! Only a partly free leaf word is read from, or written to, the leaf
 //! level: one whose "has a free page" bit is clear reads as entirely
