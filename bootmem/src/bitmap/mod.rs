@@ -1088,28 +1088,40 @@ mod tests {
 
     #[test]
     fn long_changes_over_long_runs_keep_the_short_runs_exact() {
-        // 300 regions cut into runs up to 3 000 or 400 000 pages, changed
-        // by reservations and frees of up to 1.5 million pages at random
-        // places: a change may reach the run ending before it up to 256
-        // regions back (the 32-bit values' cap), cover regions whole or
-        // end inside one.
-        let (regions, changes, every) = (300, 400, 40);
-        let len = REGION_PAGES * regions + 77;
-        for seed in 1..=3 {
-            let longest_run = if seed % 2 == 0 { 3_000 } else { 400_000 };
-            let mut map = random_runs(len, longest_run, seed);
-            let mut random = crate::test_random::XorShift::new(seed * 0x51f1_ab1e);
-            for change in 1..=changes {
-                let from = random.below(len);
-                let longest = [3, 200, 5000, 50_000, 1_500_000][random.below(5) as usize];
-                let to = (from + 1 + random.below(longest)).min(len);
-                if random.below(2) == 0 {
-                    map.set_range(from, to);
-                } else {
-                    map.clear_range(from, to);
-                }
-                if change % every == 0 {
-                    assert_short_runs_exact(&map);
+        // Regions cut into random runs, changed by reservations and frees
+        // of random lengths at random places: a change may reach the run
+        // ending before it up to 256 regions back (the 32-bit values'
+        // cap), cover regions whole or end inside one, in any word. A
+        // large machine checked every 40 changes (runs up to 400 000
+        // pages, changes up to 1.5 million), and a small one checked
+        // after every change (runs up to 20 000, changes up to 60 000),
+        // where a wrong value cannot be hidden by a later change.
+        let machines: [(u64, u64, [u64; 2], &[u64]); 2] = [
+            (
+                300,
+                40,
+                [3_000, 400_000],
+                &[3, 200, 5000, 50_000, 1_500_000],
+            ),
+            (12, 1, [300, 20_000], &[3, 70, 200, 5000, 60_000]),
+        ];
+        for (regions, every, runs, changes) in machines {
+            let len = REGION_PAGES * regions + 77;
+            for seed in 1..=3 {
+                let mut map = random_runs(len, runs[(seed % 2) as usize], seed);
+                let mut random = crate::test_random::XorShift::new(seed * 0x51f1_ab1e);
+                for change in 1..=400 {
+                    let from = random.below(len);
+                    let longest = changes[random.below(changes.len() as u64) as usize];
+                    let to = (from + 1 + random.below(longest)).min(len);
+                    if random.below(2) == 0 {
+                        map.set_range(from, to);
+                    } else {
+                        map.clear_range(from, to);
+                    }
+                    if change % every == 0 {
+                        assert_short_runs_exact(&map);
+                    }
                 }
             }
         }
