@@ -183,6 +183,8 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
         let all_free = self.summary(Set::AllFree);
         let full = self.summary(Set::AllFreeFull);
         while free < limit && index < self.layout.leaf {
+            #[cfg(test)]
+            tests::COUNT_TURNS.with(|turns| turns.set(turns.get() + 1));
             let bit = index % WORD;
             if bit == 0 {
                 // At a region's first word: whole free regions through
@@ -229,6 +231,8 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
         let all_free = self.summary(Set::AllFree);
         let full = self.summary(Set::AllFreeFull);
         while free < limit && index > 0 {
+            #[cfg(test)]
+            tests::COUNT_TURNS.with(|turns| turns.set(turns.get() + 1));
             let below = index - 1;
             let bit = below % WORD;
             if bit == WORD - 1 {
@@ -428,5 +432,45 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
             }
             word = at_least(words[index as usize]);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::vec;
+
+    std::thread_local! {
+        /// Turns of [`Bitmap::free_from`]'s and [`Bitmap::free_before`]'s
+        /// loops on this thread, counted where a timed test would be noise.
+        pub(super) static COUNT_TURNS: core::cell::Cell<u64> = const { core::cell::Cell::new(0) };
+    }
+
+    fn turns() -> u64 {
+        COUNT_TURNS.with(core::cell::Cell::get)
+    }
+
+    #[test]
+    fn whole_free_regions_are_counted_through_level_2() {
+        // 300 free regions, but the page just past the first 30 pages and
+        // the 30 pages before the last: both counts cross 299 regions.
+        let len = 300 * REGION_PAGES;
+        let words = super::super::node_storage_words(len) as usize;
+        let mut map = Bitmap::new_all_set(vec![0u64; words], len);
+        map.clear_range(0, len);
+        for (page, limit) in [(30, len), (len - 30, len)] {
+            let before = turns();
+            let forward = map.free_from(page, limit);
+            assert_eq!(forward, len - page);
+            let backward = map.free_before(page, limit);
+            assert_eq!(backward, page);
+            // Five level-2 words' worth, a few turns each way: not one a
+            // region (299) or a leaf word (19 000).
+            let spent = turns() - before;
+            assert!(spent <= 20, "page {page}: {spent} turns");
+        }
+        // Limits stop both counts.
+        assert_eq!(map.free_from(30, 5000), 5000);
+        assert_eq!(map.free_before(len - 30, 5000), 5000);
     }
 }
