@@ -957,6 +957,22 @@ mod tests {
         assert_summary_exact(&map);
     }
 
+    /// Reserves or frees (even odds) up to `longest` pages at a random
+    /// page of `map`.
+    fn change_at_random(
+        map: &mut Bitmap<Vec<u64>>,
+        random: &mut crate::test_random::XorShift,
+        longest: u64,
+    ) {
+        let from = random.below(map.len());
+        let to = (from + 1 + random.below(longest)).min(map.len());
+        if random.below(2) == 0 {
+            map.set_range(from, to);
+        } else {
+            map.clear_range(from, to);
+        }
+    }
+
     #[test]
     fn changes_of_a_few_pages_keep_every_summary_exact() {
         // Short reservations and frees at random over a few regions, the
@@ -973,13 +989,7 @@ mod tests {
         let mut map = bitmap(len);
         map.clear_range(0, len);
         for change in 1..=changes {
-            let from = random.below(len);
-            let to = (from + 1 + random.below(70)).min(len);
-            if random.below(2) == 0 {
-                map.set_range(from, to);
-            } else {
-                map.clear_range(from, to);
-            }
+            change_at_random(&mut map, &mut random, 70);
             if change % every == 0 {
                 assert_summary_exact(&map);
             }
@@ -1111,14 +1121,8 @@ mod tests {
                 let mut map = random_runs(len, runs[(seed % 2) as usize], seed);
                 let mut random = crate::test_random::XorShift::new(seed * 0x51f1_ab1e);
                 for change in 1..=400 {
-                    let from = random.below(len);
                     let longest = changes[random.below(changes.len() as u64) as usize];
-                    let to = (from + 1 + random.below(longest)).min(len);
-                    if random.below(2) == 0 {
-                        map.set_range(from, to);
-                    } else {
-                        map.clear_range(from, to);
-                    }
+                    change_at_random(&mut map, &mut random, longest);
                     if change % every == 0 {
                         assert_short_runs_exact(&map);
                     }

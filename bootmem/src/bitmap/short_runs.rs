@@ -101,6 +101,14 @@ impl Values {
         }
     }
 
+    /// Stores `length` (capped) as region `region`'s value in `words`,
+    /// this array's storage words.
+    fn store(self, words: &mut [u64], region: u64, length: u64) {
+        let word = &mut words[(region / self.per_word()) as usize];
+        let shift = region % self.per_word() * self.lane();
+        *word = *word & !(self.lane_mask() << shift) | length.min(self.cap()) << shift;
+    }
+
     const fn words(self, layout: &Layout) -> core::ops::Range<usize> {
         match self {
             Self::Short => layout.short_runs(),
@@ -129,10 +137,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
     fn store_short_run(&mut self, region: u64, length: u64) {
         for values in [Values::Short, Values::Long] {
             let range = values.words(&self.layout);
-            let per_word = values.per_word();
-            let word = &mut self.storage.as_mut()[range][(region / per_word) as usize];
-            let shift = region % per_word * values.lane();
-            *word = *word & !(values.lane_mask() << shift) | length.min(values.cap()) << shift;
+            values.store(&mut self.storage.as_mut()[range], region, length);
         }
     }
 
@@ -144,21 +149,15 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
             let (whole_from, whole_to) = (from.div_ceil(per_word), to / per_word);
             let range = values.words(&self.layout);
             let words = &mut self.storage.as_mut()[range];
-            let lane = values.lane();
-            let value = length.min(values.cap());
-            let mut store_one = |region: u64| {
-                let word = &mut words[(region / per_word) as usize];
-                let shift = region % per_word * lane;
-                *word = *word & !(values.lane_mask() << shift) | value << shift;
-            };
             if whole_from > whole_to {
-                (from..to).for_each(&mut store_one);
+                (from..to).for_each(|region| values.store(words, region, length));
                 continue;
             }
             (from..whole_from * per_word)
                 .chain(whole_to * per_word..to)
-                .for_each(&mut store_one);
-            words[whole_from as usize..whole_to as usize].fill(values.lanes() * value);
+                .for_each(|region| values.store(words, region, length));
+            words[whole_from as usize..whole_to as usize]
+                .fill(values.lanes() * length.min(values.cap()));
         }
     }
 
