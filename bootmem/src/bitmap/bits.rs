@@ -185,19 +185,33 @@ pub(crate) fn run_starts(word: u64, length: u64) -> u64 {
 
 /// The length of the longest run of set bits in `word` (0 to 64).
 ///
-/// Run by run: each pass drops the clear bits below the lowest run, then
-/// the run itself, so a word with few runs (the summary's usual case)
-/// takes few passes.
+/// In a fixed number of steps, whatever the word: `spans[k]` has bit `p`
+/// set where the `2^k` bits from `p` up are all set, and the length is
+/// then built from the largest power of two down, keeping the starts from
+/// which a run of the length so far, plus the next power, is all set. A
+/// word of many short runs (a page-by-page pattern of reservations)
+/// costs no more than one long run; counting run by run cost up to 32
+/// passes.
 pub(crate) fn longest_run(word: u64) -> u64 {
-    let mut rest = word;
-    let mut longest = 0;
-    while rest != 0 {
-        rest >>= rest.trailing_zeros();
-        let run = rest.trailing_ones();
-        longest = longest.max(u64::from(run));
-        rest = rest.checked_shr(run).unwrap_or(0);
+    if word == u64::MAX {
+        return WORD;
     }
-    longest
+    let mut spans = [word; 6];
+    for k in 1..spans.len() {
+        spans[k] = spans[k - 1] & (spans[k - 1] >> (1 << (k - 1)));
+    }
+    // Starts from which `length` bits are set (every start, for none).
+    let mut starts = u64::MAX;
+    let mut length = 0;
+    for k in (0..spans.len()).rev() {
+        // At most 62 here: the word is not all set, so no run reaches 64.
+        let longer = starts & (spans[k] >> length);
+        if longer != 0 {
+            starts = longer;
+            length += 1 << k;
+        }
+    }
+    length
 }
 
 /// A run of set bits being followed across words.
@@ -368,7 +382,18 @@ mod tests {
             } else {
                 ((1u64 << length) - 1) << shift
             };
-            for word in [a, a & b, a | b, run, run | (a & b & (b >> 7))] {
+            // And words of many short runs, as page-by-page reservations
+            // leave them.
+            let comb = 0x5555_5555_5555_5555u64.rotate_left(shift as u32);
+            for word in [
+                a,
+                a & b,
+                a | b,
+                run,
+                run | (a & b & (b >> 7)),
+                comb | run,
+                0x3333_3333_3333_3333 | run,
+            ] {
                 assert_eq!(longest_run(word), naive(word), "{word:#x}");
             }
         }
