@@ -24,21 +24,9 @@ pub(crate) struct NodeAllocator<Storage> {
     /// Whether the search scans bit by bit, as Linux does (benchmarks and
     /// differential tests only).
     pub(crate) bit_by_bit: bool,
-    /// Whether the last allocation was placed by the sequential shortcut,
-    /// merged with no page to reserve (see [`sequential::Streak`]).
+    /// Whether the streak's proof ([`sequential::hint_is_next`]) holds
+    /// for the last allocation's request, which ended inside a page.
     pub(crate) streak_ready: sequential::Cached<bool>,
-}
-
-/// What [`NodeAllocator::extend_streak`] did with a request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum StreakStep {
-    /// Placed at the end of the last block, inside the partly used page.
-    Placed(PhysicalAddress),
-    /// It ends past the partly used page: the shortcut of
-    /// [`NodeAllocator::allocate`] places it in the hint page.
-    PastThePage,
-    /// Nothing is known: the general path decides.
-    Unknown,
 }
 
 impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
@@ -90,8 +78,9 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
 
     /// Places `request` on this node if it fits: finds where it lands and
     /// reserves its pages, moving the hint and last end. Returns the block's
-    /// address. The common sequential small request is decided by the
-    /// shortcut of [`sequential`] without the general search.
+    /// address. A request that lands in the first bitmap word the search
+    /// looks at (the common sequential small request: the hint page) is
+    /// decided there, without the scan.
     #[inline]
     pub(crate) fn allocate(
         &mut self,
@@ -100,56 +89,52 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
     ) -> Option<PhysicalAddress> {
         trace::allocation_attempt(self.id, page, request);
         let window = self.window();
-        self.streak_ready = sequential::Cached(false);
-        if !self.bit_by_bit {
-            if let Some(placement) =
-                sequential::next_to_last_block(&self.bitmap, &window, page, request)
-            {
-                let address = self.commit(page, &placement);
-                // A block merged with no page to reserve changed nothing the
-                // shortcut's proof reads; one that took the hint page moved
-                // the hint, and the proof is made again for the new one.
-                let unchanged = placement.reserve_from >= placement.reserve_to;
-                self.streak_ready = sequential::Cached(
-                    unchanged
-                        || sequential::hint_is_next(&self.bitmap, &self.window(), page, request),
-                );
-                return Some(address);
-            }
-        }
         let placement = if self.bit_by_bit {
             crate::reference::find_placement(&self.bitmap, &window, page, request)?
         } else {
             search::find_placement(&self.bitmap, &window, page, request)?
         };
-        Some(self.commit(page, &placement))
+        let address = self.commit(page, &placement);
+        // The streak's search-free step needs the proof for the new hint,
+        // and only after a block that ended inside a page.
+        self.streak_ready = sequential::Cached(
+            !self.bit_by_bit
+                && request.size <= page.bytes()
+                && self.last_end_offset & (page.bytes() - 1) != 0
+                && sequential::hint_is_next(&self.bitmap, &self.window(), page, request),
+        );
+        Some(address)
     }
 
-    /// The next block of a streak ([`sequential::Streak`]): `request`, of
-    /// at most a page, lands at the end of the last block aligned, when it
-    /// ends inside the same partly used page; nothing else changes but the
-    /// last end. When it would end past that page, the streak's proof says
-    /// the shortcut places it in the hint page: [`StreakStep::PastThePage`]
-    /// asks the caller to let [`allocate`](Self::allocate) do so.
-    #[inline]
-    pub(crate) fn extend_streak(&mut self, page: PageSize, request: &SearchRequest) -> StreakStep {
+    /// The next block of a streak ([`sequential::Streak`]), without a
+    /// search: `request`, of at most a page, lands at the end of the last
+    /// block aligned when it ends inside the same partly used page and the
+    /// proof ([`sequential::hint_is_next`]) holds, for then the general
+    /// path would place it exactly there; nothing else changes but the last
+    /// end. `None` in every other case (the caller asks
+    /// [`allocate`](Self::allocate)).
+    #[inline(always)]
+    pub(crate) fn extend_streak(
+        &mut self,
+        page: PageSize,
+        request: &SearchRequest,
+    ) -> Option<PhysicalAddress> {
         let shift = page.shift();
         let last_end = self.last_end_offset;
-        if request.size > page.bytes() || last_end & (page.bytes() - 1) == 0 {
-            return StreakStep::Unknown;
+        if !self.streak_ready.0 || request.size > page.bytes() || last_end & (page.bytes() - 1) == 0
+        {
+            return None;
         }
         debug_assert_eq!(self.hint_index, (last_end >> shift) + 1);
         let base = self.start_frame() << shift;
         let start = search::align_up_saturating(base + last_end, request.align) - base;
-        let Some(end) = start.checked_add(request.size) else {
-            return StreakStep::Unknown;
-        };
+        let end = start.checked_add(request.size)?;
         if end > self.hint_index << shift {
-            return StreakStep::PastThePage;
+            return None;
         }
         trace::allocation_attempt(self.id, page, request);
         self.last_end_offset = end;
-        StreakStep::Placed(PhysicalAddress::new(base + start))
+        Some(PhysicalAddress::new(base + start))
     }
 
     /// Applies a placement found by [`search::find_placement`]: reserves its pages

@@ -9,7 +9,7 @@
 use crate::address::{FrameRange, PageFrameNumber, PageSize, PhysicalAddress};
 use crate::error::{RangeError, RegistrationError};
 use crate::list::FixedList;
-use crate::node::{NodeAllocator, StreakStep};
+use crate::node::NodeAllocator;
 use crate::node_id::NodeId;
 use crate::search::SearchRequest;
 use crate::sequential::{Cached, Streak};
@@ -20,8 +20,8 @@ use crate::sequential::{Cached, Streak};
 #[derive(Debug)]
 pub(crate) struct NodeRegistry<Storage, const MAX_NODES: usize> {
     nodes: FixedList<Option<NodeAllocator<Storage>>, MAX_NODES>,
-    /// A run of sequential small allocations known to continue in one
-    /// node's partly used page. Every mutable access to a node (through
+    /// A run of allocations with one goal, limit and alignment that the
+    /// walk's first node placed ([`Streak`]). Every mutable access to a node (through
     /// [`get_mut`](Self::get_mut), [`iter_mut`](Self::iter_mut) or
     /// [`insert`](Self::insert)) ends it.
     streak: Cached<Option<Streak>>,
@@ -113,21 +113,30 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize>
         Ok(())
     }
 
-    /// Starts a streak for `request` on the node at `position`, when that
-    /// node's last allocation, just made for `request` as the first node the
-    /// walk tried, showed that the next one of at most a page continues in
-    /// the same partly used page.
+    /// Starts a streak for `request` on the node at `position`, which just
+    /// placed it as the first node the walk tried. A node that searches bit
+    /// by bit (Linux's own search, kept as the benchmarks' reference)
+    /// starts none: Linux walks the nodes for every request.
     pub(crate) fn start_streak(&mut self, position: usize, request: &SearchRequest) {
-        let ready = self
+        let searches_by_word = self
             .nodes
             .get(position)
             .and_then(Option::as_ref)
-            .is_some_and(|node| node.streak_ready.0);
-        self.streak = Cached(ready.then_some(Streak::new(position, request)));
+            .is_some_and(|node| !node.bit_by_bit);
+        self.streak = Cached(searches_by_word.then_some(Streak::new(position, request)));
     }
 
-    /// Places `request` by the current streak, without the node walk or
-    /// the search, or returns `None` (then the general path decides).
+    /// Places `request` by the current streak, without the node walk, or
+    /// returns `None` (then the general path decides).
+    ///
+    /// A request with the streak's goal, limit and alignment meets the same
+    /// nodes in the walk, so the walk would try the streak's node first and
+    /// take whatever that node places. The node is asked directly: a block
+    /// that continues in its partly used page, when the node's proof holds,
+    /// without even a search ([`NodeAllocator::extend_streak`]); any other
+    /// through the node's own search. A node that finds no room ends the
+    /// streak, and the walk then goes on as Linux's does (trying that node
+    /// again, which changes nothing).
     #[inline]
     pub(crate) fn extend_streak(
         &mut self,
@@ -137,22 +146,14 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize>
         let streak = self.streak.0.filter(|streak| streak.matches(request))?;
         // Not through `get_mut`: extending the streak keeps it.
         let node = self.nodes.get_mut(streak.position)?.as_mut()?;
-        match node.extend_streak(page, request) {
-            StreakStep::Placed(address) => Some(address),
-            StreakStep::PastThePage => {
-                // The walk would try this node first, and the streak's
-                // proof says the shortcut places the block in its hint
-                // page: the node is asked without the walk. The streak
-                // goes on if the proof holds for the new hint.
-                let address = node.allocate(page, request);
-                debug_assert!(address.is_some(), "the streak's proof failed");
-                if !node.streak_ready.0 {
-                    self.streak = Cached(None);
-                }
-                address
-            }
-            StreakStep::Unknown => None,
+        if let Some(address) = node.extend_streak(page, request) {
+            return Some(address);
         }
+        let address = node.allocate(page, request);
+        if address.is_none() {
+            self.streak = Cached(None);
+        }
+        address
     }
 
     /// Inserts a node checked by [`check_new`](Self::check_new) before the

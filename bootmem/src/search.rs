@@ -9,8 +9,8 @@
 
 use crate::address::{PageSize, PhysicalAddress};
 use crate::bitmap::{
-    shortest_run_holding, whole_words_within, Bitmap, RegionTest, WordTest, BITS_PER_WORD,
-    LONG_RUN_CAP, REGION_PAGES,
+    shortest_run_holding, stride_mask, whole_words_within, Bitmap, RegionTest, WordTest,
+    BITS_PER_WORD, LONG_RUN_CAP, REGION_PAGES,
 };
 
 /// What the search knows about one node.
@@ -198,7 +198,7 @@ fn scan_for_run<Storage: AsRef<[u64]> + AsMut<[u64]>>(
         starts_before,
         window_end,
     } = bounds;
-    if let Some(found) = free_in_one_word(bitmap, window, from, window_end, pages, step) {
+    if let Some(found) = free_in_first_word(bitmap, window, from, bounds, pages, step) {
         return Ok(found);
     }
     // Any run of `pages` free pages holds at least this many whole free words.
@@ -323,25 +323,50 @@ fn skip_unusable_boundaries<Storage: AsRef<[u64]> + AsMut<[u64]>>(
     (word * BITS_PER_WORD).max(from)
 }
 
-/// The common case of a boot's sequential small allocations, in one word
-/// read: `from` is on a `step` boundary and the run starting there lies in
-/// one bitmap word, inside the window, all free. Then `from` is the answer.
-fn free_in_one_word<Storage: AsRef<[u64]> + AsMut<[u64]>>(
+/// The common case of a boot's small allocations, from one leaf word: the
+/// first start at or after `from`, on a `step` boundary, of `pages` free
+/// pages lying whole inside `from`'s word, the run ending inside the
+/// window and starting before `starts_before`. That is the scan's answer:
+/// every later candidate starts later, and a run that starts in the word
+/// but ends past it starts after any run the word holds whole (it covers
+/// the word's last page, which such a run would then also have to). Only
+/// the word's summary bits and the word itself are read, however many
+/// reserved pages lie between `from` and the start. `None` when the word
+/// holds no such start; the scan then decides.
+#[inline]
+fn free_in_first_word<Storage: AsRef<[u64]> + AsMut<[u64]>>(
     bitmap: &Bitmap<Storage>,
     window: &NodeWindow,
     from: u64,
-    window_end: u64,
+    bounds: ScanBounds,
     pages: u64,
     step: u64,
 ) -> Option<u64> {
+    // Past the window or a refusal (an aligned start may lie past the
+    // node), no start is looked for, and no word read.
+    let end = from.checked_add(pages)?;
     let offset = from % BITS_PER_WORD;
-    let fits = pages <= BITS_PER_WORD - offset
-        && from.checked_add(pages).is_some_and(|end| end <= window_end);
-    if !fits || align_index(window, from, step) != from {
+    if from >= bounds.starts_before || end > bounds.window_end || pages > BITS_PER_WORD - offset {
         return None;
     }
-    let mask = (u64::MAX >> (BITS_PER_WORD - pages)) << offset;
-    (bitmap.word(from / BITS_PER_WORD) & mask == 0).then_some(from)
+    let word_start = from - offset;
+    // The word's first step boundary, as a bit; none when it lies past the
+    // word (a step of more than a word's pages).
+    let first_boundary = align_index(window, word_start, step) - word_start;
+    if first_boundary >= BITS_PER_WORD {
+        return None;
+    }
+    let boundaries = stride_mask(step.min(BITS_PER_WORD), first_boundary);
+    let starts = bitmap.free_starts_in_word(word_start / BITS_PER_WORD, offset, pages) & boundaries;
+    if starts == 0 {
+        return None;
+    }
+    let found = word_start + u64::from(starts.trailing_zeros());
+    let inside = found < bounds.starts_before
+        && found
+            .checked_add(pages)
+            .is_some_and(|end| end <= bounds.window_end);
+    inside.then_some(found)
 }
 
 /// Decides where `request` lands on the node, or `None` when it does not fit.
@@ -352,12 +377,22 @@ pub(crate) fn find_placement<Storage: AsRef<[u64]> + AsMut<[u64]>>(
     request: &SearchRequest,
 ) -> Option<Placement> {
     let pages = page.pages_for(request.size);
+    let step = (request.align >> page.shift()).max(1);
     // A node known to hold no room for the request anywhere is refused
     // before its window is worked out.
-    if bitmap.refused_from(pages, (request.align >> page.shift()).max(1)) == 0 {
+    let refused_from = bitmap.refused_from(pages, step);
+    if refused_from == 0 {
         return None;
     }
     let start = scan_start(window, page, request)?;
+    // Most small requests land in the first pass's first word: no scan.
+    let bounds = ScanBounds {
+        starts_before: refused_from.min(start.window_end),
+        window_end: start.window_end,
+    };
+    if let Some(found) = free_in_first_word(bitmap, window, start.first, bounds, pages, step) {
+        return Some(place(bitmap, window, page, request, found));
+    }
     // The scan's first reads (the summary words and the leaf word at its
     // start) miss the cache at a random goal: ask for them together.
     bitmap.prefetch_page(start.first);
@@ -806,6 +841,68 @@ mod tests {
         assert_eq!(placed(64, 2), Some(late));
         assert_eq!(placed(71, 1), None);
         assert!(!runs.is_empty());
+    }
+
+    #[test]
+    fn a_request_landing_in_the_first_word_looked_at_is_placed_without_a_scan() {
+        // Nodes of four words from a word, off a word and off a page pair,
+        // half their pages reserved at random; hints and last ends all
+        // over; requests of 1 to 64 pages (and under a page) at every
+        // alignment from a byte to two words, goals and limits anywhere.
+        let page = PageSize::SIZE_4KIB;
+        let mut random = crate::test_random::XorShift::new(0x1f57_3a11);
+        let rounds = if cfg!(miri) { 20 } else { 4000 };
+        let (mut without_a_scan, mut scanned) = (0, 0);
+        for round in 0..rounds {
+            let start_frame = [0, 64, 3, 131][round % 4];
+            let (mut bitmap, mut window) = free_node(start_frame, 256);
+            for index in 0..256 {
+                if random.below(2) == 0 {
+                    bitmap.set_range(index, index + 1);
+                }
+            }
+            window.hint_index = random.below(257);
+            window.last_end_offset =
+                (window.hint_index * 4096).saturating_sub(random.below(2) * 64);
+            let pages = 1 + random.below(64);
+            let size = if random.below(4) == 0 {
+                1 + random.below(4096)
+            } else {
+                pages * 4096 - random.below(4096)
+            };
+            let align = 1 << random.below(20);
+            let goal = (start_frame + random.below(300)) * 4096 * random.below(2);
+            let limit = (start_frame + random.below(300)) * 4096 * random.below(2);
+            let request = request(size, align, goal, limit);
+            let expected = crate::reference::find_placement(&bitmap, &window, page, &request);
+            let steps = scan_steps();
+            let placed = find_placement(&bitmap, &window, page, &request);
+            assert_eq!(placed, expected, "round {round}: {request:?} {window:?}");
+            // The run starts where its first page is reserved: in the
+            // word the first pass starts in, lying whole in it?
+            let first = scan_start(&window, page, &request).map(|start| start.first);
+            let in_first_word = match (placed, first) {
+                (Some(placement), Some(first)) => {
+                    let found = placement.reserve_from;
+                    let pages = page.pages_for(request.size);
+                    found >= first
+                        && found / BITS_PER_WORD == first / BITS_PER_WORD
+                        && found % BITS_PER_WORD + pages <= BITS_PER_WORD
+                }
+                _ => false,
+            };
+            if in_first_word {
+                without_a_scan += 1;
+                assert_eq!(scan_steps(), steps, "round {round}: scanned");
+            } else if scan_steps() > steps {
+                scanned += 1;
+            }
+        }
+        assert!(
+            without_a_scan > rounds / 10,
+            "{without_a_scan} without a scan"
+        );
+        assert!(scanned > rounds / 10, "{scanned} scanned");
     }
 
     #[test]

@@ -1,37 +1,21 @@
-//! The shortcut for a boot's sequential small allocations: the page right after the last block's partly used page.
+//! Streaks: a boot's run of allocations with one goal, limit and alignment, asked of one node directly.
 //!
-//! Most boot-time allocations are small and follow one another: the last
-//! block ended inside a page (still reserved), the hint is the page after
-//! it, and the next block of at most a page lands there, merged into the
-//! partly used page when the alignment allows. For such a request the
-//! general search ([`find_placement`](crate::search::find_placement)) would
-//! compute the window, start its scan at the hint, find the hint page free
-//! and merge. This module proves that outcome from the window, two bits
-//! and the node's refusals, and returns the same placement; in any other
-//! case it returns `None` and the general search decides.
+//! Most boot-time allocations follow one another with the same arguments:
+//! the node walk then meets the same nodes in the same order each time,
+//! and the first node that placed the last one is asked first again. A
+//! streak asks it directly, without the walk. And the small ones end
+//! inside a page (still reserved), the hint is the page after it, and the
+//! next block of at most a page lands there, merged into the partly used
+//! page when the alignment allows: this module proves that outcome from
+//! the window, two bits and the node's refusals ([`hint_is_next`]), so
+//! that such a block is placed without a search.
 
 use crate::address::{PageSize, PhysicalAddress};
 use crate::bitmap::Bitmap;
-use crate::search::{place, scan_start, NodeWindow, Placement, SearchRequest};
+use crate::search::{scan_start, NodeWindow, SearchRequest};
 
-/// The placement the general search would return when its scan starts at
-/// the hint and the hint page is free, or `None` when that is not shown.
-#[inline(always)]
-pub(crate) fn next_to_last_block<Storage: AsRef<[u64]> + AsMut<[u64]>>(
-    bitmap: &Bitmap<Storage>,
-    window: &NodeWindow,
-    page: PageSize,
-    request: &SearchRequest,
-) -> Option<Placement> {
-    // One page at most: the run the scan looks for is the hint page alone.
-    if request.size > page.bytes() || !hint_is_next(bitmap, window, page, request) {
-        return None;
-    }
-    Some(place(bitmap, window, page, request, window.hint_index))
-}
-
-/// The proof [`next_to_last_block`] rests on, for a request of at most a
-/// page: the general search would start its scan at the hint and find the
+/// The proof a streak's search-free step rests on, for a request of at
+/// most a page: the general search would start its scan at the hint and find the
 /// hint page free, no refusal standing in the way.
 #[inline(always)]
 pub(crate) fn hint_is_next<Storage: AsRef<[u64]> + AsMut<[u64]>>(
@@ -53,21 +37,21 @@ pub(crate) fn hint_is_next<Storage: AsRef<[u64]> + AsMut<[u64]>>(
         && hint < bitmap.refused_from(1, scan.step)
 }
 
-/// The key of a streak of sequential small allocations on one node: every
-/// request of the streak asks for the same goal, limit and alignment from
-/// any node, so the node walk and the scan start decide alike for each.
+/// The key of a streak of allocations on one node: every request of the
+/// streak asks for the same goal, limit and alignment from any node, so
+/// the node walk meets the same nodes in the same order for each, and
+/// takes the first one's placement whenever it has one.
 ///
-/// A streak starts when [`next_to_last_block`] placed a request on the
-/// first node the walk tried, and its proof ([`hint_is_next`]) holds
-/// after the placement for the next request of at most a page with the
-/// same key: at once when the block merged into the partly used page with
-/// no page to reserve (the bitmap, the hint and the refusals are then
-/// unchanged), and checked again when it reserved the hint page. While
-/// the next block ends inside the partly used page, the general path
-/// would place it exactly there; when it ends past it, the walk would try
-/// the streak's node first and the shortcut would place it there, so the
-/// node is asked directly
+/// A streak starts when the first node the walk tried placed a request;
+/// the next requests with the same key are asked of that node directly
+/// ([`NodeRegistry::extend_streak`](crate::registry::NodeRegistry::extend_streak)),
+/// without the walk, until it finds no room. While the node's proof
+/// ([`hint_is_next`]) holds, a block of at most a page that ends inside
+/// the partly used page is placed without a search
 /// ([`NodeAllocator::extend_streak`](crate::node::NodeAllocator::extend_streak)).
+/// The proof is worked out after each allocation the node makes of at
+/// most a page that ends inside a page, for that request's key (a
+/// search-free step changes nothing it reads, and a streak keeps its key).
 /// Any other change to any node ends the streak.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Streak {
@@ -112,9 +96,22 @@ impl<T> core::fmt::Debug for Cached<T> {
 mod tests {
     use super::*;
     use crate::bitmap::node_storage_words;
-    use crate::search::find_placement;
+    use crate::search::{find_placement, place, Placement};
     use std::vec;
     use std::vec::Vec;
+
+    /// What the proof claims the general search places: a request of at
+    /// most a page, where [`hint_is_next`] holds, at the hint page (merged
+    /// into the partly used page when the alignment allows).
+    fn next_to_last_block(
+        bitmap: &Bitmap<Vec<u64>>,
+        window: &NodeWindow,
+        page: PageSize,
+        request: &SearchRequest,
+    ) -> Option<Placement> {
+        (request.size <= page.bytes() && hint_is_next(bitmap, window, page, request))
+            .then(|| place(bitmap, window, page, request, window.hint_index))
+    }
 
     const PAGES: u64 = 20;
     const PAGE: u64 = 4096;
