@@ -665,4 +665,63 @@ mod tests {
         register(&mut allocator, 2, 0x200);
         assert!(!allocator.registry.iter().any(|node| node.bit_by_bit));
     }
+
+    /// Searches and streak proofs on this thread, so far.
+    fn searches_and_proofs() -> (u64, u64) {
+        (
+            crate::search::tests::SEARCHES.with(core::cell::Cell::get),
+            crate::sequential::tests::PROOFS.with(core::cell::Cell::get),
+        )
+    }
+
+    /// Allocates `count` blocks of `size` bytes, cache-line aligned, from
+    /// the lowest address; returns the searches and proofs they made.
+    fn allocate_blocks(
+        allocator: &mut BootAllocator<Vec<u64>, NoZeroing, 4>,
+        count: u64,
+        size: u64,
+    ) -> (u64, u64) {
+        let before = searches_and_proofs();
+        for _ in 0..count {
+            allocator
+                .allocate(&AllocationRequest::new(size).aligned(64))
+                .unwrap();
+        }
+        let after = searches_and_proofs();
+        (after.0 - before.0, after.1 - before.1)
+    }
+
+    fn free_machine(bit_by_bit: bool) -> BootAllocator<Vec<u64>, NoZeroing, 4> {
+        let mut allocator = BootAllocator::new(Configuration::X86_64, NoZeroing);
+        allocator.use_bit_by_bit_search(bit_by_bit);
+        register(&mut allocator, 0, 0);
+        register(&mut allocator, 1, 0x100);
+        allocator.free(PhysicalAddress::ZERO, 0x200 * 4096).unwrap();
+        allocator
+    }
+
+    #[test]
+    fn a_streak_places_blocks_inside_the_partly_used_page_without_a_search() {
+        let mut allocator = free_machine(false);
+        // The first block is searched for and the proof worked out once;
+        // the 62 after it fill the page without a search.
+        assert_eq!(allocate_blocks(&mut allocator, 63, 64), (1, 1));
+        // Blocks that leave the page are each searched for, on the
+        // streak's node without the walk, and the proof made again.
+        assert_eq!(allocate_blocks(&mut allocator, 3, 4096), (3, 3));
+    }
+
+    #[test]
+    fn only_a_block_ending_inside_a_page_works_out_the_proof() {
+        let mut allocator = free_machine(false);
+        assert_eq!(allocate_blocks(&mut allocator, 5, 4096), (5, 0));
+        assert_eq!(allocate_blocks(&mut allocator, 5, 3 * 4096), (5, 0));
+        // Larger than a page and ending inside one: the proof is about
+        // the streak's goal, limit and alignment, not the size.
+        assert_eq!(allocate_blocks(&mut allocator, 1, 4096 + 64), (1, 1));
+        // The bit-by-bit reference walks the nodes and searches every
+        // time, as Linux does: no streak, no proof.
+        let mut reference = free_machine(true);
+        assert_eq!(allocate_blocks(&mut reference, 5, 64), (0, 0));
+    }
 }

@@ -25,7 +25,8 @@ pub(crate) struct NodeAllocator<Storage> {
     /// differential tests only).
     pub(crate) bit_by_bit: bool,
     /// Whether the streak's proof ([`sequential::hint_is_next`]) holds
-    /// for the last allocation's request, which ended inside a page.
+    /// for the last allocation's goal, limit and alignment, its block
+    /// having ended inside a page.
     pub(crate) streak_ready: sequential::Cached<bool>,
 }
 
@@ -96,10 +97,10 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
         };
         let address = self.commit(page, &placement);
         // The streak's search-free step needs the proof for the new hint,
-        // and only after a block that ended inside a page.
+        // and only after a block that ended inside a page (of any size:
+        // the proof reads the request's goal, limit and alignment).
         self.streak_ready = sequential::Cached(
             !self.bit_by_bit
-                && request.size <= page.bytes()
                 && self.last_end_offset & (page.bytes() - 1) != 0
                 && sequential::hint_is_next(&self.bitmap, &self.window(), page, request),
         );

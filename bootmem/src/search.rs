@@ -227,6 +227,17 @@ fn scan_for_run<Storage: AsRef<[u64]> + AsMut<[u64]>>(
             // region's value is at the cap.
             from = bitmap.next_short_run_region(from, pages.min(LONG_RUN_CAP), starts_before);
         }
+        if failed_once && pages <= BITS_PER_WORD && from < starts_before {
+            // After a failed candidate, for a run that fits in a word: one
+            // lying whole in `from`'s word is found from the word at once,
+            // and one that starts in it and leaves it starts in the word's
+            // last free stretch, so the free pages before that stretch,
+            // however many separate ones, are passed together.
+            if let Some(found) = free_in_first_word(bitmap, window, from, bounds, pages, step) {
+                return Ok(found);
+            }
+            from = from.max(bitmap.last_free_stretch(from / BITS_PER_WORD));
+        }
         if whole_words > 0 {
             let Some(word) = bitmap.free_words_run(
                 from.div_ceil(BITS_PER_WORD),
@@ -376,6 +387,8 @@ pub(crate) fn find_placement<Storage: AsRef<[u64]> + AsMut<[u64]>>(
     page: PageSize,
     request: &SearchRequest,
 ) -> Option<Placement> {
+    #[cfg(test)]
+    tests::SEARCHES.with(|searches| searches.set(searches.get() + 1));
     let pages = page.pages_for(request.size);
     let step = (request.align >> page.shift()).max(1);
     // A node known to hold no room for the request anywhere is refused
@@ -455,7 +468,7 @@ pub(crate) fn place<Storage: AsRef<[u64]> + AsMut<[u64]>>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::bitmap::node_storage_words;
     use std::vec;
@@ -465,6 +478,8 @@ mod tests {
         /// Turns of [`scan_for_run`]'s loop on this thread: what a search
         /// visits, counted where a timed test would be noise.
         pub(super) static SCAN_STEPS: core::cell::Cell<u64> = const { core::cell::Cell::new(0) };
+        /// Calls of [`find_placement`] on this thread.
+        pub(crate) static SEARCHES: core::cell::Cell<u64> = const { core::cell::Cell::new(0) };
     }
 
     fn scan_steps() -> u64 {
@@ -903,6 +918,33 @@ mod tests {
             "{without_a_scan} without a scan"
         );
         assert!(scanned > rounds / 10, "{scanned} scanned");
+    }
+
+    #[test]
+    fn separate_free_pages_are_passed_a_word_at_a_time() {
+        // Every other page free over three words, then a free word: a
+        // request of two pages passes 96 single free pages.
+        let (mut bitmap, window) = free_node(0, 256);
+        for index in (1..192).step_by(2) {
+            bitmap.set_range(index, index + 1);
+        }
+        let steps = scan_steps();
+        let placed = place_4k(&bitmap, &window, request(2 * 4096, 4096, 0, 0));
+        assert_eq!(
+            placed.map(|placement| placement.start_offset / 4096),
+            Some(192)
+        );
+        // A turn or two per word, not one per free page.
+        assert!(scan_steps() - steps <= 8, "{} turns", scan_steps() - steps);
+        assert_eq!(
+            placed,
+            crate::reference::find_placement(
+                &bitmap,
+                &window,
+                PageSize::SIZE_4KIB,
+                &request(2 * 4096, 4096, 0, 0)
+            )
+        );
     }
 
     #[test]

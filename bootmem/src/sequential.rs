@@ -24,6 +24,8 @@ pub(crate) fn hint_is_next<Storage: AsRef<[u64]> + AsMut<[u64]>>(
     page: PageSize,
     request: &SearchRequest,
 ) -> bool {
+    #[cfg(test)]
+    tests::PROOFS.with(|proofs| proofs.set(proofs.get() + 1));
     let hint = window.hint_index;
     // The scan must start at the hint itself: `scan_start` puts its first
     // candidate there only when the hint is inside the window, on a step
@@ -93,7 +95,7 @@ impl<T> core::fmt::Debug for Cached<T> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::bitmap::node_storage_words;
     use crate::search::{find_placement, place, Placement};
@@ -111,6 +113,12 @@ mod tests {
     ) -> Option<Placement> {
         (request.size <= page.bytes() && hint_is_next(bitmap, window, page, request))
             .then(|| place(bitmap, window, page, request, window.hint_index))
+    }
+
+    std::thread_local! {
+        /// Proofs ([`hint_is_next`]) worked out on this thread, counted
+        /// where a timed test would be noise.
+        pub(crate) static PROOFS: core::cell::Cell<u64> = const { core::cell::Cell::new(0) };
     }
 
     const PAGES: u64 = 20;

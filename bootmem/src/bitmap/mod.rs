@@ -175,6 +175,15 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
         bits::run_starts(!self.word(index) & (u64::MAX << from_bit), pages)
     }
 
+    /// The first page of the free pages that end leaf word `index` (its
+    /// last page and the free pages just before it), or the next word's
+    /// first page when its last page is reserved: where a run that starts
+    /// in the word and goes on past it must start.
+    #[inline]
+    pub(crate) fn last_free_stretch(&self, index: u64) -> u64 {
+        (index + 1) * WORD - u64::from((!self.word(index)).leading_ones())
+    }
+
     /// The first step boundary at or after leaf word `first` whose leaf
     /// word passes `test` by the summary alone, or `to` when none below
     /// `to` does. Boundaries are the leaf words `first + k * stride`
