@@ -703,22 +703,26 @@ mod tests {
     #[test]
     fn a_streak_places_blocks_inside_the_partly_used_page_without_a_search() {
         let mut allocator = free_machine(false);
-        // The first block is searched for and the proof worked out once;
-        // the 62 after it fill the page without a search.
+        // The first block is searched for and the proof worked out once,
+        // when the second asks; the 62 after it fill the page without a
+        // search.
         assert_eq!(allocate_blocks(&mut allocator, 63, 64), (1, 1));
         // Blocks that leave the page are each searched for, on the
-        // streak's node without the walk, and the proof made again.
-        assert_eq!(allocate_blocks(&mut allocator, 3, 4096), (3, 3));
+        // streak's node without the walk; the proof kept from the last
+        // block tells the first, and is made again for the next two.
+        assert_eq!(allocate_blocks(&mut allocator, 3, 4096), (3, 2));
     }
 
     #[test]
-    fn only_a_block_ending_inside_a_page_works_out_the_proof() {
+    fn only_a_small_block_after_one_ending_inside_a_page_works_out_the_proof() {
         let mut allocator = free_machine(false);
         assert_eq!(allocate_blocks(&mut allocator, 5, 4096), (5, 0));
-        assert_eq!(allocate_blocks(&mut allocator, 5, 3 * 4096), (5, 0));
-        // Larger than a page and ending inside one: the proof is about
-        // the streak's goal, limit and alignment, not the size.
-        assert_eq!(allocate_blocks(&mut allocator, 1, 4096 + 64), (1, 1));
+        // Larger than a page: never placed without a search, so no proof,
+        // even where the last block ended inside a page.
+        assert_eq!(allocate_blocks(&mut allocator, 5, 4096 + 64), (5, 0));
+        // Small blocks after them: the proof is worked out once, holds,
+        // and both go into the partly used page without a search.
+        assert_eq!(allocate_blocks(&mut allocator, 2, 64), (0, 1));
         // The bit-by-bit reference walks the nodes and searches every
         // time, as Linux does: no streak, no proof.
         let mut reference = free_machine(true);

@@ -25,9 +25,8 @@ pub(crate) struct NodeAllocator<Storage> {
     /// differential tests only).
     pub(crate) bit_by_bit: bool,
     /// Whether the streak's proof ([`sequential::hint_is_next`]) holds
-    /// for the last allocation's goal, limit and alignment, its block
-    /// having ended inside a page.
-    pub(crate) streak_ready: sequential::Cached<bool>,
+    /// since the last allocation, once a streak has asked.
+    pub(crate) streak_proof: sequential::Cached<Option<bool>>,
 }
 
 impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
@@ -49,7 +48,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
             last_end_offset: 0,
             hint_index: 0,
             bit_by_bit: false,
-            streak_ready: sequential::Cached(false),
+            streak_proof: sequential::Cached(None),
         }
     }
 
@@ -96,14 +95,9 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
             search::find_placement(&self.bitmap, &window, page, request)?
         };
         let address = self.commit(page, &placement);
-        // The streak's search-free step needs the proof for the new hint,
-        // and only after a block that ended inside a page (of any size:
-        // the proof reads the request's goal, limit and alignment).
-        self.streak_ready = sequential::Cached(
-            !self.bit_by_bit
-                && self.last_end_offset & (page.bytes() - 1) != 0
-                && sequential::hint_is_next(&self.bitmap, &self.window(), page, request),
-        );
+        // The streak's proof is about the new hint: worked out when a
+        // streak first needs it.
+        self.streak_proof = sequential::Cached(None);
         Some(address)
     }
 
@@ -122,7 +116,9 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
     ) -> Option<PhysicalAddress> {
         let shift = page.shift();
         let last_end = self.last_end_offset;
-        if !self.streak_ready.0 || request.size > page.bytes() || last_end & (page.bytes() - 1) == 0
+        if request.size > page.bytes()
+            || last_end & (page.bytes() - 1) == 0
+            || !self.streak_proof(page, request)
         {
             return None;
         }
@@ -136,6 +132,26 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
         trace::allocation_attempt(self.id, page, request);
         self.last_end_offset = end;
         Some(PhysicalAddress::new(base + start))
+    }
+
+    /// Whether the streak's proof ([`sequential::hint_is_next`]) holds for
+    /// `request` (a request with the streak's goal, limit and alignment)
+    /// since the last allocation: worked out the first time a streak asks,
+    /// then kept until the node allocates again.
+    #[inline(always)]
+    fn streak_proof(&mut self, page: PageSize, request: &SearchRequest) -> bool {
+        match self.streak_proof.0 {
+            Some(proven) => proven,
+            None => self.work_out_streak_proof(page, request),
+        }
+    }
+
+    /// [`streak_proof`](Self::streak_proof)'s first time.
+    #[inline(never)]
+    fn work_out_streak_proof(&mut self, page: PageSize, request: &SearchRequest) -> bool {
+        let proven = sequential::hint_is_next(&self.bitmap, &self.window(), page, request);
+        self.streak_proof = sequential::Cached(Some(proven));
+        proven
     }
 
     /// Applies a placement found by [`search::find_placement`]: reserves its pages

@@ -9,8 +9,8 @@
 
 use crate::address::{PageSize, PhysicalAddress};
 use crate::bitmap::{
-    shortest_run_holding, stride_mask, whole_words_within, Bitmap, RegionTest, WordTest,
-    BITS_PER_WORD, LONG_RUN_CAP, REGION_PAGES,
+    run_starts, shortest_run_holding, stride_mask, whole_words_within, Bitmap, RegionTest,
+    WordTest, BITS_PER_WORD, LONG_RUN_CAP, REGION_PAGES,
 };
 
 /// What the search knows about one node.
@@ -344,7 +344,7 @@ fn skip_unusable_boundaries<Storage: AsRef<[u64]> + AsMut<[u64]>>(
 /// the word's summary bits and the word itself are read, however many
 /// reserved pages lie between `from` and the start. `None` when the word
 /// holds no such start; the scan then decides.
-#[inline]
+#[inline(always)]
 fn free_in_first_word<Storage: AsRef<[u64]> + AsMut<[u64]>>(
     bitmap: &Bitmap<Storage>,
     window: &NodeWindow,
@@ -360,6 +360,12 @@ fn free_in_first_word<Storage: AsRef<[u64]> + AsMut<[u64]>>(
     if from >= bounds.starts_before || end > bounds.window_end || pages > BITS_PER_WORD - offset {
         return None;
     }
+    let word = bitmap.word(from / BITS_PER_WORD);
+    // The sequential case first: `from` itself, on a boundary, its run free.
+    let run = (u64::MAX >> (BITS_PER_WORD - pages)) << offset;
+    if word & run == 0 && align_index(window, from, step) == from {
+        return Some(from);
+    }
     let word_start = from - offset;
     // The word's first step boundary, as a bit; none when it lies past the
     // word (a step of more than a word's pages).
@@ -368,7 +374,9 @@ fn free_in_first_word<Storage: AsRef<[u64]> + AsMut<[u64]>>(
         return None;
     }
     let boundaries = stride_mask(step.min(BITS_PER_WORD), first_boundary);
-    let starts = bitmap.free_starts_in_word(word_start / BITS_PER_WORD, offset, pages) & boundaries;
+    // Where `pages` free pages start at `from` or after, lying whole in
+    // the word (pad bits read as set: no run reaches past the node).
+    let starts = run_starts(!word & (u64::MAX << offset), pages) & boundaries;
     if starts == 0 {
         return None;
     }
@@ -381,6 +389,7 @@ fn free_in_first_word<Storage: AsRef<[u64]> + AsMut<[u64]>>(
 }
 
 /// Decides where `request` lands on the node, or `None` when it does not fit.
+#[inline]
 pub(crate) fn find_placement<Storage: AsRef<[u64]> + AsMut<[u64]>>(
     bitmap: &Bitmap<Storage>,
     window: &NodeWindow,
@@ -406,6 +415,22 @@ pub(crate) fn find_placement<Storage: AsRef<[u64]> + AsMut<[u64]>>(
     if let Some(found) = free_in_first_word(bitmap, window, start.first, bounds, pages, step) {
         return Some(place(bitmap, window, page, request, found));
     }
+    scan_for_placement(bitmap, window, page, request, &start, pages)
+}
+
+/// The rest of [`find_placement`], when the first word holds no answer:
+/// the first pass's scan from `start.first`, then, if the hint moved it,
+/// the scan from the requested start. Kept out of line, so that the
+/// common case above stays a small function.
+#[inline(never)]
+fn scan_for_placement<Storage: AsRef<[u64]> + AsMut<[u64]>>(
+    bitmap: &Bitmap<Storage>,
+    window: &NodeWindow,
+    page: PageSize,
+    request: &SearchRequest,
+    start: &ScanStart,
+    pages: u64,
+) -> Option<Placement> {
     // The scan's first reads (the summary words and the leaf word at its
     // start) miss the cache at a random goal: ask for them together.
     bitmap.prefetch_page(start.first);

@@ -51,10 +51,10 @@ pub(crate) fn hint_is_next<Storage: AsRef<[u64]> + AsMut<[u64]>>(
 /// ([`hint_is_next`]) holds, a block of at most a page that ends inside
 /// the partly used page is placed without a search
 /// ([`NodeAllocator::extend_streak`](crate::node::NodeAllocator::extend_streak)).
-/// The proof is worked out after each allocation the node makes of at
-/// most a page that ends inside a page, for that request's key (a
-/// search-free step changes nothing it reads, and a streak keeps its key).
-/// Any other change to any node ends the streak.
+/// The proof is worked out the first time a streak asks after each
+/// allocation the node makes (a search-free step changes nothing it
+/// reads, and a streak keeps its key). Any other change to any node ends
+/// the streak.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Streak {
     /// Registry position of the node.

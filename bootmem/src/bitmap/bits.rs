@@ -146,12 +146,18 @@ pub(crate) fn next(bits: &[u64], from: u64, to: u64, set: bool) -> u64 {
 /// of two at most 64, `offset < stride`): where step boundaries fall in
 /// each word of a bit set whose bits are leaf words.
 pub(crate) const fn stride_mask(stride: u64, offset: u64) -> u64 {
-    let pattern = if stride >= WORD {
-        1
-    } else {
-        u64::MAX / ((1 << stride) - 1)
-    };
-    pattern << offset
+    // Bit 0 and every `2^k`-th bit after it, by `k` (a table, not a
+    // division: the small searches ask for it on every request).
+    const PATTERNS: [u64; 7] = [
+        u64::MAX,
+        0x5555_5555_5555_5555,
+        0x1111_1111_1111_1111,
+        0x0101_0101_0101_0101,
+        0x0001_0001_0001_0001,
+        0x0000_0001_0000_0001,
+        1,
+    ];
+    PATTERNS[stride.trailing_zeros() as usize] << offset
 }
 
 /// Bit 7 of each byte of a word, where [`bytes_at_least`] answers.

@@ -32,7 +32,7 @@ mod refusals;
 mod runs;
 mod short_runs;
 
-pub(crate) use bits::{shortest_run_holding, stride_mask, whole_words_within};
+pub(crate) use bits::{run_starts, shortest_run_holding, stride_mask, whole_words_within};
 pub(crate) use short_runs::LONG_RUN_CAP;
 
 use bits::WORD;
@@ -164,15 +164,6 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
         } else {
             self.storage.as_ref()[index as usize]
         }
-    }
-
-    /// Where `pages` free pages (1 to 64) start inside leaf word `index`,
-    /// at bit `from_bit` or after, the run lying whole in the word: bit
-    /// `p` of the mask for a run from page `64 * index + p`. Pad bits read
-    /// as set, so no run reaches past the node's last page.
-    #[inline]
-    pub(crate) fn free_starts_in_word(&self, index: u64, from_bit: u64, pages: u64) -> u64 {
-        bits::run_starts(!self.word(index) & (u64::MAX << from_bit), pages)
     }
 
     /// The first page of the free pages that end leaf word `index` (its
