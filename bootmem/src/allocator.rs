@@ -704,13 +704,16 @@ mod tests {
     fn a_streak_places_blocks_inside_the_partly_used_page_without_a_search() {
         let mut allocator = free_machine(false);
         // The first block is searched for and the proof worked out once,
-        // when the second asks; the 62 after it fill the page without a
-        // search.
-        assert_eq!(allocate_blocks(&mut allocator, 63, 64), (1, 1));
-        // Blocks that leave the page are each searched for, on the
-        // streak's node without the walk; the proof kept from the last
-        // block tells the first, and is made again for the next two.
-        assert_eq!(allocate_blocks(&mut allocator, 3, 4096), (3, 2));
+        // when the second asks; the 63 after it fill the page without a
+        // search, the last one to its very end.
+        assert_eq!(allocate_blocks(&mut allocator, 64, 64), (1, 1));
+        // Whole pages: each searched for, on the streak's node without
+        // the walk; no block ends inside a page, so no proof.
+        assert_eq!(allocate_blocks(&mut allocator, 3, 4096), (3, 0));
+        // A small block starts a page again, and the ones after it stay
+        // in it without a search.
+        assert_eq!(allocate_blocks(&mut allocator, 1, 64), (1, 0));
+        assert_eq!(allocate_blocks(&mut allocator, 62, 64), (0, 1));
     }
 
     #[test]

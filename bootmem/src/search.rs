@@ -973,6 +973,29 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_word_looked_at_after_a_skip_to_a_later_region_keeps_the_alignment() {
+        // Frames from 3, so region 2 starts at frame 8 195, off the
+        // two-page step. Region 0 holds one free run of three pages at
+        // its end whose only aligned start fails on the region's last
+        // page; region 1 is reserved, region 2 free. The scan skips to
+        // region 2's first page, free but off the step: the run starts
+        // a page later.
+        let (mut bitmap, window) = free_node(3, 3 * REGION_PAGES);
+        bitmap.set_range(0, REGION_PAGES - 4);
+        bitmap.set_range(REGION_PAGES - 1, 2 * REGION_PAGES);
+        let request = request(3 * 4096, 2 * 4096, 0, 0);
+        let placed = place_4k(&bitmap, &window, request);
+        assert_eq!(
+            placed.map(|placement| placement.start_offset / 4096),
+            Some(2 * REGION_PAGES + 1)
+        );
+        assert_eq!(
+            placed,
+            crate::reference::find_placement(&bitmap, &window, PageSize::SIZE_4KIB, &request)
+        );
+    }
+
+    #[test]
     fn huge_alignment_saturates_instead_of_wrapping() {
         let (bitmap, window) = free_node(1, 0x40);
         let placement = find_placement(
