@@ -717,6 +717,24 @@ mod tests {
     }
 
     #[test]
+    fn a_streak_whose_node_is_full_goes_on_to_the_next_node_asking_it_once() {
+        let mut allocator = free_machine(false);
+        // Node 0's 256 pages, one a request, all on the streak.
+        assert_eq!(allocate_blocks(&mut allocator, 0x100, 4096), (0x100, 0));
+        // The next: node 0 is asked once (no room), then node 1, as the
+        // walk does; not node 0 again.
+        let before = searches_and_proofs();
+        let address = allocator
+            .allocate(&AllocationRequest::new(4096).aligned(64))
+            .unwrap();
+        assert_eq!(address.as_u64(), 0x100 * 4096);
+        assert_eq!(searches_and_proofs().0 - before.0, 2);
+        // Node 1 was not the walk's first node: no streak, each request
+        // asks node 0, then node 1.
+        assert_eq!(allocate_blocks(&mut allocator, 3, 4096), (6, 0));
+    }
+
+    #[test]
     fn only_a_small_block_after_one_ending_inside_a_page_works_out_the_proof() {
         let mut allocator = free_machine(false);
         assert_eq!(allocate_blocks(&mut allocator, 5, 4096), (5, 0));

@@ -8,7 +8,7 @@
 
 use crate::address::{PageSize, PhysicalAddress};
 use crate::config::Configuration;
-use crate::registry::NodeRegistry;
+use crate::registry::{NodeRegistry, StreakStep};
 use crate::search::SearchRequest;
 
 /// Tries one node and commits the placement if it fits.
@@ -30,7 +30,7 @@ pub(crate) fn all_nodes<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: u
     page: PageSize,
     request: &SearchRequest,
 ) -> Option<PhysicalAddress> {
-    walk(registry, page, request).map(|placed| placed.address)
+    walk(registry, WalkStart::FIRST_NODE, page, request).map(|placed| placed.address)
 }
 
 /// Where [`walk`] placed a block.
@@ -42,16 +42,34 @@ struct Placed {
     first_tried: bool,
 }
 
+/// Where the walk starts: at the first node, or after the node a streak
+/// just asked (the walk's first node for the request, which had no room).
+#[derive(Clone, Copy)]
+struct WalkStart {
+    position: usize,
+    /// Whether a node was already tried, so none from `position` on is
+    /// the first.
+    tried: bool,
+}
+
+impl WalkStart {
+    const FIRST_NODE: Self = Self {
+        position: 0,
+        tried: false,
+    };
+}
+
 /// The walk of [`all_nodes`], telling which node took the block.
 fn walk<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize>(
     registry: &mut NodeRegistry<Storage, MAX_NODES>,
+    start: WalkStart,
     page: PageSize,
     request: &SearchRequest,
 ) -> Option<Placed> {
     let goal_frame = page.frame_containing(request.goal);
     let limit_frame = request.limit.map(|limit| page.frame_containing(limit));
-    let mut first_tried = true;
-    for position in 0..registry.len() {
+    let mut first_tried = !start.tried;
+    for position in start.position..registry.len() {
         let node = registry.get(position);
         if node.frames.end() <= goal_frame {
             continue;
@@ -78,10 +96,17 @@ pub(crate) fn any_node<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: us
     page: PageSize,
     request: &SearchRequest,
 ) -> Option<PhysicalAddress> {
-    if let Some(address) = registry.extend_streak(page, request) {
-        return Some(address);
-    }
-    if let Some(placed) = walk(registry, page, request) {
+    let start = match registry.extend_streak(page, request) {
+        StreakStep::Placed(address) => return Some(address),
+        // The walk's first node had no room: the walk goes on after it,
+        // as Linux's does (that node is not asked, nor traced, twice).
+        StreakStep::NoRoom(position) => WalkStart {
+            position: position + 1,
+            tried: true,
+        },
+        StreakStep::NoStreak => WalkStart::FIRST_NODE,
+    };
+    if let Some(placed) = walk(registry, start, page, request) {
         if placed.first_tried {
             registry.start_streak(placed.position, request);
         }

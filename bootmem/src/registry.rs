@@ -41,6 +41,17 @@ impl Pieces {
     }
 }
 
+/// What [`NodeRegistry::extend_streak`] did with a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum StreakStep {
+    /// The streak's node placed it.
+    Placed(PhysicalAddress),
+    /// The streak's node, at this registry position, had no room.
+    NoRoom(usize),
+    /// No streak for this request: the walk decides from the first node.
+    NoStreak,
+}
+
 impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize>
     NodeRegistry<Storage, MAX_NODES>
 {
@@ -126,8 +137,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize>
         self.streak = Cached(searches_by_word.then_some(Streak::new(position, request)));
     }
 
-    /// Places `request` by the current streak, without the node walk, or
-    /// returns `None` (then the general path decides).
+    /// Places `request` by the current streak, without the node walk.
     ///
     /// A request with the streak's goal, limit and alignment meets the same
     /// nodes in the walk, so the walk would try the streak's node first and
@@ -135,25 +145,26 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize>
     /// that continues in its partly used page, when the node's proof holds,
     /// without even a search ([`NodeAllocator::extend_streak`]); any other
     /// through the node's own search. A node that finds no room ends the
-    /// streak, and the walk then goes on as Linux's does (trying that node
-    /// again, which changes nothing).
+    /// streak, and the walk goes on after it ([`StreakStep::NoRoom`]).
     #[inline]
-    pub(crate) fn extend_streak(
-        &mut self,
-        page: PageSize,
-        request: &SearchRequest,
-    ) -> Option<PhysicalAddress> {
-        let streak = self.streak.0.filter(|streak| streak.matches(request))?;
+    pub(crate) fn extend_streak(&mut self, page: PageSize, request: &SearchRequest) -> StreakStep {
+        let Some(streak) = self.streak.0.filter(|streak| streak.matches(request)) else {
+            return StreakStep::NoStreak;
+        };
         // Not through `get_mut`: extending the streak keeps it.
-        let node = self.nodes.get_mut(streak.position)?.as_mut()?;
+        let Some(node) = self.nodes.get_mut(streak.position).and_then(Option::as_mut) else {
+            return StreakStep::NoStreak;
+        };
         if let Some(address) = node.extend_streak(page, request) {
-            return Some(address);
+            return StreakStep::Placed(address);
         }
-        let address = node.allocate(page, request);
-        if address.is_none() {
-            self.streak = Cached(None);
+        match node.allocate(page, request) {
+            Some(address) => StreakStep::Placed(address),
+            None => {
+                self.streak = Cached(None);
+                StreakStep::NoRoom(streak.position)
+            }
         }
-        address
     }
 
     /// Inserts a node checked by [`check_new`](Self::check_new) before the
