@@ -132,6 +132,10 @@ pub(crate) fn scan_start(
 /// started (until a page is freed): the same or a larger request at the
 /// same or a coarser alignment is refused at once from there on, and a
 /// search that starts earlier stops there.
+///
+/// The first word looked at decides most small requests, in a small
+/// inlined step; the scan itself is kept out of line ([`scan_from`]).
+#[inline(always)]
 fn find_run<Storage: AsRef<[u64]> + AsMut<[u64]>>(
     bitmap: &Bitmap<Storage>,
     window: &NodeWindow,
@@ -148,7 +152,26 @@ fn find_run<Storage: AsRef<[u64]> + AsMut<[u64]>>(
         starts_before: refused_from.min(window_end),
         window_end,
     };
+    free_in_first_word(bitmap, window, from, bounds, pages, step)
+        .or_else(|| scan_from(bitmap, window, from, bounds, pages, step))
+}
+
+/// The scan of [`find_run`] past the first word, and the refusal it
+/// leaves when it fails up to the node's end.
+#[inline(never)]
+fn scan_from<Storage: AsRef<[u64]> + AsMut<[u64]>>(
+    bitmap: &Bitmap<Storage>,
+    window: &NodeWindow,
+    from: u64,
+    bounds: ScanBounds,
+    pages: u64,
+    step: u64,
+) -> Option<u64> {
+    // The scan's first reads (the summary words and the leaf word at its
+    // start) miss the cache at a random goal: ask for them together.
+    bitmap.prefetch_page(from);
     let found = scan_for_run(bitmap, window, from, bounds, pages, step);
+    let window_end = bounds.window_end;
     if let (Err(failure), true) = (found, window_end == bitmap.len()) {
         bitmap.record_refusal(pages, step, from);
         // No run of free words that long from there, up to the node's end:
@@ -181,7 +204,8 @@ struct ScanBounds {
     window_end: u64,
 }
 
-/// The scan of [`find_run`]. The bitmap's summary makes every step cheap:
+/// The scan of [`find_run`], once `from`'s word holds no answer
+/// ([`free_in_first_word`]). The bitmap's summary makes every step cheap:
 /// the next free page and the next reserved page are found across whole
 /// stretches at once, and a request spanning whole words first skips to
 /// the next stretch of that many entirely free words, so a fragmented
@@ -198,9 +222,6 @@ fn scan_for_run<Storage: AsRef<[u64]> + AsMut<[u64]>>(
         starts_before,
         window_end,
     } = bounds;
-    if let Some(found) = free_in_first_word(bitmap, window, from, bounds, pages, step) {
-        return Ok(found);
-    }
     // Any run of `pages` free pages holds at least this many whole free words.
     let whole_words = whole_words_within(pages);
     // Candidates then start on word boundaries.
@@ -402,57 +423,15 @@ pub(crate) fn find_placement<Storage: AsRef<[u64]> + AsMut<[u64]>>(
     let step = (request.align >> page.shift()).max(1);
     // A node known to hold no room for the request anywhere is refused
     // before its window is worked out.
-    let refused_from = bitmap.refused_from(pages, step);
-    if refused_from == 0 {
+    if bitmap.refused_from(pages, step) == 0 {
         return None;
     }
     let start = scan_start(window, page, request)?;
-    // Most small requests land in the first pass's first word: no scan.
-    let bounds = ScanBounds {
-        starts_before: refused_from.min(start.window_end),
-        window_end: start.window_end,
-    };
-    if let Some(found) = free_in_first_word(bitmap, window, start.first, bounds, pages, step) {
-        return Some(place(bitmap, window, page, request, found));
-    }
-    scan_for_placement(bitmap, window, page, request, &start, pages)
-}
-
-/// The rest of [`find_placement`], when the first word holds no answer:
-/// the first pass's scan from `start.first`, then, if the hint moved it,
-/// the scan from the requested start. Kept out of line, so that the
-/// common case above stays a small function.
-#[inline(never)]
-fn scan_for_placement<Storage: AsRef<[u64]> + AsMut<[u64]>>(
-    bitmap: &Bitmap<Storage>,
-    window: &NodeWindow,
-    page: PageSize,
-    request: &SearchRequest,
-    start: &ScanStart,
-    pages: u64,
-) -> Option<Placement> {
-    // The scan's first reads (the summary words and the leaf word at its
-    // start) miss the cache at a random goal: ask for them together.
-    bitmap.prefetch_page(start.first);
-    let found = find_run(
-        bitmap,
-        window,
-        start.first,
-        start.window_end,
-        pages,
-        start.step,
-    )
-    .or_else(|| {
-        let requested = start.fallback?;
-        find_run(
-            bitmap,
-            window,
-            requested,
-            start.window_end,
-            pages,
-            start.step,
-        )
-    })?;
+    let found =
+        find_run(bitmap, window, start.first, start.window_end, pages, step).or_else(|| {
+            let requested = start.fallback?;
+            find_run(bitmap, window, requested, start.window_end, pages, step)
+        })?;
     Some(place(bitmap, window, page, request, found))
 }
 
