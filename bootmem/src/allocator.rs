@@ -707,20 +707,22 @@ mod tests {
         // when the second asks; the 63 after it fill the page without a
         // search, the last one to its very end.
         assert_eq!(allocate_blocks(&mut allocator, 64, 64), (1, 1));
-        // Whole pages: each searched for, on the streak's node without
-        // the walk; no block ends inside a page, so no proof.
-        assert_eq!(allocate_blocks(&mut allocator, 3, 4096), (3, 0));
-        // A small block starts a page again, and the ones after it stay
-        // in it without a search.
-        assert_eq!(allocate_blocks(&mut allocator, 1, 64), (1, 0));
-        assert_eq!(allocate_blocks(&mut allocator, 62, 64), (0, 1));
+        // Whole pages: each at the hint, its page free in the hint's word,
+        // without a search; the proof is carried from page to page.
+        assert_eq!(allocate_blocks(&mut allocator, 3, 4096), (0, 0));
+        // A small block starts a page again, at the hint, and the ones
+        // after it stay in it: still no search, no new proof.
+        assert_eq!(allocate_blocks(&mut allocator, 1, 64), (0, 0));
+        assert_eq!(allocate_blocks(&mut allocator, 62, 64), (0, 0));
     }
 
     #[test]
     fn a_streak_whose_node_is_full_goes_on_to_the_next_node_asking_it_once() {
         let mut allocator = free_machine(false);
-        // Node 0's 256 pages, one a request, all on the streak.
-        assert_eq!(allocate_blocks(&mut allocator, 0x100, 4096), (0x100, 0));
+        // Node 0's 256 pages, one a request: the first through the walk
+        // and a search, the others at the hint on the streak, with one
+        // proof carried from page to page.
+        assert_eq!(allocate_blocks(&mut allocator, 0x100, 4096), (1, 1));
         // The next: node 0 is asked once (no room), then node 1, as the
         // walk does; not node 0 again.
         let before = searches_and_proofs();
@@ -735,18 +737,144 @@ mod tests {
     }
 
     #[test]
-    fn only_a_small_block_after_one_ending_inside_a_page_works_out_the_proof() {
+    fn a_streak_places_blocks_of_pages_at_the_hint_while_they_fit_its_word() {
         let mut allocator = free_machine(false);
-        assert_eq!(allocate_blocks(&mut allocator, 5, 4096), (5, 0));
-        // Larger than a page: never placed without a search, so no proof,
-        // even where the last block ended inside a page.
-        assert_eq!(allocate_blocks(&mut allocator, 5, 4096 + 64), (5, 0));
-        // Small blocks after them: the proof is worked out once, holds,
-        // and both go into the partly used page without a search.
-        assert_eq!(allocate_blocks(&mut allocator, 2, 64), (0, 1));
-        // The bit-by-bit reference walks the nodes and searches every
-        // time, as Linux does: no streak, no proof.
         let mut reference = free_machine(true);
-        assert_eq!(allocate_blocks(&mut reference, 5, 64), (0, 0));
+        let mut placed = Vec::new();
+        let mut counts = Vec::new();
+        for allocator in [&mut allocator, &mut reference] {
+            let mut addresses = Vec::new();
+            let before = searches_and_proofs();
+            // 5 pages, then blocks of two pages and a bit (three pages
+            // each from the hint, merged into the last one's page), then
+            // small blocks: from page 5 to 64, then the word's end.
+            for size in [4096; 5]
+                .into_iter()
+                .chain([2 * 4096 + 64; 30])
+                .chain([64; 2])
+            {
+                let request = AllocationRequest::new(size).aligned(64);
+                addresses.push(allocator.allocate(&request).unwrap().as_u64());
+            }
+            let after = searches_and_proofs();
+            counts.push((after.0 - before.0, after.1 - before.1));
+            placed.push(addresses);
+        }
+        assert_eq!(placed[0], placed[1]);
+        // The first block is searched for; the proof is worked out when
+        // the second asks and carried after. The run of the block that
+        // would leave the first leaf word (pages 63 to 65) is searched for.
+        assert_eq!(counts[0], (2, 2));
+        // The bit-by-bit reference walks the nodes and searches every
+        // time, as Linux does: no streak, so no proof.
+        assert_eq!(counts[1].1, 0);
+    }
+
+    /// Allocates 64-byte blocks aligned 64, 128 and 256 in turn; returns
+    /// their addresses and the searches and proofs they made.
+    fn allocate_cycling_alignments(
+        allocator: &mut BootAllocator<Vec<u64>, NoZeroing, 4>,
+        count: u64,
+    ) -> (Vec<u64>, (u64, u64)) {
+        let before = searches_and_proofs();
+        let addresses = (0..count)
+            .map(|index| {
+                let request = AllocationRequest::new(64).aligned(64 << (index % 3));
+                allocator.allocate(&request).unwrap().as_u64()
+            })
+            .collect();
+        let after = searches_and_proofs();
+        (addresses, (after.0 - before.0, after.1 - before.1))
+    }
+
+    #[test]
+    fn a_streak_keeps_its_proof_over_alignments_of_a_page_or_less() {
+        let mut allocator = free_machine(false);
+        let mut reference = free_machine(true);
+        // One search for the first block, one proof when the second asks:
+        // every alignment here has a step of one page.
+        let (addresses, counts) = allocate_cycling_alignments(&mut allocator, 30);
+        assert_eq!(counts, (1, 1));
+        assert_eq!(addresses, allocate_cycling_alignments(&mut reference, 30).0);
+        // A page-aligned block: another step, so its own proof, then a
+        // search (it cannot merge); the small blocks after it stay on the
+        // streak, with one proof more for their step.
+        let page = AllocationRequest::new(64).aligned(8192);
+        let before = searches_and_proofs();
+        assert_eq!(
+            allocator.allocate(&page).unwrap(),
+            reference.allocate(&page).unwrap()
+        );
+        assert_eq!(searches_and_proofs().0 - before.0, 1);
+        let (addresses, counts) = allocate_cycling_alignments(&mut allocator, 30);
+        assert_eq!(counts, (0, 1));
+        assert_eq!(addresses, allocate_cycling_alignments(&mut reference, 30).0);
+    }
+
+    /// A page, small blocks in the next page (hint 2), then frees of 64
+    /// bytes that free no page, each followed by small blocks; returns the
+    /// addresses placed and the searches and proofs of each step.
+    fn frees_of_no_page(
+        allocator: &mut BootAllocator<Vec<u64>, NoZeroing, 4>,
+    ) -> (Vec<u64>, Vec<(u64, u64)>) {
+        let mut counts = vec![allocate_blocks(allocator, 1, 4096)];
+        counts.push(allocate_blocks(allocator, 3, 64));
+        // Above the hint: the hint stays (Linux's `__free` lowers it only
+        // to a lower start). Inside the first page: the hint drops to page
+        // 1, the partly used one.
+        for freed in [0x80 * 4096 + 0x40, 0x40] {
+            allocator.free(PhysicalAddress::new(freed), 64).unwrap();
+            counts.push(allocate_blocks(allocator, 3, 64));
+        }
+        let request = AllocationRequest::new(64).aligned(64);
+        let last = allocator.allocate(&request).unwrap().as_u64();
+        let (last_end, hint) = allocator
+            .registry
+            .iter()
+            .map(|node| (node.last_end_offset, node.hint_index))
+            .next()
+            .unwrap();
+        (vec![last, last_end, hint], counts)
+    }
+
+    #[test]
+    fn a_free_that_changes_nothing_keeps_the_streak_and_its_proof() {
+        let (placed, counts) = frees_of_no_page(&mut free_machine(false));
+        // The small blocks after the page: the first at the hint (the
+        // proof worked out), the others merged into its page. The free
+        // above the hint changes nothing: no search, no proof.
+        // The one below drops the hint to the partly used page: the proof
+        // fails there, so a search, which starts there, finds page 2 and
+        // merges as Linux's does; the proof is worked out again after it.
+        assert_eq!(counts, [(1, 0), (0, 1), (0, 0), (1, 2)]);
+        assert_eq!(placed, frees_of_no_page(&mut free_machine(true)).0);
+    }
+
+    #[test]
+    fn after_a_free_lowers_the_hint_a_streak_places_where_linux_does() {
+        for free_at in [0u64, 0x40, 4096, 2 * 4096] {
+            let mut fast = free_machine(false);
+            let mut reference = free_machine(true);
+            let mut placed = Vec::new();
+            for allocator in [&mut fast, &mut reference] {
+                let mut addresses = Vec::new();
+                // Two whole pages, then blocks inside the third.
+                for size in [4096, 4096, 64, 64] {
+                    let request = AllocationRequest::new(size).aligned(64);
+                    addresses.push(allocator.allocate(&request).unwrap().as_u64());
+                }
+                // Frees the first page (or nothing, a part of it), which
+                // lowers the hint below the partly used page.
+                allocator
+                    .free(PhysicalAddress::new(free_at), 4096 - free_at % 4096)
+                    .unwrap();
+                for _ in 0..3 {
+                    let request = AllocationRequest::new(64).aligned(64);
+                    addresses.push(allocator.allocate(&request).unwrap().as_u64());
+                }
+                placed.push(addresses);
+            }
+            assert_eq!(placed[0], placed[1], "freed from {free_at:#x}");
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! One node's allocator (Linux's `bootmem_data`): its frames, bitmap, hint and last end.
 
 use crate::address::{FrameRange, PageFrameNumber, PageSize, PhysicalAddress};
-use crate::bitmap::{node_storage_words, Bitmap};
+use crate::bitmap::{node_storage_words, Bitmap, BITS_PER_WORD};
 use crate::node_id::NodeId;
 use crate::search::{self, NodeWindow, Placement, SearchRequest};
 use crate::sequential;
@@ -24,9 +24,10 @@ pub(crate) struct NodeAllocator<Storage> {
     /// Whether the search scans bit by bit, as Linux does (benchmarks and
     /// differential tests only).
     pub(crate) bit_by_bit: bool,
-    /// Whether the streak's proof ([`sequential::hint_is_next`]) holds
-    /// since the last allocation, once a streak has asked.
-    pub(crate) streak_proof: sequential::Cached<Option<bool>>,
+    /// The streak's proof ([`sequential::hint_is_next`]) since the node
+    /// last changed, once a streak has asked: whether it holds, for the
+    /// step it was worked out for.
+    pub(crate) streak_proof: sequential::Cached<Option<sequential::Proof>>,
 }
 
 impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
@@ -97,17 +98,18 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
         let address = self.commit(page, &placement);
         // The streak's proof is about the new hint: worked out when a
         // streak first needs it.
-        self.streak_proof = sequential::Cached(None);
+        self.forget_streak_proof();
         Some(address)
     }
 
     /// The next block of a streak ([`sequential::Streak`]), without a
-    /// search: `request`, of at most a page, lands at the end of the last
-    /// block aligned when it ends inside the same partly used page and the
-    /// proof ([`sequential::hint_is_next`]) holds, for then the general
-    /// path would place it exactly there; nothing else changes but the last
-    /// end. `None` in every other case (the caller asks
-    /// [`allocate`](Self::allocate)).
+    /// search, where the proof ([`sequential::hint_is_next`]) shows where
+    /// the general path would place it: a block of at most a page that
+    /// ends inside the partly used page goes at the end of the last block,
+    /// aligned, and nothing else changes but the last end; any other block
+    /// whose pages from the hint lie free in the hint's leaf word goes at
+    /// the hint ([`place_at_hint`](Self::place_at_hint)). `None` in every
+    /// other case (the caller asks [`allocate`](Self::allocate)).
     #[inline(always)]
     pub(crate) fn extend_streak(
         &mut self,
@@ -116,42 +118,97 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
     ) -> Option<PhysicalAddress> {
         let shift = page.shift();
         let last_end = self.last_end_offset;
-        if request.size > page.bytes()
-            || last_end & (page.bytes() - 1) == 0
-            || !self.streak_proof(page, request)
+        if request.size <= page.bytes() && last_end & (page.bytes() - 1) != 0 {
+            let proof = self.streak_proof(page, request);
+            if !proof.holds {
+                return None;
+            }
+            let base = self.start_frame() << shift;
+            let start = search::align_up_saturating(base + last_end, request.align) - base;
+            let end = start.checked_add(request.size)?;
+            // The block must end before the hint page, the page after the
+            // partly used one; a free that lowered the hint below that page
+            // (Linux then merges no more) leaves no room before it.
+            if end <= self.hint_index << shift {
+                trace::allocation_attempt(self.id, page, request);
+                self.last_end_offset = end;
+                return Some(PhysicalAddress::new(base + start));
+            }
+        }
+        self.place_at_hint(page, request)
+    }
+
+    /// A streak's block at the hint: where the proof holds, the general
+    /// search's first candidate is the hint, and when the request's pages
+    /// from there lie free inside the hint's leaf word and the window,
+    /// that candidate is its answer (the first-word case of
+    /// [`search::find_placement`]), placed as it would place it
+    /// ([`search::place`]). The proof is carried to the new hint
+    /// ([`sequential::Proof::carried`]).
+    #[inline]
+    fn place_at_hint(
+        &mut self,
+        page: PageSize,
+        request: &SearchRequest,
+    ) -> Option<PhysicalAddress> {
+        let hint = self.hint_index;
+        let pages = page.pages_for(request.size);
+        if pages > BITS_PER_WORD - hint % BITS_PER_WORD {
+            return None;
+        }
+        // The pages first: where they are taken, the proof is not worked out.
+        let run = (u64::MAX >> (BITS_PER_WORD - pages)) << (hint % BITS_PER_WORD);
+        if self.bitmap.word(hint / BITS_PER_WORD) & run != 0 {
+            return None;
+        }
+        let proof = self.streak_proof(page, request);
+        if !proof.holds
+            || hint + pages > proof.window_end
+            || hint >= self.bitmap.refused_from(pages, proof.step)
         {
             return None;
         }
-        debug_assert_eq!(self.hint_index, (last_end >> shift) + 1);
-        let base = self.start_frame() << shift;
-        let start = search::align_up_saturating(base + last_end, request.align) - base;
-        let end = start.checked_add(request.size)?;
-        if end > self.hint_index << shift {
-            return None;
-        }
         trace::allocation_attempt(self.id, page, request);
-        self.last_end_offset = end;
-        Some(PhysicalAddress::new(base + start))
+        let placement = search::place(&self.bitmap, &self.window(), page, request, hint);
+        let address = self.commit(page, &placement);
+        let carried = proof.carried(&self.bitmap, &self.window());
+        self.streak_proof = sequential::Cached(Some(carried));
+        Some(address)
     }
 
-    /// Whether the streak's proof ([`sequential::hint_is_next`]) holds for
-    /// `request` (a request with the streak's goal, limit and alignment)
-    /// since the last allocation: worked out the first time a streak asks,
-    /// then kept until the node allocates again.
+    /// The streak's proof ([`sequential::hint_is_next`]) for `request` (a
+    /// request with the streak's goal and limit): worked out the first
+    /// time a streak asks at a step (the proof reads the request through
+    /// its goal, limit and step alone), then kept until the node changes
+    /// ([`forget_streak_proof`](Self::forget_streak_proof)) or a request of
+    /// another step asks.
     #[inline(always)]
-    fn streak_proof(&mut self, page: PageSize, request: &SearchRequest) -> bool {
+    fn streak_proof(&mut self, page: PageSize, request: &SearchRequest) -> sequential::Proof {
         match self.streak_proof.0 {
-            Some(proven) => proven,
-            None => self.work_out_streak_proof(page, request),
+            // The same alignment as the last ask first: one compare.
+            Some(proof) if proof.align == request.align || proof.step == request.step(page) => {
+                proof
+            }
+            _ => self.work_out_streak_proof(page, request),
         }
     }
 
-    /// [`streak_proof`](Self::streak_proof)'s first time.
+    /// [`streak_proof`](Self::streak_proof)'s first time at a step.
     #[inline(never)]
-    fn work_out_streak_proof(&mut self, page: PageSize, request: &SearchRequest) -> bool {
-        let proven = sequential::hint_is_next(&self.bitmap, &self.window(), page, request);
-        self.streak_proof = sequential::Cached(Some(proven));
-        proven
+    fn work_out_streak_proof(
+        &mut self,
+        page: PageSize,
+        request: &SearchRequest,
+    ) -> sequential::Proof {
+        let proof = sequential::hint_is_next(&self.bitmap, &self.window(), page, request);
+        self.streak_proof = sequential::Cached(Some(proof));
+        proof
+    }
+
+    /// Drops the streak's proof: the node's pages, hint or last end have
+    /// changed (a search-free step of the streak itself excepted).
+    fn forget_streak_proof(&mut self) {
+        self.streak_proof = sequential::Cached(None);
     }
 
     /// Applies a placement found by [`search::find_placement`]: reserves its pages
@@ -209,18 +266,25 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
         if !frames.is_empty() {
             let (from, to) = (self.index_of(frames.start()), self.index_of(frames.end()));
             self.bitmap.set_range(from, to);
+            self.forget_streak_proof();
         }
     }
 
     /// Linux's `__free` on `frames` (inside the node, possibly empty):
     /// lowers the hint to the start of the range, even an empty one, and
     /// clears the bits. The caller re-reserves bitmap pages afterwards.
+    /// A free that changes nothing (an empty range at or past the hint:
+    /// the partial pages of a small `free_bootmem`) keeps the streak's proof.
     pub(crate) fn free_frames(&mut self, frames: FrameRange) {
         let from_index = self.index_of(frames.start());
-        self.hint_index = self.hint_index.min(from_index);
+        if from_index < self.hint_index {
+            self.hint_index = from_index;
+            self.forget_streak_proof();
+        }
         if !frames.is_empty() {
             self.bitmap
                 .clear_range(from_index, self.index_of(frames.end()));
+            self.forget_streak_proof();
         }
     }
 

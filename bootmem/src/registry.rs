@@ -20,10 +20,13 @@ use crate::sequential::{Cached, Streak};
 #[derive(Debug)]
 pub(crate) struct NodeRegistry<Storage, const MAX_NODES: usize> {
     nodes: FixedList<Option<NodeAllocator<Storage>>, MAX_NODES>,
-    /// A run of allocations with one goal, limit and alignment that the
-    /// walk's first node placed ([`Streak`]). Every mutable access to a node (through
-    /// [`get_mut`](Self::get_mut), [`iter_mut`](Self::iter_mut) or
-    /// [`insert`](Self::insert)) ends it.
+    /// A run of allocations with one goal and limit that the walk's first
+    /// node placed ([`Streak`]). It rests on the list of nodes alone (which
+    /// node the walk tries first for the key), so what changes the list or
+    /// every node at once ([`insert`](Self::insert),
+    /// [`iter_mut`](Self::iter_mut), [`detach_nodes`](Self::detach_nodes))
+    /// ends it; a change inside one node ([`get_mut`](Self::get_mut)) drops
+    /// only that node's proof, which the node does itself.
     streak: Cached<Option<Streak>>,
 }
 
@@ -85,9 +88,9 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize>
             .expect("positions below the length hold nodes")
     }
 
-    /// The node at `position` in address order, mutably.
+    /// The node at `position` in address order, mutably. A streak stays:
+    /// the node drops its own proof when its pages, hint or last end change.
     pub(crate) fn get_mut(&mut self, position: usize) -> &mut NodeAllocator<Storage> {
-        self.streak = Cached(None);
         self.nodes
             .get_mut(position)
             .and_then(Option::as_mut)
@@ -139,8 +142,8 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize>
 
     /// Places `request` by the current streak, without the node walk.
     ///
-    /// A request with the streak's goal, limit and alignment meets the same
-    /// nodes in the walk, so the walk would try the streak's node first and
+    /// A request with the streak's goal and limit meets the same nodes in
+    /// the walk, whatever its size and alignment, so the walk would try the streak's node first and
     /// take whatever that node places. The node is asked directly: a block
     /// that continues in its partly used page, when the node's proof holds,
     /// without even a search ([`NodeAllocator::extend_streak`]); any other
@@ -151,7 +154,6 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize>
         let Some(streak) = self.streak.0.filter(|streak| streak.matches(request)) else {
             return StreakStep::NoStreak;
         };
-        // Not through `get_mut`: extending the streak keeps it.
         let Some(node) = self.nodes.get_mut(streak.position).and_then(Option::as_mut) else {
             return StreakStep::NoStreak;
         };

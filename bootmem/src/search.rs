@@ -37,6 +37,14 @@ pub(crate) struct SearchRequest {
     pub(crate) limit: Option<PhysicalAddress>,
 }
 
+impl SearchRequest {
+    /// The search's step: the alignment in pages, at least one.
+    #[inline(always)]
+    pub(crate) fn step(&self, page: PageSize) -> u64 {
+        (self.align >> page.shift()).max(1)
+    }
+}
+
 /// Where a request lands on a node, relative to the node's first byte.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Placement {
@@ -62,7 +70,7 @@ pub(crate) fn align_up_saturating(value: u64, step: u64) -> u64 {
 }
 
 /// Linux's `align_idx`: aligns the absolute frame of node index `index`.
-fn align_index(window: &NodeWindow, index: u64, step: u64) -> u64 {
+pub(crate) fn align_index(window: &NodeWindow, index: u64, step: u64) -> u64 {
     align_up_saturating(window.start_frame.saturating_add(index), step) - window.start_frame
 }
 
@@ -101,7 +109,7 @@ pub(crate) fn scan_start(
     if high <= low {
         return None;
     }
-    let step = (request.align >> page.shift()).max(1);
+    let step = request.step(page);
     // A goal strictly inside the window is the start (a zero goal never is).
     let start = if low < goal_frame && goal_frame < high {
         align_up_saturating(goal_frame, step)
@@ -420,7 +428,7 @@ pub(crate) fn find_placement<Storage: AsRef<[u64]> + AsMut<[u64]>>(
     #[cfg(test)]
     tests::SEARCHES.with(|searches| searches.set(searches.get() + 1));
     let pages = page.pages_for(request.size);
-    let step = (request.align >> page.shift()).max(1);
+    let step = request.step(page);
     // A node known to hold no room for the request anywhere is refused
     // before its window is worked out.
     if bitmap.refused_from(pages, step) == 0 {

@@ -1,4 +1,4 @@
-//! Streaks: a boot's run of allocations with one goal, limit and alignment, asked of one node directly.
+//! Streaks: a boot's run of allocations with one goal and limit, asked of one node directly.
 //!
 //! Most boot-time allocations follow one another with the same arguments:
 //! the node walk then meets the same nodes in the same order each time,
@@ -12,18 +12,19 @@
 
 use crate::address::{PageSize, PhysicalAddress};
 use crate::bitmap::Bitmap;
-use crate::search::{scan_start, NodeWindow, SearchRequest};
+use crate::search::{align_index, scan_start, NodeWindow, SearchRequest};
 
-/// The proof a streak's search-free step rests on, for a request of at
-/// most a page: the general search would start its scan at the hint and find the
-/// hint page free, no refusal standing in the way.
+/// The proof a streak's search-free steps rest on: the general search
+/// would start its scan at the hint and find the hint page free, no
+/// refusal standing in the way. Worked out for the request's step, with
+/// the end of the window its limit leaves.
 #[inline(always)]
 pub(crate) fn hint_is_next<Storage: AsRef<[u64]> + AsMut<[u64]>>(
     bitmap: &Bitmap<Storage>,
     window: &NodeWindow,
     page: PageSize,
     request: &SearchRequest,
-) -> bool {
+) -> Proof {
     #[cfg(test)]
     tests::PROOFS.with(|proofs| proofs.set(proofs.get() + 1));
     let hint = window.hint_index;
@@ -31,18 +32,30 @@ pub(crate) fn hint_is_next<Storage: AsRef<[u64]> + AsMut<[u64]>>(
     // candidate there only when the hint is inside the window, on a step
     // boundary, and at or past the requested start.
     let Some(scan) = scan_start(window, page, request) else {
-        return false;
+        return Proof {
+            align: request.align,
+            step: request.step(page),
+            window_end: 0,
+            holds: false,
+        };
     };
-    scan.first == hint
-        && hint < scan.window_end
-        && !bitmap.is_set(hint)
-        && hint < bitmap.refused_from(1, scan.step)
+    Proof {
+        align: request.align,
+        step: scan.step,
+        window_end: scan.window_end,
+        holds: scan.first == hint
+            && hint < scan.window_end
+            && !bitmap.is_set(hint)
+            && hint < bitmap.refused_from(1, scan.step),
+    }
 }
 
 /// The key of a streak of allocations on one node: every request of the
-/// streak asks for the same goal, limit and alignment from any node, so
-/// the node walk meets the same nodes in the same order for each, and
-/// takes the first one's placement whenever it has one.
+/// streak asks for the same goal and limit from any node, so the node walk
+/// meets the same nodes in the same order for each (which nodes it skips
+/// and where it stops read the goal and limit alone), and takes the first
+/// one's placement whenever it has one, whatever the request's size and
+/// alignment.
 ///
 /// A streak starts when the first node the walk tried placed a request;
 /// the next requests with the same key are asked of that node directly
@@ -51,17 +64,16 @@ pub(crate) fn hint_is_next<Storage: AsRef<[u64]> + AsMut<[u64]>>(
 /// ([`hint_is_next`]) holds, a block of at most a page that ends inside
 /// the partly used page is placed without a search
 /// ([`NodeAllocator::extend_streak`](crate::node::NodeAllocator::extend_streak)).
-/// The proof is worked out the first time a streak asks after each
-/// allocation the node makes (a search-free step changes nothing it
-/// reads, and a streak keeps its key). Any other change to any node ends
-/// the streak.
+/// The proof is worked out the first time a streak asks after the node
+/// changed, for the request's step ([`Proof`]). Only a change to the list
+/// of nodes ends a streak; a change to a node's pages, hint or last end
+/// drops that node's proof.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Streak {
     /// Registry position of the node.
     pub(crate) position: usize,
     goal: PhysicalAddress,
     limit: Option<PhysicalAddress>,
-    align: u64,
 }
 
 impl Streak {
@@ -71,14 +83,54 @@ impl Streak {
             position,
             goal: request.goal,
             limit: request.limit,
-            align: request.align,
         }
     }
 
-    /// Whether `request` has the streak's key (its size is checked by the node).
+    /// Whether `request` has the streak's key (its size and alignment are
+    /// the node's to judge).
     #[inline]
     pub(crate) fn matches(&self, request: &SearchRequest) -> bool {
-        self.goal == request.goal && self.limit == request.limit && self.align == request.align
+        self.goal == request.goal && self.limit == request.limit
+    }
+}
+
+/// A node's worked-out [`hint_is_next`] for a streak: the proof reads the
+/// request through its goal and limit (the streak's key) and its step (its
+/// alignment in pages, at least one), so it holds for every request of the
+/// streak with that step: all those aligned to a page or less share it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Proof {
+    /// The alignment of the request it was worked out for.
+    pub(crate) align: u64,
+    /// The step it was worked out for (that alignment's).
+    pub(crate) step: u64,
+    /// The end of the search window (node-relative): the node's end, or
+    /// the streak's limit.
+    pub(crate) window_end: u64,
+    /// Whether it holds.
+    pub(crate) holds: bool,
+}
+
+impl Proof {
+    /// The proof carried to the node's new hint, after a block was placed
+    /// at the hint it held for and reserved pages past it (so the new hint
+    /// lies past the old one, and past the requested start as the old one
+    /// did: the scan's first candidate is the new hint aligned to the
+    /// step). It holds again where that candidate is the new hint itself,
+    /// inside the window, free, and before any refusal.
+    #[inline(always)]
+    pub(crate) fn carried<Storage: AsRef<[u64]> + AsMut<[u64]>>(
+        self,
+        bitmap: &Bitmap<Storage>,
+        window: &NodeWindow,
+    ) -> Self {
+        let hint = window.hint_index;
+        let holds = self.holds
+            && align_index(window, hint, self.step) == hint
+            && hint < self.window_end
+            && !bitmap.is_set(hint)
+            && hint < bitmap.refused_from(1, self.step);
+        Self { holds, ..self }
     }
 }
 
@@ -111,7 +163,7 @@ pub(crate) mod tests {
         page: PageSize,
         request: &SearchRequest,
     ) -> Option<Placement> {
-        (request.size <= page.bytes() && hint_is_next(bitmap, window, page, request))
+        (request.size <= page.bytes() && hint_is_next(bitmap, window, page, request).holds)
             .then(|| place(bitmap, window, page, request, window.hint_index))
     }
 
@@ -242,13 +294,14 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn a_streak_continues_only_with_the_same_goal_limit_and_alignment() {
+    fn a_streak_continues_only_with_the_same_goal_and_limit() {
         let first = request(0x40, 0x40, 0x1000, Some(0x10_0000));
         let streak = Streak::new(0, &first);
         assert!(streak.matches(&request(0x80, 0x40, 0x1000, Some(0x10_0000))));
+        assert!(streak.matches(&request(0x40, 0x1000, 0x1000, Some(0x10_0000))));
         assert!(!streak.matches(&request(0x40, 0x40, 0x2000, Some(0x10_0000))));
         assert!(!streak.matches(&request(0x40, 0x40, 0x1000, None)));
-        assert!(!streak.matches(&request(0x40, 0x1000, 0x1000, Some(0x10_0000))));
+        assert!(!streak.matches(&request(0x40, 0x40, 0x1000, Some(0x20_0000))));
     }
 
     #[test]

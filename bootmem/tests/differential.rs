@@ -52,8 +52,20 @@ fn machine(bit_by_bit: bool) -> Allocator {
 #[derive(Clone, Debug)]
 enum Operation {
     Allocate(AllocationRequest),
-    Free { start: u64, pages: u64 },
-    Reserve { start: u64, pages: u64 },
+    Free {
+        start: u64,
+        pages: u64,
+    },
+    /// A free of `size` bytes from byte `start`: a few bytes inside a page
+    /// free no page, and may lower the hint.
+    FreeBytes {
+        start: u64,
+        size: u64,
+    },
+    Reserve {
+        start: u64,
+        pages: u64,
+    },
 }
 
 /// A power of two from 2^0 to 2^`max_shift`, times a small factor.
@@ -99,6 +111,9 @@ fn apply(allocator: &mut Allocator, operation: &Operation) -> String {
                 allocator.free(PhysicalAddress::new(start * PAGE), pages * PAGE)
             )
         }
+        Operation::FreeBytes { start, size } => {
+            format!("{:?}", allocator.free(PhysicalAddress::new(*start), *size))
+        }
         Operation::Reserve { start, pages } => {
             let pages = (*pages).min(END - start);
             let result = allocator.reserve(
@@ -134,23 +149,49 @@ proptest! {
     }
 }
 
-/// A burst of small requests that share a goal, limit and alignment (the
-/// sequential shortcut's streaks), some past a page; or a free or reserve
-/// next to where they land.
+/// A burst of requests that share a goal and limit (the streaks), most
+/// of them small, some of a page or a few pages (placed at the hint), a
+/// few larger; most at the burst's alignment, some at another, so that a
+/// streak's proof is worked out for more than one step. Or a free or
+/// reserve next to where they land, or a free of a few bytes that frees
+/// no page (which keeps a streak, unless it lowers the hint).
 fn streak_burst() -> impl Strategy<Value = Vec<Operation>> {
+    let alignment = || {
+        prop_oneof![
+            Just(8u64),
+            Just(64),
+            Just(256),
+            Just(4096),
+            Just(8192),
+            Just(1 << 16)
+        ]
+    };
     let burst = (
-        proptest::collection::vec(prop_oneof![12 => 1u64..600, 1 => 1u64..9000], 1..40),
-        prop_oneof![Just(8u64), Just(64), Just(4096), Just(1 << 16)],
+        proptest::collection::vec(
+            (
+                prop_oneof![
+                    12 => 1u64..600,
+                    3 => 4000u64..4200,
+                    2 => 1u64..9000,
+                    1 => 9000u64..300_000,
+                ],
+                prop_oneof![3 => Just(None), 1 => alignment().prop_map(Some)],
+            ),
+            1..40,
+        ),
+        alignment(),
         prop_oneof![Just(0u64), Just(16u64 << 20), Just(150_016 * PAGE - 8192)],
-        prop_oneof![4 => Just(None), 1 => Just(Some(32u64 << 20))],
+        // No limit, one far past the goals, or one inside a leaf word a
+        // streak from 16 MiB fills.
+        prop_oneof![4 => Just(None), 1 => Just(Some(32u64 << 20)), 1 => Just(Some((4096 + 37) * PAGE))],
     )
-        .prop_map(|(sizes, alignment, goal, limit)| {
-            sizes
+        .prop_map(|(requests, alignment, goal, limit)| {
+            requests
                 .into_iter()
-                .map(|size| {
+                .map(|(size, own_alignment)| {
                     Operation::Allocate(AllocationRequest {
                         size,
-                        alignment,
+                        alignment: own_alignment.unwrap_or(alignment),
                         goal: PhysicalAddress::new(goal),
                         limit: limit.map(PhysicalAddress::new),
                         preference: NodePreference::AnyNode,
@@ -162,7 +203,10 @@ fn streak_burst() -> impl Strategy<Value = Vec<Operation>> {
     prop_oneof![
         6 => burst,
         1 => (near.clone(), 1u64..4).prop_map(|(start, pages)| vec![Operation::Free { start, pages }]),
-        1 => (near, 1u64..4).prop_map(|(start, pages)| vec![Operation::Reserve { start, pages }]),
+        1 => (near.clone(), 1u64..4).prop_map(|(start, pages)| vec![Operation::Reserve { start, pages }]),
+        1 => (near, 1u64..4095, 1u64..64).prop_map(|(page, offset, size)| {
+            vec![Operation::FreeBytes { start: page * PAGE + offset, size }]
+        }),
     ]
 }
 
