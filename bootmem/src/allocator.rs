@@ -714,6 +714,9 @@ mod tests {
         // after it stay in it: still no search, no new proof.
         assert_eq!(allocate_blocks(&mut allocator, 1, 64), (0, 0));
         assert_eq!(allocate_blocks(&mut allocator, 62, 64), (0, 0));
+        // Blocks of more pages than a leaf word holds: each searched for,
+        // on the streak's node; no proof is worked out for them.
+        assert_eq!(allocate_blocks(&mut allocator, 2, 65 * 4096), (2, 0));
     }
 
     #[test]
@@ -762,9 +765,10 @@ mod tests {
         }
         assert_eq!(placed[0], placed[1]);
         // The first block is searched for; the proof is worked out when
-        // the second asks and carried after. The run of the block that
-        // would leave the first leaf word (pages 63 to 65) is searched for.
-        assert_eq!(counts[0], (2, 2));
+        // the second asks and carried after, also past the one search: the
+        // run of the block that would leave the first leaf word (pages 63
+        // to 65).
+        assert_eq!(counts[0], (2, 1));
         // The bit-by-bit reference walks the nodes and searches every
         // time, as Linux does: no streak, so no proof.
         assert_eq!(counts[1].1, 0);
@@ -796,19 +800,110 @@ mod tests {
         let (addresses, counts) = allocate_cycling_alignments(&mut allocator, 30);
         assert_eq!(counts, (1, 1));
         assert_eq!(addresses, allocate_cycling_alignments(&mut reference, 30).0);
-        // A page-aligned block: another step, so its own proof, then a
-        // search (it cannot merge); the small blocks after it stay on the
-        // streak, with one proof more for their step.
+        // A block aligned to two pages: another step, so its own proof;
+        // the first pass starts from the hint and finds the next boundary
+        // in the hint's word, so no search. The small blocks after it stay
+        // on the streak, with one proof more for their step.
         let page = AllocationRequest::new(64).aligned(8192);
         let before = searches_and_proofs();
         assert_eq!(
             allocator.allocate(&page).unwrap(),
             reference.allocate(&page).unwrap()
         );
-        assert_eq!(searches_and_proofs().0 - before.0, 1);
+        assert_eq!(searches_and_proofs().0 - before.0, 0);
+        assert_eq!(searches_and_proofs().1 - before.1, 1);
         let (addresses, counts) = allocate_cycling_alignments(&mut allocator, 30);
         assert_eq!(counts, (0, 1));
         assert_eq!(addresses, allocate_cycling_alignments(&mut reference, 30).0);
+    }
+
+    /// Runs `requests` on a fresh machine; returns each result and the
+    /// searches and proofs they made.
+    fn run_requests(
+        bit_by_bit: bool,
+        requests: &[AllocationRequest],
+    ) -> (Vec<Result<PhysicalAddress, AllocationError>>, (u64, u64)) {
+        let mut allocator = free_machine(bit_by_bit);
+        let before = searches_and_proofs();
+        let results = requests
+            .iter()
+            .map(|request| allocator.allocate(request))
+            .collect();
+        let after = searches_and_proofs();
+        (results, (after.0 - before.0, after.1 - before.1))
+    }
+
+    #[test]
+    fn a_streak_that_reaches_its_limit_merges_no_more_as_linux() {
+        // A limit inside page 3: the window ends there. Pages 0 and 1,
+        // then a small block in page 2; the hint is then page 3, past the
+        // window, and Linux's first pass finds nothing: it does not merge
+        // into page 2, and with no free page below the limit it fails.
+        let limit = PhysicalAddress::new(3 * 4096 + 0x800);
+        let at = |size| AllocationRequest::new(size).aligned(64).limit(limit);
+        let requests = [at(4096), at(4096), at(64), at(64)];
+        let (results, counts) = run_requests(false, &requests);
+        assert_eq!(results, run_requests(true, &requests).0);
+        assert!(results[3].is_err());
+        // The walk searches for the first; the second and third go at the
+        // hint; the fourth is searched for.
+        assert_eq!(counts, (2, 1));
+    }
+
+    #[test]
+    fn a_streak_over_reserved_pages_finds_its_pages_in_the_hints_word() {
+        // Every other page reserved: each page goes to the next free one,
+        // found in the hint's word without a search, while the word holds one.
+        let mut requests = Vec::new();
+        let mut fast = free_machine(false);
+        let mut reference = free_machine(true);
+        for allocator in [&mut fast, &mut reference] {
+            for page in (1..0x40).step_by(2) {
+                allocator
+                    .reserve(PhysicalAddress::new(page * 4096), 4096, ReserveMode::Shared)
+                    .unwrap();
+            }
+        }
+        requests.resize(40, AllocationRequest::new(4096).aligned(4096));
+        let before = searches_and_proofs();
+        for request in &requests {
+            assert_eq!(fast.allocate(request), reference.allocate(request));
+        }
+        let after = searches_and_proofs();
+        // 32 free pages in the first word: the first through the walk, 31
+        // from the hint, with one proof; the 33rd is not in the hint's word
+        // (a search, after which the proof is carried); the rest follow
+        // from the hint again.
+        assert_eq!((after.0 - before.0, after.1 - before.1), (2, 1));
+    }
+
+    #[test]
+    fn after_a_search_a_streak_carries_its_proof() {
+        let goal = PhysicalAddress::new(16 * 4096);
+        let mut placed = Vec::new();
+        let mut counts = Vec::new();
+        for bit_by_bit in [false, true] {
+            let mut allocator = free_machine(bit_by_bit);
+            let mut allocate = |allocator: &mut BootAllocator<Vec<u64>, NoZeroing, 4>, count| {
+                let before = searches_and_proofs();
+                for _ in 0..count {
+                    let request = AllocationRequest::new(64).aligned(64).goal(goal);
+                    placed.push(allocator.allocate(&request).unwrap().as_u64());
+                }
+                let after = searches_and_proofs();
+                (after.0 - before.0, after.1 - before.1)
+            };
+            allocate(&mut allocator, 3);
+            // 64 bytes below the goal freed: no page, but the hint drops to
+            // page 1, and the first pass starts at the goal, not the hint.
+            allocator.free(PhysicalAddress::new(0x40), 64).unwrap();
+            // The proof, worked out again, fails; one search places the
+            // block (merged, at the goal's page), and the proof is carried
+            // past it: the next ones merge without a search.
+            counts.push(allocate(&mut allocator, 5));
+        }
+        assert_eq!(placed[..8], placed[8..]);
+        assert_eq!(counts[0], (1, 1));
     }
 
     /// A page, small blocks in the next page (hint 2), then frees of 64
@@ -844,9 +939,10 @@ mod tests {
         // proof worked out), the others merged into its page. The free
         // above the hint changes nothing: no search, no proof.
         // The one below drops the hint to the partly used page: the proof
-        // fails there, so a search, which starts there, finds page 2 and
-        // merges as Linux's does; the proof is worked out again after it.
-        assert_eq!(counts, [(1, 0), (0, 1), (0, 0), (1, 2)]);
+        // is worked out again, and the search's first pass starts there,
+        // at a reserved page; its first word holds the answer, page 2,
+        // where the block merges as Linux's does. No search.
+        assert_eq!(counts, [(1, 0), (0, 1), (0, 0), (0, 1)]);
         assert_eq!(placed, frees_of_no_page(&mut free_machine(true)).0);
     }
 

@@ -102,14 +102,41 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
         Some(address)
     }
 
+    /// [`allocate`](Self::allocate) for a streak's request that the node
+    /// could not place without a search. Its block lies at or past the
+    /// goal's page (both passes search from the requested start, the goal
+    /// aligned, on), so the new hint lies past that page, and the first
+    /// pass of every later request of the streak, whatever its step,
+    /// starts from the hint: the new hint is past the requested start, or
+    /// no step boundary lies between them. The proof the node has, if any,
+    /// is carried instead of worked out again.
+    #[inline]
+    pub(crate) fn allocate_on_streak(
+        &mut self,
+        page: PageSize,
+        request: &SearchRequest,
+    ) -> Option<PhysicalAddress> {
+        let proof = self.streak_proof.0;
+        let address = self.allocate(page, request)?;
+        if let Some(proof) = proof {
+            let starting_at_hint = sequential::Proof {
+                starts_at_hint: true,
+                ..proof
+            };
+            let carried = starting_at_hint.carried(&self.bitmap, &self.window());
+            self.streak_proof = sequential::Cached(Some(carried));
+        }
+        Some(address)
+    }
+
     /// The next block of a streak ([`sequential::Streak`]), without a
     /// search, where the proof ([`sequential::hint_is_next`]) shows where
     /// the general path would place it: a block of at most a page that
     /// ends inside the partly used page goes at the end of the last block,
     /// aligned, and nothing else changes but the last end; any other block
-    /// whose pages from the hint lie free in the hint's leaf word goes at
-    /// the hint ([`place_at_hint`](Self::place_at_hint)). `None` in every
-    /// other case (the caller asks [`allocate`](Self::allocate)).
+    /// whose run the search would find in the hint's leaf word goes there
+    /// ([`place_at_hint`](Self::place_at_hint)). `None` in every other
+    /// case (the caller asks [`allocate`](Self::allocate)).
     #[inline(always)]
     pub(crate) fn extend_streak(
         &mut self,
@@ -120,8 +147,8 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
         let last_end = self.last_end_offset;
         if request.size <= page.bytes() && last_end & (page.bytes() - 1) != 0 {
             let proof = self.streak_proof(page, request);
-            if !proof.holds {
-                return None;
+            if !proof.hint_free {
+                return self.place_at_hint(page, request);
             }
             let base = self.start_frame() << shift;
             let start = search::align_up_saturating(base + last_end, request.align) - base;
@@ -138,12 +165,10 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
         self.place_at_hint(page, request)
     }
 
-    /// A streak's block at the hint: where the proof holds, the general
-    /// search's first candidate is the hint, and when the request's pages
-    /// from there lie free inside the hint's leaf word and the window,
-    /// that candidate is its answer (the first-word case of
-    /// [`search::find_placement`]), placed as it would place it
-    /// ([`search::place`]). The proof is carried to the new hint
+    /// A streak's block found in the hint's leaf word: where the proof
+    /// shows that the general search's first pass starts at the hint, its
+    /// first-word step is its answer whenever it finds the run there
+    /// ([`search::place_from_hint`]). The proof is carried to the new hint
     /// ([`sequential::Proof::carried`]).
     #[inline]
     fn place_at_hint(
@@ -152,24 +177,19 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
         request: &SearchRequest,
     ) -> Option<PhysicalAddress> {
         let hint = self.hint_index;
-        let pages = page.pages_for(request.size);
-        if pages > BITS_PER_WORD - hint % BITS_PER_WORD {
-            return None;
-        }
-        // The pages first: where they are taken, the proof is not worked out.
-        let run = (u64::MAX >> (BITS_PER_WORD - pages)) << (hint % BITS_PER_WORD);
-        if self.bitmap.word(hint / BITS_PER_WORD) & run != 0 {
+        // A run longer than the rest of the hint's word is never found
+        // there: no proof is worked out for it.
+        if page.pages_for(request.size) > BITS_PER_WORD - hint % BITS_PER_WORD {
             return None;
         }
         let proof = self.streak_proof(page, request);
-        if !proof.holds
-            || hint + pages > proof.window_end
-            || hint >= self.bitmap.refused_from(pages, proof.step)
-        {
+        if !proof.starts_at_hint {
             return None;
         }
+        let window = self.window();
+        let placement =
+            search::place_from_hint(&self.bitmap, &window, page, request, proof.window_end)?;
         trace::allocation_attempt(self.id, page, request);
-        let placement = search::place(&self.bitmap, &self.window(), page, request, hint);
         let address = self.commit(page, &placement);
         let carried = proof.carried(&self.bitmap, &self.window());
         self.streak_proof = sequential::Cached(Some(carried));

@@ -160,7 +160,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize>
         if let Some(address) = node.extend_streak(page, request) {
             return StreakStep::Placed(address);
         }
-        match node.allocate(page, request) {
+        match node.allocate_on_streak(page, request) {
             Some(address) => StreakStep::Placed(address),
             None => {
                 self.streak = Cached(None);

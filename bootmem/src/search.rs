@@ -417,6 +417,30 @@ fn free_in_first_word<Storage: AsRef<[u64]> + AsMut<[u64]>>(
     inside.then_some(found)
 }
 
+/// [`find_placement`]'s answer from the first word alone, for a search
+/// whose first pass is known to start from the hint, in a window ending
+/// at `window_end` (a streak's proof, [`crate::sequential::Proof`]): the
+/// run [`free_in_first_word`] finds from the hint, placed as
+/// [`find_placement`] places it. `None` where the scan would have to go
+/// on (the caller then searches).
+#[inline(always)]
+pub(crate) fn place_from_hint<Storage: AsRef<[u64]> + AsMut<[u64]>>(
+    bitmap: &Bitmap<Storage>,
+    window: &NodeWindow,
+    page: PageSize,
+    request: &SearchRequest,
+    window_end: u64,
+) -> Option<Placement> {
+    let pages = page.pages_for(request.size);
+    let step = request.step(page);
+    let bounds = ScanBounds {
+        starts_before: bitmap.refused_from(pages, step).min(window_end),
+        window_end,
+    };
+    let found = free_in_first_word(bitmap, window, window.hint_index, bounds, pages, step)?;
+    Some(place(bitmap, window, page, request, found))
+}
+
 /// Decides where `request` lands on the node, or `None` when it does not fit.
 #[inline]
 pub(crate) fn find_placement<Storage: AsRef<[u64]> + AsMut<[u64]>>(

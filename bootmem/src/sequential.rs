@@ -14,8 +14,9 @@ use crate::address::{PageSize, PhysicalAddress};
 use crate::bitmap::Bitmap;
 use crate::search::{align_index, scan_start, NodeWindow, SearchRequest};
 
-/// The proof a streak's search-free steps rest on: the general search
-/// would start its scan at the hint and find the hint page free, no
+/// The proof a streak's search-free steps rest on: the general search's
+/// first pass starts from the hint, and (for a block merged into the
+/// partly used page) the hint page is inside the window and free, no
 /// refusal standing in the way. Worked out for the request's step, with
 /// the end of the window its limit leaves.
 #[inline(always)]
@@ -28,26 +29,42 @@ pub(crate) fn hint_is_next<Storage: AsRef<[u64]> + AsMut<[u64]>>(
     #[cfg(test)]
     tests::PROOFS.with(|proofs| proofs.set(proofs.get() + 1));
     let hint = window.hint_index;
-    // The scan must start at the hint itself: `scan_start` puts its first
-    // candidate there only when the hint is inside the window, on a step
-    // boundary, and at or past the requested start.
+    // The first pass starts from the hint when `scan_start` puts its first
+    // candidate at the hint aligned to the step: the hint lies at or past
+    // the requested start, or just before it with no step boundary between.
     let Some(scan) = scan_start(window, page, request) else {
         return Proof {
             align: request.align,
             step: request.step(page),
             window_end: 0,
-            holds: false,
+            starts_at_hint: false,
+            hint_free: false,
         };
     };
+    let starts_at_hint = scan.first == align_index(window, hint, scan.step);
     Proof {
         align: request.align,
         step: scan.step,
         window_end: scan.window_end,
-        holds: scan.first == hint
-            && hint < scan.window_end
-            && !bitmap.is_set(hint)
-            && hint < bitmap.refused_from(1, scan.step),
+        starts_at_hint,
+        hint_free: starts_at_hint && hint_page_free(bitmap, hint, scan.step, scan.window_end),
     }
+}
+
+/// Whether the hint page is inside the window, free, and no refusal at
+/// the step stands at or before it. With a first pass from the hint, that
+/// page is then the pass's answer for one page wherever the hint is a step
+/// boundary, as it is at every step of one page, the only ones whose
+/// blocks merge into the partly used page (an alignment of a page or more
+/// starts past it).
+#[inline(always)]
+fn hint_page_free<Storage: AsRef<[u64]> + AsMut<[u64]>>(
+    bitmap: &Bitmap<Storage>,
+    hint: u64,
+    step: u64,
+    window_end: u64,
+) -> bool {
+    hint < window_end && !bitmap.is_set(hint) && hint < bitmap.refused_from(1, step)
 }
 
 /// The key of a streak of allocations on one node: every request of the
@@ -107,30 +124,31 @@ pub(crate) struct Proof {
     /// The end of the search window (node-relative): the node's end, or
     /// the streak's limit.
     pub(crate) window_end: u64,
-    /// Whether it holds.
-    pub(crate) holds: bool,
+    /// Whether the search's first pass starts from the hint (at the hint
+    /// aligned to the step).
+    pub(crate) starts_at_hint: bool,
+    /// Whether, besides, the hint page is free and no refusal stands in
+    /// the way: a block merged into the partly used page goes there.
+    pub(crate) hint_free: bool,
 }
 
 impl Proof {
     /// The proof carried to the node's new hint, after a block was placed
-    /// at the hint it held for and reserved pages past it (so the new hint
-    /// lies past the old one, and past the requested start as the old one
-    /// did: the scan's first candidate is the new hint aligned to the
-    /// step). It holds again where that candidate is the new hint itself,
-    /// inside the window, free, and before any refusal.
+    /// from the hint by a first pass this proof showed to start there, and
+    /// reserved pages past it: the new hint lies past the old one, so past
+    /// the requested start as well, and the first pass starts from it again.
     #[inline(always)]
     pub(crate) fn carried<Storage: AsRef<[u64]> + AsMut<[u64]>>(
         self,
         bitmap: &Bitmap<Storage>,
         window: &NodeWindow,
     ) -> Self {
+        debug_assert!(self.starts_at_hint);
         let hint = window.hint_index;
-        let holds = self.holds
-            && align_index(window, hint, self.step) == hint
-            && hint < self.window_end
-            && !bitmap.is_set(hint)
-            && hint < bitmap.refused_from(1, self.step);
-        Self { holds, ..self }
+        Self {
+            hint_free: hint_page_free(bitmap, hint, self.step, self.window_end),
+            ..self
+        }
     }
 }
 
@@ -154,17 +172,32 @@ pub(crate) mod tests {
     use std::vec;
     use std::vec::Vec;
 
-    /// What the proof claims the general search places: a request of at
-    /// most a page, where [`hint_is_next`] holds, at the hint page (merged
-    /// into the partly used page when the alignment allows).
+    /// What the proof lets a streak place without a search (as the
+    /// node's `extend_streak` does, on the bitmap alone): a block of at
+    /// most a page that ends inside the partly used page, merged there,
+    /// where the hint page is free; any other block whose run the first
+    /// pass finds in the hint's word, where that pass starts from the hint.
     fn next_to_last_block(
         bitmap: &Bitmap<Vec<u64>>,
         window: &NodeWindow,
         page: PageSize,
         request: &SearchRequest,
     ) -> Option<Placement> {
-        (request.size <= page.bytes() && hint_is_next(bitmap, window, page, request).holds)
-            .then(|| place(bitmap, window, page, request, window.hint_index))
+        let proof = hint_is_next(bitmap, window, page, request);
+        let hint = window.hint_index;
+        let partly_used = window.last_end_offset % page.bytes() != 0;
+        if request.size <= page.bytes() && partly_used && proof.hint_free {
+            let merged = place(bitmap, window, page, request, hint);
+            if merged.end_offset <= hint * page.bytes() {
+                return Some(merged);
+            }
+        }
+        proof
+            .starts_at_hint
+            .then(|| {
+                crate::search::place_from_hint(bitmap, window, page, request, proof.window_end)
+            })
+            .flatten()
     }
 
     std::thread_local! {
@@ -269,28 +302,31 @@ pub(crate) mod tests {
     #[test]
     fn the_shortcut_takes_the_page_after_the_last_block() {
         // The last block ended 0x40 bytes before page 5: the next small
-        // block merges into page 4, a page-aligned one takes page 5.
+        // block merges into page 4, a page-aligned one takes page 5, one
+        // aligned to two pages page 6, the next boundary.
         let (bitmap, window) = node(0, 5, 5 * PAGE - 0x40, false);
         let page = PageSize::SIZE_4KIB;
-        let merged = next_to_last_block(&bitmap, &window, page, &request(0x20, 0x20, 0, None));
+        let start = |bitmap: &Bitmap<Vec<u64>>, window: &NodeWindow, size, align| {
+            next_to_last_block(bitmap, window, page, &request(size, align, 0, None))
+                .map(|placement| placement.start_offset)
+        };
+        assert_eq!(start(&bitmap, &window, 0x20, 0x20), Some(5 * PAGE - 0x40));
+        assert_eq!(start(&bitmap, &window, PAGE, PAGE), Some(5 * PAGE));
+        assert_eq!(start(&bitmap, &window, 0x20, 2 * PAGE), Some(6 * PAGE));
+        // Two pages and a bit: three pages from the hint, merged.
         assert_eq!(
-            merged.map(|placement| placement.start_offset),
+            start(&bitmap, &window, 2 * PAGE + 1, 0x40),
             Some(5 * PAGE - 0x40)
         );
-        let whole = next_to_last_block(&bitmap, &window, page, &request(PAGE, PAGE, 0, None));
-        assert_eq!(
-            whole.map(|placement| placement.start_offset),
-            Some(5 * PAGE)
-        );
-        // A hint page off the step, a taken hint page, or a larger block: no shortcut.
-        assert!(
-            next_to_last_block(&bitmap, &window, page, &request(0x20, 2 * PAGE, 0, None)).is_none()
-        );
-        assert!(
-            next_to_last_block(&bitmap, &window, page, &request(PAGE + 1, PAGE, 0, None)).is_none()
-        );
+        // A taken hint page: the next free page, not merged.
         let (taken, window) = node(0, 5, 5 * PAGE - 0x40, true);
-        assert!(next_to_last_block(&taken, &window, page, &request(0x20, 0x20, 0, None)).is_none());
+        assert_eq!(start(&taken, &window, 0x20, 0x20), Some(6 * PAGE));
+        // A run that would leave the hint's word, or a goal past the hint
+        // (the first pass starts there): no shortcut.
+        let (bitmap, window) = node(0, 5, 5 * PAGE - 0x40, false);
+        assert_eq!(start(&bitmap, &window, 60 * PAGE, PAGE), None);
+        let past_hint = request(0x20, 0x20, 9 * PAGE, None);
+        assert!(next_to_last_block(&bitmap, &window, page, &past_hint).is_none());
     }
 
     #[test]

@@ -140,10 +140,12 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
     }
 
     /// The words of one summary bit set.
+    #[inline(always)]
     fn summary(&self, set: Set) -> &[u64] {
         &self.storage.as_ref()[self.layout.range(set)]
     }
 
+    #[inline(always)]
     fn summary_mut(&mut self, set: Set) -> &mut [u64] {
         let range = self.layout.range(set);
         &mut self.storage.as_mut()[range]
