@@ -633,7 +633,8 @@ fn node_reserved_runs<Storage: AsRef<[u64]> + AsMut<[u64]>>(
 }
 
 /// Switching the search needs the `reference` feature.
-#[cfg(all(test, feature = "reference"))]
+#[cfg(test)]
+#[cfg(feature = "reference")]
 mod tests {
     use std::vec;
     use std::vec::Vec;
@@ -781,9 +782,9 @@ mod tests {
         count: u64,
     ) -> (Vec<u64>, (u64, u64)) {
         let before = searches_and_proofs();
-        let addresses = (0..count)
+        let addresses = (0..count as usize)
             .map(|index| {
-                let request = AllocationRequest::new(64).aligned(64 << (index % 3));
+                let request = AllocationRequest::new(64).aligned([64, 128, 256][index % 3]);
                 allocator.allocate(&request).unwrap().as_u64()
             })
             .collect();
@@ -904,6 +905,32 @@ mod tests {
         }
         assert_eq!(placed[..8], placed[8..]);
         assert_eq!(counts[0], (1, 1));
+    }
+
+    #[test]
+    fn requests_preferring_a_node_make_a_streak_on_it() {
+        let on = |node: u32, size| {
+            AllocationRequest::new(size)
+                .aligned(64)
+                .preference(NodePreference::Prefer(NodeId::new(node)))
+        };
+        let requests: Vec<AllocationRequest> = (0..40)
+            .map(|index| on(1, [64, 100, 4096][index % 3]))
+            .chain((0..3).map(|_| on(0, 64)))
+            .chain((0..3).map(|_| AllocationRequest::new(64).aligned(64)))
+            .collect();
+        let (results, counts) = run_requests(false, &requests);
+        assert_eq!(results, run_requests(true, &requests).0);
+        assert!(results[..40]
+            .iter()
+            .all(|address| address.unwrap().as_u64() >= 0x100 * 4096));
+        // Node 1's requests: the first searched for, the rest from the
+        // proof (worked out once, then carried). Node 0's: a streak of
+        // their own, the same. The walk's first node for goal 0 is node
+        // 0, but a streak made by preference is no walk's: the first
+        // any-node request walks (one search), and the next two ride the
+        // walk's streak, with its own proof.
+        assert_eq!(counts, (3, 3));
     }
 
     /// A page, small blocks in the next page (hint 2), then frees of 64

@@ -131,38 +131,60 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
 
     /// The next block of a streak ([`sequential::Streak`]), without a
     /// search, where the proof ([`sequential::hint_is_next`]) shows where
-    /// the general path would place it: a block of at most a page that
-    /// ends inside the partly used page goes at the end of the last block,
-    /// aligned, and nothing else changes but the last end; any other block
-    /// whose run the search would find in the hint's leaf word goes there
-    /// ([`place_at_hint`](Self::place_at_hint)). `None` in every other
-    /// case (the caller asks [`allocate`](Self::allocate)).
+    /// the general path would place it: a block that fits in the partly
+    /// used page goes at the end of the last block, aligned
+    /// ([`merge_into_partly_used_page`](Self::merge_into_partly_used_page)),
+    /// any other whose run the search's first pass would find in the
+    /// hint's leaf word goes there ([`place_at_hint`](Self::place_at_hint)).
+    /// `None` in every other case (the caller asks
+    /// [`allocate_on_streak`](Self::allocate_on_streak)).
     #[inline(always)]
     pub(crate) fn extend_streak(
         &mut self,
         page: PageSize,
         request: &SearchRequest,
     ) -> Option<PhysicalAddress> {
-        let shift = page.shift();
-        let last_end = self.last_end_offset;
-        if request.size <= page.bytes() && last_end & (page.bytes() - 1) != 0 {
-            let proof = self.streak_proof(page, request);
-            if !proof.hint_free {
-                return self.place_at_hint(page, request);
-            }
-            let base = self.start_frame() << shift;
-            let start = search::align_up_saturating(base + last_end, request.align) - base;
-            let end = start.checked_add(request.size)?;
-            // The block must end before the hint page, the page after the
-            // partly used one; a free that lowered the hint below that page
-            // (Linux then merges no more) leaves no room before it.
-            if end <= self.hint_index << shift {
-                trace::allocation_attempt(self.id, page, request);
-                self.last_end_offset = end;
-                return Some(PhysicalAddress::new(base + start));
+        // A run longer than the rest of the hint's word is never found
+        // there, nor merged: no proof is worked out for it.
+        if page.pages_for(request.size) > BITS_PER_WORD - self.hint_index % BITS_PER_WORD {
+            return None;
+        }
+        let proof = self.streak_proof(page, request);
+        if proof.hint_free {
+            if let Some(address) = self.merge_into_partly_used_page(page, request) {
+                return Some(address);
             }
         }
-        self.place_at_hint(page, request)
+        if !proof.starts_at_hint {
+            return None;
+        }
+        self.place_at_hint(page, request, proof)
+    }
+
+    /// A streak's block inside the partly used page, where the hint page
+    /// is the search's answer for a page (the proof's `hint_free`): Linux
+    /// merges it there, at the end of the last block aligned, when that
+    /// page is the one just before the hint page, and nothing changes but
+    /// the last end. A block that does not end before the hint page is
+    /// not merged here: one of more than a page, one after a last end on a
+    /// page boundary (the hint page is then the last end's), one after a
+    /// free that lowered the hint below the partly used page.
+    #[inline(always)]
+    fn merge_into_partly_used_page(
+        &mut self,
+        page: PageSize,
+        request: &SearchRequest,
+    ) -> Option<PhysicalAddress> {
+        let shift = page.shift();
+        let base = self.start_frame() << shift;
+        let start = search::align_up_saturating(base + self.last_end_offset, request.align) - base;
+        let end = start.checked_add(request.size)?;
+        if end > self.hint_index << shift {
+            return None;
+        }
+        trace::allocation_attempt(self.id, page, request);
+        self.last_end_offset = end;
+        Some(PhysicalAddress::new(base + start))
     }
 
     /// A streak's block found in the hint's leaf word: where the proof
@@ -175,17 +197,8 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
         &mut self,
         page: PageSize,
         request: &SearchRequest,
+        proof: sequential::Proof,
     ) -> Option<PhysicalAddress> {
-        let hint = self.hint_index;
-        // A run longer than the rest of the hint's word is never found
-        // there: no proof is worked out for it.
-        if page.pages_for(request.size) > BITS_PER_WORD - hint % BITS_PER_WORD {
-            return None;
-        }
-        let proof = self.streak_proof(page, request);
-        if !proof.starts_at_hint {
-            return None;
-        }
         let window = self.window();
         let placement =
             search::place_from_hint(&self.bitmap, &window, page, request, proof.window_end)?;

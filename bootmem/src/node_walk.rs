@@ -10,6 +10,7 @@ use crate::address::{PageSize, PhysicalAddress};
 use crate::config::Configuration;
 use crate::registry::{NodeRegistry, StreakStep};
 use crate::search::SearchRequest;
+use crate::sequential::StreakOrigin;
 
 /// Tries one node and commits the placement if it fits.
 #[inline]
@@ -108,7 +109,7 @@ pub(crate) fn any_node<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: us
     };
     if let Some(placed) = walk(registry, start, page, request) {
         if placed.first_tried {
-            registry.start_streak(placed.position, request);
+            registry.start_streak(placed.position, StreakOrigin::Walk, request);
         }
         return Some(placed.address);
     }
@@ -123,6 +124,28 @@ pub(crate) fn any_node<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: us
             ..*request
         },
     )
+}
+
+/// The preferred node alone, as `___alloc_bootmem_node_nopanic` and
+/// `__alloc_bootmem_node_high` try it first: by the streak on that node
+/// when the request has its goal and limit, else through the node's
+/// search, a placement starting a streak there.
+#[inline]
+fn try_preferred_node<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize>(
+    registry: &mut NodeRegistry<Storage, MAX_NODES>,
+    position: usize,
+    page: PageSize,
+    request: &SearchRequest,
+) -> Option<PhysicalAddress> {
+    match registry.extend_streak_on(position, page, request) {
+        StreakStep::Placed(address) => return Some(address),
+        // The node was asked and had no room, as `try_node` would find.
+        StreakStep::NoRoom(_) => return None,
+        StreakStep::NoStreak => {}
+    }
+    let address = try_node(registry, position, page, request)?;
+    registry.start_streak(position, StreakOrigin::Preferred, request);
+    Some(address)
 }
 
 /// `___alloc_bootmem_node_nopanic`: the preferred node at the goal, all
@@ -140,7 +163,7 @@ pub(crate) fn preferred_node<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NOD
         if request.limit.is_some_and(|limit| goal_end > limit.as_u64()) {
             request.limit = None;
         }
-        if let Some(address) = try_node(registry, position, page, &request) {
+        if let Some(address) = try_preferred_node(registry, position, page, &request) {
             return Some(address);
         }
         if let Some(address) = all_nodes(registry, page, &request) {
@@ -180,7 +203,7 @@ pub(crate) fn preferred_node_above_dma32<
                 limit: None,
                 ..*request
             };
-            if let Some(address) = try_node(registry, position, page, &high) {
+            if let Some(address) = try_preferred_node(registry, position, page, &high) {
                 return Some(address);
             }
         }

@@ -12,7 +12,7 @@ use crate::list::FixedList;
 use crate::node::NodeAllocator;
 use crate::node_id::NodeId;
 use crate::search::SearchRequest;
-use crate::sequential::{Cached, Streak};
+use crate::sequential::{Cached, Streak, StreakOrigin};
 
 /// Up to `MAX_NODES` node allocators in ascending address order. Every slot
 /// below the length holds a node (the `Option` only lets the unused slots
@@ -20,8 +20,8 @@ use crate::sequential::{Cached, Streak};
 #[derive(Debug)]
 pub(crate) struct NodeRegistry<Storage, const MAX_NODES: usize> {
     nodes: FixedList<Option<NodeAllocator<Storage>>, MAX_NODES>,
-    /// A run of allocations with one goal and limit that the walk's first
-    /// node placed ([`Streak`]). It rests on the list of nodes alone (which
+    /// A run of allocations with one goal and limit that the node they
+    /// meet first placed ([`Streak`]). It rests on the list of nodes alone (which
     /// node the walk tries first for the key), so what changes the list or
     /// every node at once ([`insert`](Self::insert),
     /// [`iter_mut`](Self::iter_mut), [`detach_nodes`](Self::detach_nodes))
@@ -128,32 +128,70 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize>
     }
 
     /// Starts a streak for `request` on the node at `position`, which just
-    /// placed it as the first node the walk tried. A node that searches bit
-    /// by bit (Linux's own search, kept as the benchmarks' reference)
-    /// starts none: Linux walks the nodes for every request.
-    pub(crate) fn start_streak(&mut self, position: usize, request: &SearchRequest) {
+    /// placed it as the first node the request meets (`origin` says why).
+    /// A node that searches bit by bit (Linux's own search, kept as the
+    /// benchmarks' reference) starts none: Linux walks the nodes and
+    /// searches for every request.
+    pub(crate) fn start_streak(
+        &mut self,
+        position: usize,
+        origin: StreakOrigin,
+        request: &SearchRequest,
+    ) {
         let searches_by_word = self
             .nodes
             .get(position)
             .and_then(Option::as_ref)
             .is_some_and(|node| !node.bit_by_bit);
-        self.streak = Cached(searches_by_word.then_some(Streak::new(position, request)));
+        self.streak = Cached(searches_by_word.then_some(Streak::new(position, origin, request)));
     }
 
     /// Places `request` by the current streak, without the node walk.
     ///
     /// A request with the streak's goal and limit meets the same nodes in
-    /// the walk, whatever its size and alignment, so the walk would try the streak's node first and
-    /// take whatever that node places. The node is asked directly: a block
-    /// that continues in its partly used page, when the node's proof holds,
-    /// without even a search ([`NodeAllocator::extend_streak`]); any other
-    /// through the node's own search. A node that finds no room ends the
-    /// streak, and the walk goes on after it ([`StreakStep::NoRoom`]).
+    /// the walk, whatever its size and alignment, so the walk would try
+    /// the streak's node first and take whatever that node places. The
+    /// node is asked directly ([`ask_streak_node`](Self::ask_streak_node)).
     #[inline]
     pub(crate) fn extend_streak(&mut self, page: PageSize, request: &SearchRequest) -> StreakStep {
-        let Some(streak) = self.streak.0.filter(|streak| streak.matches(request)) else {
-            return StreakStep::NoStreak;
-        };
+        match self.streak.0 {
+            Some(streak) if streak.origin == StreakOrigin::Walk && streak.matches(request) => {
+                self.ask_streak_node(streak, page, request)
+            }
+            _ => StreakStep::NoStreak,
+        }
+    }
+
+    /// Places `request`, which prefers the node at `position`, by the
+    /// current streak: a streak on that node with the request's goal and
+    /// limit, whatever made it, has that node's proof for them.
+    #[inline]
+    pub(crate) fn extend_streak_on(
+        &mut self,
+        position: usize,
+        page: PageSize,
+        request: &SearchRequest,
+    ) -> StreakStep {
+        match self.streak.0 {
+            Some(streak) if streak.position == position && streak.matches(request) => {
+                self.ask_streak_node(streak, page, request)
+            }
+            _ => StreakStep::NoStreak,
+        }
+    }
+
+    /// Asks the streak's node for `request`: a block it can place from its
+    /// proof without even a search ([`NodeAllocator::extend_streak`]), any
+    /// other through its own search. A node that finds no room ends the
+    /// streak, and the caller goes on as Linux would after that node
+    /// ([`StreakStep::NoRoom`]).
+    #[inline(always)]
+    fn ask_streak_node(
+        &mut self,
+        streak: Streak,
+        page: PageSize,
+        request: &SearchRequest,
+    ) -> StreakStep {
         let Some(node) = self.nodes.get_mut(streak.position).and_then(Option::as_mut) else {
             return StreakStep::NoStreak;
         };

@@ -68,18 +68,16 @@ fn hint_page_free<Storage: AsRef<[u64]> + AsMut<[u64]>>(
 }
 
 /// The key of a streak of allocations on one node: every request of the
-/// streak asks for the same goal and limit from any node, so the node walk
-/// meets the same nodes in the same order for each (which nodes it skips
-/// and where it stops read the goal and limit alone), and takes the first
-/// one's placement whenever it has one, whatever the request's size and
-/// alignment.
+/// streak asks for the same goal and limit, and meets the same node first
+/// whatever its size and alignment, which that node's own search then
+/// decides. Where the node comes from is the streak's [`StreakOrigin`].
 ///
-/// A streak starts when the first node the walk tried placed a request;
-/// the next requests with the same key are asked of that node directly
+/// A streak starts when that first node placed a request; the next
+/// requests with the same key are asked of it directly
 /// ([`NodeRegistry::extend_streak`](crate::registry::NodeRegistry::extend_streak)),
-/// without the walk, until it finds no room. While the node's proof
-/// ([`hint_is_next`]) holds, a block of at most a page that ends inside
-/// the partly used page is placed without a search
+/// until it finds no room. While the node's proof ([`hint_is_next`])
+/// holds, a block the search's first pass would find in the hint's leaf
+/// word is placed without a search
 /// ([`NodeAllocator::extend_streak`](crate::node::NodeAllocator::extend_streak)).
 /// The proof is worked out the first time a streak asks after the node
 /// changed, for the request's step ([`Proof`]). Only a change to the list
@@ -89,15 +87,30 @@ fn hint_page_free<Storage: AsRef<[u64]> + AsMut<[u64]>>(
 pub(crate) struct Streak {
     /// Registry position of the node.
     pub(crate) position: usize,
+    /// Why requests with the key meet that node first.
+    pub(crate) origin: StreakOrigin,
     goal: PhysicalAddress,
     limit: Option<PhysicalAddress>,
 }
 
+/// Why a streak's requests meet its node first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum StreakOrigin {
+    /// The node walk (`alloc_bootmem_core`) tries it first: which nodes
+    /// the walk skips and where it stops read the goal and limit alone.
+    Walk,
+    /// The requests prefer it (`___alloc_bootmem_node_nopanic` tries the
+    /// preferred node before all nodes): only requests preferring the
+    /// same node continue the streak.
+    Preferred,
+}
+
 impl Streak {
     /// A streak of requests like `request` on the node at `position`.
-    pub(crate) fn new(position: usize, request: &SearchRequest) -> Self {
+    pub(crate) fn new(position: usize, origin: StreakOrigin, request: &SearchRequest) -> Self {
         Self {
             position,
+            origin,
             goal: request.goal,
             limit: request.limit,
         }
@@ -332,7 +345,7 @@ pub(crate) mod tests {
     #[test]
     fn a_streak_continues_only_with_the_same_goal_and_limit() {
         let first = request(0x40, 0x40, 0x1000, Some(0x10_0000));
-        let streak = Streak::new(0, &first);
+        let streak = Streak::new(0, StreakOrigin::Walk, &first);
         assert!(streak.matches(&request(0x80, 0x40, 0x1000, Some(0x10_0000))));
         assert!(streak.matches(&request(0x40, 0x1000, 0x1000, Some(0x10_0000))));
         assert!(!streak.matches(&request(0x40, 0x40, 0x2000, Some(0x10_0000))));

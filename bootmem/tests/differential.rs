@@ -149,7 +149,8 @@ proptest! {
     }
 }
 
-/// A burst of requests that share a goal and limit (the streaks), most
+/// A burst of requests that share a goal, limit and node preference (the
+/// streaks), most
 /// of them small, some of a page or a few pages (placed at the hint), a
 /// few larger; most at the burst's alignment, some at another, so that a
 /// streak's proof is worked out for more than one step. Or a free or
@@ -184,8 +185,15 @@ fn streak_burst() -> impl Strategy<Value = Vec<Operation>> {
         // No limit, one far past the goals, or one inside a leaf word a
         // streak from 16 MiB fills.
         prop_oneof![4 => Just(None), 1 => Just(Some(32u64 << 20)), 1 => Just(Some((4096 + 37) * PAGE))],
+        // Any node, or a preferred one (the `_node` calls), sometimes
+        // above the end of DMA32 memory (`__alloc_bootmem_node_high`).
+        prop_oneof![
+            3 => Just(NodePreference::AnyNode),
+            2 => (0u32..3).prop_map(|node| NodePreference::Prefer(NodeId::new(node))),
+            1 => (0u32..3).prop_map(|node| NodePreference::PreferAboveDma32(NodeId::new(node))),
+        ],
     )
-        .prop_map(|(requests, alignment, goal, limit)| {
+        .prop_map(|(requests, alignment, goal, limit, preference)| {
             requests
                 .into_iter()
                 .map(|(size, own_alignment)| {
@@ -194,7 +202,7 @@ fn streak_burst() -> impl Strategy<Value = Vec<Operation>> {
                         alignment: own_alignment.unwrap_or(alignment),
                         goal: PhysicalAddress::new(goal),
                         limit: limit.map(PhysicalAddress::new),
-                        preference: NodePreference::AnyNode,
+                        preference,
                     })
                 })
                 .collect()
