@@ -706,8 +706,12 @@ mod tests {
         let mut allocator = free_machine(false);
         // The first block is searched for and the proof worked out once,
         // when the second asks; the 63 after it fill the page without a
-        // search, the last one to its very end.
+        // search, merged (not even the first-word step), the last one to
+        // its very end.
+        let merges = || crate::sequential::tests::MERGES.with(core::cell::Cell::get);
+        let before = merges();
         assert_eq!(allocate_blocks(&mut allocator, 64, 64), (1, 1));
+        assert_eq!(merges() - before, 63);
         // Whole pages: each at the hint, its page free in the hint's word,
         // without a search; the proof is carried from page to page.
         assert_eq!(allocate_blocks(&mut allocator, 3, 4096), (0, 0));
@@ -908,6 +912,19 @@ mod tests {
     }
 
     #[test]
+    fn a_run_longer_than_the_rest_of_the_hints_word_works_out_no_proof() {
+        let mut allocator = free_machine(false);
+        // One page through the walk: a streak, hint 1, no proof yet.
+        assert_eq!(allocate_blocks(&mut allocator, 1, 4096), (1, 0));
+        // 64 pages from page 1 would leave the first word: searched for,
+        // and no proof worked out.
+        assert_eq!(allocate_blocks(&mut allocator, 1, 64 * 4096), (1, 0));
+        // 63 pages from page 65 fill the second word to its end: the proof
+        // is worked out, and they go at the hint without a search.
+        assert_eq!(allocate_blocks(&mut allocator, 1, 63 * 4096), (0, 1));
+    }
+
+    #[test]
     fn requests_preferring_a_node_make_a_streak_on_it() {
         let on = |node: u32, size| {
             AllocationRequest::new(size)
@@ -942,9 +959,10 @@ mod tests {
         let mut counts = vec![allocate_blocks(allocator, 1, 4096)];
         counts.push(allocate_blocks(allocator, 3, 64));
         // Above the hint: the hint stays (Linux's `__free` lowers it only
-        // to a lower start). Inside the first page: the hint drops to page
-        // 1, the partly used one.
-        for freed in [0x80 * 4096 + 0x40, 0x40] {
+        // to a lower start). Inside the partly used page: the empty range
+        // lies at the hint itself, which stays. Inside the first page: the
+        // hint drops to page 1, the partly used one.
+        for freed in [0x80 * 4096 + 0x40, 4096 + 0x800, 0x40] {
             allocator.free(PhysicalAddress::new(freed), 64).unwrap();
             counts.push(allocate_blocks(allocator, 3, 64));
         }
@@ -964,12 +982,13 @@ mod tests {
         let (placed, counts) = frees_of_no_page(&mut free_machine(false));
         // The small blocks after the page: the first at the hint (the
         // proof worked out), the others merged into its page. The free
-        // above the hint changes nothing: no search, no proof.
+        // above the hint and the one at it change nothing: no search, no
+        // proof.
         // The one below drops the hint to the partly used page: the proof
         // is worked out again, and the search's first pass starts there,
         // at a reserved page; its first word holds the answer, page 2,
         // where the block merges as Linux's does. No search.
-        assert_eq!(counts, [(1, 0), (0, 1), (0, 0), (0, 1)]);
+        assert_eq!(counts, [(1, 0), (0, 1), (0, 0), (0, 0), (0, 1)]);
         assert_eq!(placed, frees_of_no_page(&mut free_machine(true)).0);
     }
 

@@ -182,6 +182,8 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
         if end > self.hint_index << shift {
             return None;
         }
+        #[cfg(test)]
+        sequential::tests::MERGES.with(|merges| merges.set(merges.get() + 1));
         trace::allocation_attempt(self.id, page, request);
         self.last_end_offset = end;
         Some(PhysicalAddress::new(base + start))

@@ -217,6 +217,9 @@ pub(crate) mod tests {
         /// Proofs ([`hint_is_next`]) worked out on this thread, counted
         /// where a timed test would be noise.
         pub(crate) static PROOFS: core::cell::Cell<u64> = const { core::cell::Cell::new(0) };
+        /// Blocks a streak merged into the partly used page on this
+        /// thread, without the first-word step.
+        pub(crate) static MERGES: core::cell::Cell<u64> = const { core::cell::Cell::new(0) };
     }
 
     const PAGES: u64 = 20;
