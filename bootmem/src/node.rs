@@ -119,11 +119,9 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
         let proof = self.streak_proof.0;
         let address = self.allocate(page, request)?;
         if let Some(proof) = proof {
-            let starting_at_hint = sequential::Proof {
-                starts_at_hint: true,
-                ..proof
-            };
-            let carried = starting_at_hint.carried(&self.bitmap, &self.window());
+            let carried = proof
+                .starting_at_hint()
+                .carried(&self.bitmap, &self.window());
             self.streak_proof = sequential::Cached(Some(carried));
         }
         Some(address)
@@ -220,10 +218,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
     #[inline(always)]
     fn streak_proof(&mut self, page: PageSize, request: &SearchRequest) -> sequential::Proof {
         match self.streak_proof.0 {
-            // The same alignment as the last ask first: one compare.
-            Some(proof) if proof.align == request.align || proof.step == request.step(page) => {
-                proof
-            }
+            Some(proof) if proof.serves(page, request) => proof,
             _ => self.work_out_streak_proof(page, request),
         }
     }

@@ -33,22 +33,17 @@ pub(crate) fn hint_is_next<Storage: AsRef<[u64]> + AsMut<[u64]>>(
     // candidate at the hint aligned to the step: the hint lies at or past
     // the requested start, or just before it with no step boundary between.
     let Some(scan) = scan_start(window, page, request) else {
-        return Proof {
-            align: request.align,
-            step: request.step(page),
-            window_end: 0,
-            starts_at_hint: false,
-            hint_free: false,
-        };
+        return Proof::new(request, request.step(page), 0, false, false);
     };
     let starts_at_hint = scan.first == align_index(window, hint, scan.step);
-    Proof {
-        align: request.align,
-        step: scan.step,
-        window_end: scan.window_end,
+    let hint_free = starts_at_hint && hint_page_free(bitmap, hint, scan.step, scan.window_end);
+    Proof::new(
+        request,
+        scan.step,
+        scan.window_end,
         starts_at_hint,
-        hint_free: starts_at_hint && hint_page_free(bitmap, hint, scan.step, scan.window_end),
-    }
+        hint_free,
+    )
 }
 
 /// Whether the hint page is inside the window, free, and no refusal at
@@ -128,15 +123,18 @@ impl Streak {
 /// request through its goal and limit (the streak's key) and its step (its
 /// alignment in pages, at least one), so it holds for every request of the
 /// streak with that step: all those aligned to a page or less share it.
+///
+/// Sixteen bytes (alignment and step as exponents): every node holds one,
+/// and an allocator of many nodes may be moved on a small stack.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Proof {
-    /// The alignment of the request it was worked out for.
-    pub(crate) align: u64,
-    /// The step it was worked out for (that alignment's).
-    pub(crate) step: u64,
     /// The end of the search window (node-relative): the node's end, or
     /// the streak's limit.
     pub(crate) window_end: u64,
+    /// The exponent of the alignment of the request it was worked out for.
+    align_exponent: u8,
+    /// The exponent of the step it was worked out for (that alignment's).
+    step_exponent: u8,
     /// Whether the search's first pass starts from the hint (at the hint
     /// aligned to the step).
     pub(crate) starts_at_hint: bool,
@@ -146,6 +144,48 @@ pub(crate) struct Proof {
 }
 
 impl Proof {
+    /// A proof for `request`'s alignment and `step` (a power of two).
+    fn new(
+        request: &SearchRequest,
+        step: u64,
+        window_end: u64,
+        starts_at_hint: bool,
+        hint_free: bool,
+    ) -> Self {
+        Self {
+            window_end,
+            // Powers of two: their exponents are below 64.
+            align_exponent: request.align.trailing_zeros() as u8,
+            step_exponent: step.trailing_zeros() as u8,
+            starts_at_hint,
+            hint_free,
+        }
+    }
+
+    /// The step it was worked out for.
+    #[inline(always)]
+    pub(crate) fn step(&self) -> u64 {
+        1 << self.step_exponent
+    }
+
+    /// Whether it serves `request`, a request with the streak's goal and
+    /// limit: one of the same step. The same alignment as the request it
+    /// was worked out for is looked at first (one compare, no step).
+    #[inline(always)]
+    pub(crate) fn serves(&self, page: PageSize, request: &SearchRequest) -> bool {
+        u32::from(self.align_exponent) == request.align.trailing_zeros()
+            || u32::from(self.step_exponent) == request.step(page).trailing_zeros()
+    }
+
+    /// The same proof, its first pass known to start from the hint.
+    #[inline(always)]
+    pub(crate) fn starting_at_hint(self) -> Self {
+        Self {
+            starts_at_hint: true,
+            ..self
+        }
+    }
+
     /// The proof carried to the node's new hint, after a block was placed
     /// from the hint by a first pass this proof showed to start there, and
     /// reserved pages past it: the new hint lies past the old one, so past
@@ -159,7 +199,7 @@ impl Proof {
         debug_assert!(self.starts_at_hint);
         let hint = window.hint_index;
         Self {
-            hint_free: hint_page_free(bitmap, hint, self.step, self.window_end),
+            hint_free: hint_page_free(bitmap, hint, self.step(), self.window_end),
             ..self
         }
     }
