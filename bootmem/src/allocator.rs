@@ -675,6 +675,15 @@ mod tests {
         )
     }
 
+    /// Runs `work`; returns what it returned and the searches and streak
+    /// proofs it made.
+    fn counting<T>(work: impl FnOnce() -> T) -> (T, (u64, u64)) {
+        let before = searches_and_proofs();
+        let result = work();
+        let after = searches_and_proofs();
+        (result, (after.0 - before.0, after.1 - before.1))
+    }
+
     /// Allocates `count` blocks of `size` bytes, cache-line aligned, from
     /// the lowest address; returns the searches and proofs they made.
     fn allocate_blocks(
@@ -682,14 +691,13 @@ mod tests {
         count: u64,
         size: u64,
     ) -> (u64, u64) {
-        let before = searches_and_proofs();
-        for _ in 0..count {
-            allocator
-                .allocate(&AllocationRequest::new(size).aligned(64))
-                .unwrap();
-        }
-        let after = searches_and_proofs();
-        (after.0 - before.0, after.1 - before.1)
+        let request = AllocationRequest::new(size).aligned(64);
+        let ((), counts) = counting(|| {
+            for _ in 0..count {
+                allocator.allocate(&request).unwrap();
+            }
+        });
+        counts
     }
 
     fn free_machine(bit_by_bit: bool) -> BootAllocator<Vec<u64>, NoZeroing, 4> {
@@ -751,21 +759,22 @@ mod tests {
         let mut placed = Vec::new();
         let mut counts = Vec::new();
         for allocator in [&mut allocator, &mut reference] {
-            let mut addresses = Vec::new();
-            let before = searches_and_proofs();
             // 5 pages, then blocks of two pages and a bit (three pages
             // each from the hint, merged into the last one's page), then
             // small blocks: from page 5 to 64, then the word's end.
-            for size in [4096; 5]
+            let sizes = [4096; 5]
                 .into_iter()
                 .chain([2 * 4096 + 64; 30])
-                .chain([64; 2])
-            {
-                let request = AllocationRequest::new(size).aligned(64);
-                addresses.push(allocator.allocate(&request).unwrap().as_u64());
-            }
-            let after = searches_and_proofs();
-            counts.push((after.0 - before.0, after.1 - before.1));
+                .chain([64; 2]);
+            let (addresses, made) = counting(|| {
+                sizes
+                    .map(|size| {
+                        let request = AllocationRequest::new(size).aligned(64);
+                        allocator.allocate(&request).unwrap().as_u64()
+                    })
+                    .collect::<Vec<_>>()
+            });
+            counts.push(made);
             placed.push(addresses);
         }
         assert_eq!(placed[0], placed[1]);
@@ -785,15 +794,14 @@ mod tests {
         allocator: &mut BootAllocator<Vec<u64>, NoZeroing, 4>,
         count: u64,
     ) -> (Vec<u64>, (u64, u64)) {
-        let before = searches_and_proofs();
-        let addresses = (0..count as usize)
-            .map(|index| {
-                let request = AllocationRequest::new(64).aligned([64, 128, 256][index % 3]);
-                allocator.allocate(&request).unwrap().as_u64()
-            })
-            .collect();
-        let after = searches_and_proofs();
-        (addresses, (after.0 - before.0, after.1 - before.1))
+        counting(|| {
+            (0..count as usize)
+                .map(|index| {
+                    let request = AllocationRequest::new(64).aligned([64, 128, 256][index % 3]);
+                    allocator.allocate(&request).unwrap().as_u64()
+                })
+                .collect()
+        })
     }
 
     #[test]
@@ -810,13 +818,9 @@ mod tests {
         // in the hint's word, so no search. The small blocks after it stay
         // on the streak, with one proof more for their step.
         let page = AllocationRequest::new(64).aligned(8192);
-        let before = searches_and_proofs();
-        assert_eq!(
-            allocator.allocate(&page).unwrap(),
-            reference.allocate(&page).unwrap()
-        );
-        assert_eq!(searches_and_proofs().0 - before.0, 0);
-        assert_eq!(searches_and_proofs().1 - before.1, 1);
+        let (placed, counts) = counting(|| allocator.allocate(&page));
+        assert_eq!(placed, reference.allocate(&page));
+        assert_eq!(counts, (0, 1));
         let (addresses, counts) = allocate_cycling_alignments(&mut allocator, 30);
         assert_eq!(counts, (0, 1));
         assert_eq!(addresses, allocate_cycling_alignments(&mut reference, 30).0);
@@ -829,13 +833,12 @@ mod tests {
         requests: &[AllocationRequest],
     ) -> (Vec<Result<PhysicalAddress, AllocationError>>, (u64, u64)) {
         let mut allocator = free_machine(bit_by_bit);
-        let before = searches_and_proofs();
-        let results = requests
-            .iter()
-            .map(|request| allocator.allocate(request))
-            .collect();
-        let after = searches_and_proofs();
-        (results, (after.0 - before.0, after.1 - before.1))
+        counting(|| {
+            requests
+                .iter()
+                .map(|request| allocator.allocate(request))
+                .collect()
+        })
     }
 
     #[test]
@@ -870,16 +873,16 @@ mod tests {
             }
         }
         requests.resize(40, AllocationRequest::new(4096).aligned(4096));
-        let before = searches_and_proofs();
-        for request in &requests {
-            assert_eq!(fast.allocate(request), reference.allocate(request));
-        }
-        let after = searches_and_proofs();
+        let ((), counts) = counting(|| {
+            for request in &requests {
+                assert_eq!(fast.allocate(request), reference.allocate(request));
+            }
+        });
         // 32 free pages in the first word: the first through the walk, 31
         // from the hint, with one proof; the 33rd is not in the hint's word
         // (a search, after which the proof is carried); the rest follow
         // from the hint again.
-        assert_eq!((after.0 - before.0, after.1 - before.1), (2, 1));
+        assert_eq!(counts, (2, 1));
     }
 
     #[test]
@@ -890,13 +893,13 @@ mod tests {
         for bit_by_bit in [false, true] {
             let mut allocator = free_machine(bit_by_bit);
             let mut allocate = |allocator: &mut BootAllocator<Vec<u64>, NoZeroing, 4>, count| {
-                let before = searches_and_proofs();
-                for _ in 0..count {
-                    let request = AllocationRequest::new(64).aligned(64).goal(goal);
-                    placed.push(allocator.allocate(&request).unwrap().as_u64());
-                }
-                let after = searches_and_proofs();
-                (after.0 - before.0, after.1 - before.1)
+                let request = AllocationRequest::new(64).aligned(64).goal(goal);
+                let ((), counts) = counting(|| {
+                    for _ in 0..count {
+                        placed.push(allocator.allocate(&request).unwrap().as_u64());
+                    }
+                });
+                counts
             };
             allocate(&mut allocator, 3);
             // 64 bytes below the goal freed: no page, but the hint drops to

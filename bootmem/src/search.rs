@@ -156,10 +156,7 @@ fn find_run<Storage: AsRef<[u64]> + AsMut<[u64]>>(
     if from >= refused_from {
         return None;
     }
-    let bounds = ScanBounds {
-        starts_before: refused_from.min(window_end),
-        window_end,
-    };
+    let bounds = ScanBounds::new(refused_from, window_end);
     free_in_first_word(bitmap, window, from, bounds, pages, step)
         .or_else(|| scan_from(bitmap, window, from, bounds, pages, step))
 }
@@ -210,6 +207,18 @@ enum ScanFailure {
 struct ScanBounds {
     starts_before: u64,
     window_end: u64,
+}
+
+impl ScanBounds {
+    /// The bounds of a window ending at `window_end` where no run starts
+    /// from `refused_from` on (the request's [`Bitmap::refused_from`]).
+    #[inline(always)]
+    fn new(refused_from: u64, window_end: u64) -> Self {
+        Self {
+            starts_before: refused_from.min(window_end),
+            window_end,
+        }
+    }
 }
 
 /// The scan of [`find_run`], once `from`'s word holds no answer
@@ -433,10 +442,7 @@ pub(crate) fn place_from_hint<Storage: AsRef<[u64]> + AsMut<[u64]>>(
 ) -> Option<Placement> {
     let pages = page.pages_for(request.size);
     let step = request.step(page);
-    let bounds = ScanBounds {
-        starts_before: bitmap.refused_from(pages, step).min(window_end),
-        window_end,
-    };
+    let bounds = ScanBounds::new(bitmap.refused_from(pages, step), window_end);
     let found = free_in_first_word(bitmap, window, window.hint_index, bounds, pages, step)?;
     Some(place(bitmap, window, page, request, found))
 }
