@@ -733,6 +733,40 @@ mod tests {
     }
 
     #[test]
+    fn a_streak_of_pages_steps_through_the_free_stretch_reading_each_word_once() {
+        let mut fast = free_machine(false);
+        let mut reference = free_machine(true);
+        let steps = || crate::sequential::tests::STRETCH_STEPS.with(core::cell::Cell::get);
+        let before = steps();
+        let request = AllocationRequest::new(4096).aligned(64);
+        let ((), counts) = counting(|| {
+            for _ in 0..128 {
+                assert_eq!(fast.allocate(&request), reference.allocate(&request));
+            }
+        });
+        // The first page through the walk and a search. The proof worked
+        // out for the second reads word 0 (pages 1 to 63 free), and those
+        // 63 pages step through that stretch. Page 64 is found in word 1
+        // by the first-word step, which reads it, and the 63 pages after
+        // it step through its stretch.
+        assert_eq!(counts, (1, 1));
+        assert_eq!(steps() - before, 126);
+        // A small block starts word 2 (the first-word step reads it); the
+        // two after it spill from their partly used page into the next,
+        // merged there, each a step of the stretch.
+        let (small, spilling) = (
+            AllocationRequest::new(64).aligned(64),
+            AllocationRequest::new(4096).aligned(64),
+        );
+        let before = steps();
+        for request in [small, spilling, spilling] {
+            assert_eq!(fast.allocate(&request), reference.allocate(&request));
+        }
+        assert_eq!(fast.allocate(&small).unwrap().as_u64(), 130 * 4096 + 64);
+        assert_eq!(steps() - before, 2);
+    }
+
+    #[test]
     fn a_streak_whose_node_is_full_goes_on_to_the_next_node_asking_it_once() {
         let mut allocator = free_machine(false);
         // Node 0's 256 pages, one a request: the first through the walk

@@ -148,7 +148,10 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
             return None;
         }
         let proof = self.streak_proof(page, request);
-        if proof.hint_free {
+        // A block merges only into a partly used page: none after a last
+        // end on a page boundary.
+        let partly_used = self.last_end_offset & (page.bytes() - 1) != 0;
+        if proof.hint_free && partly_used {
             if let Some(address) = self.merge_into_partly_used_page(page, request) {
                 return Some(address);
             }
@@ -156,7 +159,44 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
         if !proof.starts_at_hint {
             return None;
         }
+        if let Some(address) = self.place_in_free_stretch(page, request, proof) {
+            return Some(address);
+        }
         self.place_at_hint(page, request, proof)
+    }
+
+    /// A streak's block whose run starts at the hint and lies in the free
+    /// stretch the proof read there ([`sequential::Proof::free_until`]),
+    /// the hint a step boundary: the first-word step of
+    /// [`place_at_hint`](Self::place_at_hint) would find that run first,
+    /// so it is placed there without reading the word again (the
+    /// sequential page-sized requests of a boot, 63 of every 64). The
+    /// proof keeps its stretch; only whether the new hint page is free is
+    /// worked out.
+    #[inline(always)]
+    fn place_in_free_stretch(
+        &mut self,
+        page: PageSize,
+        request: &SearchRequest,
+        proof: sequential::Proof,
+    ) -> Option<PhysicalAddress> {
+        let hint = self.hint_index;
+        let pages = page.pages_for(request.size);
+        let window = self.window();
+        let step = proof.step();
+        if !proof.holds_run_at_hint(hint, pages)
+            || search::align_index(&window, hint, step) != hint
+            || hint >= self.bitmap.refused_from(pages, step)
+        {
+            return None;
+        }
+        #[cfg(test)]
+        sequential::tests::STRETCH_STEPS.with(|steps| steps.set(steps.get() + 1));
+        let placement = search::place(&self.bitmap, &window, page, request, hint);
+        trace::allocation_attempt(self.id, page, request);
+        let address = self.commit(page, &placement);
+        self.streak_proof = sequential::Cached(Some(proof.at_hint(&self.bitmap, self.hint_index)));
+        Some(address)
     }
 
     /// A streak's block inside the partly used page, where the hint page
@@ -243,21 +283,27 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
 
     /// Applies a placement found by [`search::find_placement`]: reserves its pages
     /// and moves the hint and last end. Returns the block's address.
-    #[inline]
+    #[inline(always)]
     fn commit(&mut self, page: PageSize, placement: &Placement) -> PhysicalAddress {
         self.last_end_offset = placement.end_offset;
         self.hint_index = page.pages_for(placement.end_offset);
         if self.bit_by_bit {
-            // v4.19's `__reserve`: one bit per page.
-            for index in placement.reserve_from..placement.reserve_to {
-                self.bitmap.reserve_placed(index, index + 1);
-            }
+            self.reserve_bit_by_bit(placement);
         } else {
             self.bitmap
                 .reserve_placed(placement.reserve_from, placement.reserve_to);
         }
         // Within the node, whose end address fits in 64 bits.
         PhysicalAddress::new((self.start_frame() << page.shift()) + placement.start_offset)
+    }
+
+    /// v4.19's `__reserve` for [`commit`](Self::commit) on the reference
+    /// search: one bit per page.
+    #[inline(never)]
+    fn reserve_bit_by_bit(&mut self, placement: &Placement) {
+        for index in placement.reserve_from..placement.reserve_to {
+            self.bitmap.reserve_placed(index, index + 1);
+        }
     }
 
     /// Node-relative index of a frame of the node (or of its end).

@@ -11,7 +11,7 @@
 //! that such a block is placed without a search.
 
 use crate::address::{PageSize, PhysicalAddress};
-use crate::bitmap::Bitmap;
+use crate::bitmap::{Bitmap, BITS_PER_WORD};
 use crate::search::{align_index, scan_start, NodeWindow, SearchRequest};
 
 /// The proof a streak's search-free steps rest on: the general search's
@@ -33,33 +33,40 @@ pub(crate) fn hint_is_next<Storage: AsRef<[u64]> + AsMut<[u64]>>(
     // candidate at the hint aligned to the step: the hint lies at or past
     // the requested start, or just before it with no step boundary between.
     let Some(scan) = scan_start(window, page, request) else {
-        return Proof::new(request, request.step(page), 0, false, false);
+        return Proof::new(request, request.step(page), 0, false, hint).at_hint(bitmap, hint);
     };
     let starts_at_hint = scan.first == align_index(window, hint, scan.step);
-    let hint_free = starts_at_hint && hint_page_free(bitmap, hint, scan.step, scan.window_end);
+    let free_until = if starts_at_hint {
+        free_stretch_end(bitmap, hint, scan.window_end)
+    } else {
+        hint
+    };
     Proof::new(
         request,
         scan.step,
         scan.window_end,
         starts_at_hint,
-        hint_free,
+        free_until,
     )
+    .at_hint(bitmap, hint)
 }
 
-/// Whether the hint page is inside the window, free, and no refusal at
-/// the step stands at or before it. With a first pass from the hint, that
-/// page is then the pass's answer for one page wherever the hint is a step
-/// boundary, as it is at every step of one page, the only ones whose
-/// blocks merge into the partly used page (an alignment of a page or more
-/// starts past it).
+/// The end of the free pages from the hint on, inside the hint's leaf
+/// word and the window: the hint itself when the hint page is reserved or
+/// past the window. One read of the word.
 #[inline(always)]
-fn hint_page_free<Storage: AsRef<[u64]> + AsMut<[u64]>>(
+fn free_stretch_end<Storage: AsRef<[u64]> + AsMut<[u64]>>(
     bitmap: &Bitmap<Storage>,
     hint: u64,
-    step: u64,
     window_end: u64,
-) -> bool {
-    hint < window_end && !bitmap.is_set(hint) && hint < bitmap.refused_from(1, step)
+) -> u64 {
+    if hint >= window_end {
+        return hint;
+    }
+    let offset = hint % BITS_PER_WORD;
+    // Shifted right, the word's end reads as free: capped below.
+    let free = u64::from((bitmap.word(hint / BITS_PER_WORD) >> offset).trailing_zeros());
+    (hint + free.min(BITS_PER_WORD - offset)).min(window_end)
 }
 
 /// The key of a streak of allocations on one node: every request of the
@@ -124,8 +131,8 @@ impl Streak {
 /// alignment in pages, at least one), so it holds for every request of the
 /// streak with that step: all those aligned to a page or less share it.
 ///
-/// Sixteen bytes (alignment and step as exponents): every node holds one,
-/// and an allocator of many nodes may be moved on a small stack.
+/// Twenty-four bytes (alignment and step as exponents): every node holds
+/// one, and an allocator of many nodes may be moved on a small stack.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Proof {
     /// The end of the search window (node-relative): the node's end, or
@@ -135,31 +142,65 @@ pub(crate) struct Proof {
     align_exponent: u8,
     /// The exponent of the step it was worked out for (that alignment's).
     step_exponent: u8,
+    /// Where the free pages from the hint on end, inside the hint's leaf
+    /// word and the window (the hint itself when none is free), read when
+    /// the search's first pass starts from the hint (else the hint). A
+    /// streak's step keeps it: its blocks only reserve pages below the new
+    /// hint, and any other change to the node drops the proof.
+    pub(crate) free_until: u64,
     /// Whether the search's first pass starts from the hint (at the hint
     /// aligned to the step).
     pub(crate) starts_at_hint: bool,
     /// Whether, besides, the hint page is free and no refusal stands in
-    /// the way: a block merged into the partly used page goes there.
+    /// the way. With a first pass from the hint, that page is then the
+    /// pass's answer for one page wherever the hint is a step boundary,
+    /// as it is at every step of one page, the only ones whose blocks
+    /// merge into the partly used page (an alignment of a page or more
+    /// starts past it): such a block goes there.
     pub(crate) hint_free: bool,
 }
 
 impl Proof {
-    /// A proof for `request`'s alignment and `step` (a power of two).
+    /// A proof for `request`'s alignment and `step` (a power of two);
+    /// its `hint_free` is set by [`at_hint`](Self::at_hint).
     fn new(
         request: &SearchRequest,
         step: u64,
         window_end: u64,
         starts_at_hint: bool,
-        hint_free: bool,
+        free_until: u64,
     ) -> Self {
         Self {
             window_end,
+            free_until,
             // Powers of two: their exponents are below 64.
             align_exponent: request.align.trailing_zeros() as u8,
             step_exponent: step.trailing_zeros() as u8,
             starts_at_hint,
-            hint_free,
+            hint_free: false,
         }
+    }
+
+    /// The same proof for a node whose hint is `hint`: its `hint_free`
+    /// worked out from the free stretch and the refusals for one page.
+    #[inline(always)]
+    pub(crate) fn at_hint<Storage: AsRef<[u64]> + AsMut<[u64]>>(
+        self,
+        bitmap: &Bitmap<Storage>,
+        hint: u64,
+    ) -> Self {
+        Self {
+            hint_free: hint < self.free_until && hint < bitmap.refused_from(1, self.step()),
+            ..self
+        }
+    }
+
+    /// Whether a run of `pages` pages starting at the hint lies in the
+    /// free stretch ([`free_until`](Self::free_until)).
+    #[inline(always)]
+    pub(crate) fn holds_run_at_hint(&self, hint: u64, pages: u64) -> bool {
+        hint.checked_add(pages)
+            .is_some_and(|end| end <= self.free_until)
     }
 
     /// The step it was worked out for.
@@ -199,9 +240,10 @@ impl Proof {
         debug_assert!(self.starts_at_hint);
         let hint = window.hint_index;
         Self {
-            hint_free: hint_page_free(bitmap, hint, self.step(), self.window_end),
+            free_until: free_stretch_end(bitmap, hint, self.window_end),
             ..self
         }
+        .at_hint(bitmap, hint)
     }
 }
 
@@ -245,12 +287,17 @@ pub(crate) mod tests {
                 return Some(merged);
             }
         }
-        proof
-            .starts_at_hint
-            .then(|| {
-                crate::search::place_from_hint(bitmap, window, page, request, proof.window_end)
-            })
-            .flatten()
+        if !proof.starts_at_hint {
+            return None;
+        }
+        let (pages, step) = (page.pages_for(request.size), proof.step());
+        if proof.holds_run_at_hint(hint, pages)
+            && align_index(window, hint, step) == hint
+            && hint < bitmap.refused_from(pages, step)
+        {
+            return Some(place(bitmap, window, page, request, hint));
+        }
+        crate::search::place_from_hint(bitmap, window, page, request, proof.window_end)
     }
 
     std::thread_local! {
@@ -260,6 +307,9 @@ pub(crate) mod tests {
         /// Blocks a streak merged into the partly used page on this
         /// thread, without the first-word step.
         pub(crate) static MERGES: core::cell::Cell<u64> = const { core::cell::Cell::new(0) };
+        /// Blocks a streak placed in the proof's free stretch on this
+        /// thread, without reading the hint's word.
+        pub(crate) static STRETCH_STEPS: core::cell::Cell<u64> = const { core::cell::Cell::new(0) };
     }
 
     const PAGES: u64 = 20;

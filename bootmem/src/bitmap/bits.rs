@@ -27,8 +27,10 @@ pub(crate) const fn shortest_run_holding(words: u64) -> u64 {
     words * WORD + WORD - 1
 }
 
-/// Whether bit `index` of `bits` is set.
-#[inline]
+/// Whether bit `index` of `bits` is set (the tests' reading of a
+/// summary set; the library reads a leaf word's two level-1 bits together,
+/// [`super::Bitmap::word`]).
+#[cfg(test)]
 pub(crate) fn get(bits: &[u64], index: u64) -> bool {
     bits[(index / WORD) as usize] & (1 << (index % WORD)) != 0
 }

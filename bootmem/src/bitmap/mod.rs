@@ -157,15 +157,40 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
     /// which is 32 times the summary's size and far less often in cache.
     #[inline]
     pub(crate) fn word(&self, index: u64) -> u64 {
+        let (any_free, all_free, bit) = self.level1_positions(index);
+        let storage = self.storage.as_ref();
         // "Entirely free" first: the searches for free words have just
         // read that set, so it is in cache where the other may not be.
-        if bits::get(self.summary(Set::AllFree), index) {
+        if storage[all_free] & bit != 0 {
             0
-        } else if !bits::get(self.summary(Set::AnyFree), index) {
+        } else if storage[any_free] & bit == 0 {
             u64::MAX
         } else {
-            self.storage.as_ref()[index as usize]
+            storage[index as usize]
         }
+    }
+
+    /// Where leaf word `index`'s two level-1 bits lie: the storage words
+    /// of "has a free page" and "entirely free", and the bit's mask in
+    /// each. The two sets lie one after the other, so both are found from
+    /// one offset.
+    #[inline(always)]
+    fn level1_positions(&self, index: u64) -> (usize, usize, u64) {
+        let any_free = self.layout.start(Set::AnyFree) + (index / WORD) as usize;
+        (
+            any_free,
+            any_free + self.layout.level1 as usize,
+            1 << (index % WORD),
+        )
+    }
+
+    /// Whether leaf word `index` is partly free: it has a free page, and
+    /// is not entirely free.
+    #[inline(always)]
+    fn is_partly_free(&self, index: u64) -> bool {
+        let (any_free, all_free, bit) = self.level1_positions(index);
+        let storage = self.storage.as_ref();
+        storage[all_free] & bit == 0 && storage[any_free] & bit != 0
     }
 
     /// The first page of the free pages that end leaf word `index` (its
@@ -446,6 +471,12 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
     /// either end one by one, the whole words between through the summary
     /// alone, then level 2 over every level-1 word the range touched.
     /// Returns whether the range held a page.
+    ///
+    /// The common change, inside one partly free word that stays so
+    /// ([`change_inside_partly_free_word`](Self::change_inside_partly_free_word)),
+    /// is inlined where it is asked for; every other goes through
+    /// [`change_through_summary`](Self::change_through_summary).
+    #[inline(always)]
     fn change_range(&mut self, from: u64, to: u64, reserve: bool) -> bool {
         debug_assert!(to <= self.len);
         if from >= to {
@@ -454,9 +485,16 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
         if !reserve {
             self.refusals.forget();
         }
-        if self.change_inside_partly_free_word(from, to, reserve) {
-            return true;
+        if !self.change_inside_partly_free_word(from, to, reserve) {
+            self.change_through_summary(from, to, reserve);
         }
+        true
+    }
+
+    /// [`change_range`](Self::change_range) for a non-empty range that
+    /// changes a summary bit or spans words.
+    #[inline(never)]
+    fn change_through_summary(&mut self, from: u64, to: u64, reserve: bool) {
         // The far end's words are read last: ask for them first.
         self.prefetch_page(to - 1);
         let (whole_from, whole_to) = (from.div_ceil(WORD), to / WORD);
@@ -482,7 +520,6 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
             to.div_ceil(REGION_PAGES),
             !reserve,
         );
-        true
     }
 
     /// The change of [`change_range`](Self::change_range) when it touches
@@ -495,13 +532,11 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
     #[inline]
     fn change_inside_partly_free_word(&mut self, from: u64, to: u64, reserve: bool) -> bool {
         let index = from / WORD;
+        // Inside one word, the only page that can start a region is the
+        // word's first, and only if the range starts there.
         let one_word = (to - 1) / WORD == index;
-        let no_region_start = from.div_ceil(REGION_PAGES) == to.div_ceil(REGION_PAGES);
-        if !one_word
-            || !no_region_start
-            || bits::get(self.summary(Set::AllFree), index)
-            || !bits::get(self.summary(Set::AnyFree), index)
-        {
+        let no_region_start = from % REGION_PAGES != 0;
+        if !one_word || !no_region_start || !self.is_partly_free(index) {
             return false;
         }
         let mask = bits::span_mask(from % WORD, to - index * WORD);
@@ -772,7 +807,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
     /// The first index from which a search proved that no `pages` free
     /// pages start on a `step` boundary (a power of two), with no page
     /// freed since; `u64::MAX` when none did.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn refused_from(&self, pages: u64, step: u64) -> u64 {
         self.refusals.refused_from(pages, step)
     }

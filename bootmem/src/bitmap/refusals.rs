@@ -102,11 +102,17 @@ impl Refusals {
     /// start on a `step` boundary (a power of two), or `u64::MAX` when
     /// nothing is known: a search need not look at candidates there or
     /// beyond.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn refused_from(&self, pages: u64, step: u64) -> u64 {
         if !self.any.get() {
             return u64::MAX;
         }
+        self.refused_from_known(pages, step)
+    }
+
+    /// [`refused_from`](Self::refused_from) when some triple is held.
+    #[inline(never)]
+    fn refused_from_known(&self, pages: u64, step: u64) -> u64 {
         let exponent = step.trailing_zeros();
         let whole_node = self.whole_node[(exponent as usize).min(EXPONENTS - 1)].get();
         if whole_node != UNKNOWN && pages >= entry_pages(whole_node) {
