@@ -767,6 +767,28 @@ mod tests {
     }
 
     #[test]
+    fn streaks_of_two_goals_and_limits_taking_turns_each_keep_theirs() {
+        let mut fast = free_machine(false);
+        let mut reference = free_machine(true);
+        let usual = AllocationRequest::new(64)
+            .aligned(64)
+            .goal(PhysicalAddress::new(0x20 * 4096));
+        let low = AllocationRequest::new(64)
+            .aligned(64)
+            .limit(PhysicalAddress::new(0x180 * 4096));
+        let ((), counts) = counting(|| {
+            for turn in 0..40 {
+                let request = if turn % 2 == 0 { &usual } else { &low };
+                assert_eq!(fast.allocate(request), reference.allocate(request));
+            }
+        });
+        // Each kind's first through the walk and a search; then each
+        // request continues its kind's streak without the walk. The node
+        // keeps one proof, so each turn works out its kind's again.
+        assert_eq!(counts, (2, 38));
+    }
+
+    #[test]
     fn a_streak_whose_node_is_full_goes_on_to_the_next_node_asking_it_once() {
         let mut allocator = free_machine(false);
         // Node 0's 256 pages, one a request: the first through the walk

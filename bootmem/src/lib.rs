@@ -103,6 +103,7 @@ mod reference;
 mod registry;
 mod search;
 mod sequential;
+mod streaks;
 #[cfg(test)]
 mod test_random;
 mod trace;

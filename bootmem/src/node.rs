@@ -4,7 +4,7 @@ use crate::address::{FrameRange, PageFrameNumber, PageSize, PhysicalAddress};
 use crate::bitmap::{node_storage_words, Bitmap, BITS_PER_WORD};
 use crate::node_id::NodeId;
 use crate::search::{self, NodeWindow, Placement, SearchRequest};
-use crate::sequential;
+use crate::sequential::{self, StreakId};
 use crate::trace;
 
 /// One registered node.
@@ -115,8 +115,9 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
         &mut self,
         page: PageSize,
         request: &SearchRequest,
+        streak: StreakId,
     ) -> Option<PhysicalAddress> {
-        let proof = self.streak_proof.0;
+        let proof = self.streak_proof.0.filter(|proof| proof.belongs_to(streak));
         let address = self.allocate(page, request)?;
         if let Some(proof) = proof {
             let carried = proof
@@ -141,13 +142,14 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
         &mut self,
         page: PageSize,
         request: &SearchRequest,
+        streak: StreakId,
     ) -> Option<PhysicalAddress> {
         // A run longer than the rest of the hint's word is never found
         // there, nor merged: no proof is worked out for it.
         if page.pages_for(request.size) > BITS_PER_WORD - self.hint_index % BITS_PER_WORD {
             return None;
         }
-        let proof = self.streak_proof(page, request);
+        let proof = self.streak_proof(page, request, streak);
         // A block merges only into a partly used page: none after a last
         // end on a page boundary.
         let partly_used = self.last_end_offset & (page.bytes() - 1) != 0;
@@ -249,28 +251,35 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
         Some(address)
     }
 
-    /// The streak's proof ([`sequential::hint_is_next`]) for `request` (a
-    /// request with the streak's goal and limit): worked out the first
-    /// time a streak asks at a step (the proof reads the request through
-    /// its goal, limit and step alone), then kept until the node changes
-    /// ([`forget_streak_proof`](Self::forget_streak_proof)) or a request of
-    /// another step asks.
+    /// Streak `streak`'s proof ([`sequential::hint_is_next`]) for
+    /// `request` (a request with the streak's goal and limit): worked out
+    /// the first time the streak asks at a step (the proof reads the
+    /// request through its goal, limit and step alone), then kept until
+    /// the node changes ([`forget_streak_proof`](Self::forget_streak_proof)),
+    /// a request of another step asks, or another streak does (the node
+    /// keeps one proof).
     #[inline(always)]
-    fn streak_proof(&mut self, page: PageSize, request: &SearchRequest) -> sequential::Proof {
+    fn streak_proof(
+        &mut self,
+        page: PageSize,
+        request: &SearchRequest,
+        streak: StreakId,
+    ) -> sequential::Proof {
         match self.streak_proof.0 {
-            Some(proof) if proof.serves(page, request) => proof,
-            _ => self.work_out_streak_proof(page, request),
+            Some(proof) if proof.serves(streak, page, request) => proof,
+            _ => self.work_out_streak_proof(page, request, streak),
         }
     }
 
-    /// [`streak_proof`](Self::streak_proof)'s first time at a step.
+    /// [`streak_proof`](Self::streak_proof)'s first time for a streak at a step.
     #[inline(never)]
     fn work_out_streak_proof(
         &mut self,
         page: PageSize,
         request: &SearchRequest,
+        streak: StreakId,
     ) -> sequential::Proof {
-        let proof = sequential::hint_is_next(&self.bitmap, &self.window(), page, request);
+        let proof = sequential::hint_is_next(&self.bitmap, &self.window(), page, request, streak);
         self.streak_proof = sequential::Cached(Some(proof));
         proof
     }

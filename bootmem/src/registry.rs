@@ -13,6 +13,7 @@ use crate::node::NodeAllocator;
 use crate::node_id::NodeId;
 use crate::search::SearchRequest;
 use crate::sequential::{Cached, Streak, StreakOrigin};
+use crate::streaks::Streaks;
 
 /// Up to `MAX_NODES` node allocators in ascending address order. Every slot
 /// below the length holds a node (the `Option` only lets the unused slots
@@ -20,14 +21,15 @@ use crate::sequential::{Cached, Streak, StreakOrigin};
 #[derive(Debug)]
 pub(crate) struct NodeRegistry<Storage, const MAX_NODES: usize> {
     nodes: FixedList<Option<NodeAllocator<Storage>>, MAX_NODES>,
-    /// A run of allocations with one goal and limit that the node they
-    /// meet first placed ([`Streak`]). It rests on the list of nodes alone (which
-    /// node the walk tries first for the key), so what changes the list or
-    /// every node at once ([`insert`](Self::insert),
-    /// [`iter_mut`](Self::iter_mut), [`detach_nodes`](Self::detach_nodes))
-    /// ends it; a change inside one node ([`get_mut`](Self::get_mut)) drops
-    /// only that node's proof, which the node does itself.
-    streak: Cached<Option<Streak>>,
+    /// Runs of allocations, each with one goal and limit, that the node
+    /// they meet first placed ([`Streak`], a few at once: [`Streaks`]).
+    /// Each rests on the list of nodes alone (which node the walk tries
+    /// first for the key), so what changes the list or every node at once
+    /// ([`insert`](Self::insert), [`iter_mut`](Self::iter_mut),
+    /// [`detach_nodes`](Self::detach_nodes)) ends them all; a change inside
+    /// one node ([`get_mut`](Self::get_mut)) drops only that node's proof,
+    /// which the node does itself.
+    streaks: Cached<Streaks>,
 }
 
 /// The consecutive nodes `first..=last` a frame range runs through.
@@ -61,7 +63,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize>
     pub(crate) const fn new() -> Self {
         Self {
             nodes: FixedList::from_slots([const { None }; MAX_NODES]),
-            streak: Cached(None),
+            streaks: Cached(Streaks::new()),
         }
     }
 
@@ -72,7 +74,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize>
 
     /// The registered nodes in address order, mutably.
     pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = &mut NodeAllocator<Storage>> {
-        self.streak = Cached(None);
+        self.streaks.0.end_all();
         self.nodes.iter_mut().flatten()
     }
 
@@ -143,10 +145,12 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize>
             .get(position)
             .and_then(Option::as_ref)
             .is_some_and(|node| !node.bit_by_bit);
-        self.streak = Cached(searches_by_word.then_some(Streak::new(position, origin, request)));
+        if searches_by_word {
+            self.streaks.0.start(position, origin, request);
+        }
     }
 
-    /// Places `request` by the current streak, without the node walk.
+    /// Places `request` by its streak, if it has one, without the node walk.
     ///
     /// A request with the streak's goal and limit meets the same nodes in
     /// the walk, whatever its size and alignment, so the walk would try
@@ -154,17 +158,14 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize>
     /// node is asked directly ([`ask_streak_node`](Self::ask_streak_node)).
     #[inline]
     pub(crate) fn extend_streak(&mut self, page: PageSize, request: &SearchRequest) -> StreakStep {
-        match self.streak.0 {
-            Some(streak) if streak.origin == StreakOrigin::Walk && streak.matches(request) => {
-                self.ask_streak_node(streak, page, request)
-            }
-            _ => StreakStep::NoStreak,
+        match self.streaks.0.for_walk(request) {
+            Some(streak) => self.ask_streak_node(streak, page, request),
+            None => StreakStep::NoStreak,
         }
     }
 
-    /// Places `request`, which prefers the node at `position`, by the
-    /// current streak: a streak on that node with the request's goal and
-    /// limit, whatever made it, has that node's proof for them.
+    /// Places `request`, which prefers the node at `position`, by a streak
+    /// on that node with the request's goal and limit, whatever made it.
     #[inline]
     pub(crate) fn extend_streak_on(
         &mut self,
@@ -172,11 +173,9 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize>
         page: PageSize,
         request: &SearchRequest,
     ) -> StreakStep {
-        match self.streak.0 {
-            Some(streak) if streak.position == position && streak.matches(request) => {
-                self.ask_streak_node(streak, page, request)
-            }
-            _ => StreakStep::NoStreak,
+        match self.streaks.0.on_node(position, request) {
+            Some(streak) => self.ask_streak_node(streak, page, request),
+            None => StreakStep::NoStreak,
         }
     }
 
@@ -195,13 +194,13 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize>
         let Some(node) = self.nodes.get_mut(streak.position).and_then(Option::as_mut) else {
             return StreakStep::NoStreak;
         };
-        if let Some(address) = node.extend_streak(page, request) {
+        if let Some(address) = node.extend_streak(page, request, streak.id) {
             return StreakStep::Placed(address);
         }
-        match node.allocate_on_streak(page, request) {
+        match node.allocate_on_streak(page, request, streak.id) {
             Some(address) => StreakStep::Placed(address),
             None => {
-                self.streak = Cached(None);
+                self.streaks.0.end(streak.id);
                 StreakStep::NoRoom(streak.position)
             }
         }
@@ -210,7 +209,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize>
     /// Inserts a node checked by [`check_new`](Self::check_new) before the
     /// first node that starts above it.
     pub(crate) fn insert(&mut self, node: NodeAllocator<Storage>) {
-        self.streak = Cached(None);
+        self.streaks.0.end_all();
         let position = self
             .iter()
             .position(|other| other.frames.start() > node.frames.start())
@@ -291,7 +290,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize>
     /// Empties the registry and lends out its nodes, in address order, for
     /// an in-place hand-off, which empties their slots when it is done.
     pub(crate) fn detach_nodes(&mut self) -> &mut [Option<NodeAllocator<Storage>>] {
-        self.streak = Cached(None);
+        self.streaks.0.end_all();
         self.nodes.detach()
     }
 }

@@ -25,6 +25,7 @@ pub(crate) fn hint_is_next<Storage: AsRef<[u64]> + AsMut<[u64]>>(
     window: &NodeWindow,
     page: PageSize,
     request: &SearchRequest,
+    streak: StreakId,
 ) -> Proof {
     #[cfg(test)]
     tests::PROOFS.with(|proofs| proofs.set(proofs.get() + 1));
@@ -33,7 +34,8 @@ pub(crate) fn hint_is_next<Storage: AsRef<[u64]> + AsMut<[u64]>>(
     // candidate at the hint aligned to the step: the hint lies at or past
     // the requested start, or just before it with no step boundary between.
     let Some(scan) = scan_start(window, page, request) else {
-        return Proof::new(request, request.step(page), 0, false, hint).at_hint(bitmap, hint);
+        return Proof::new(streak, request, request.step(page), 0, false, hint)
+            .at_hint(bitmap, hint);
     };
     let starts_at_hint = scan.first == align_index(window, hint, scan.step);
     let free_until = if starts_at_hint {
@@ -42,6 +44,7 @@ pub(crate) fn hint_is_next<Storage: AsRef<[u64]> + AsMut<[u64]>>(
         hint
     };
     Proof::new(
+        streak,
         request,
         scan.step,
         scan.window_end,
@@ -87,6 +90,8 @@ fn free_stretch_end<Storage: AsRef<[u64]> + AsMut<[u64]>>(
 /// drops that node's proof.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Streak {
+    /// Which streak it is, for the proofs nodes keep for it.
+    pub(crate) id: StreakId,
     /// Registry position of the node.
     pub(crate) position: usize,
     /// Why requests with the key meet that node first.
@@ -107,10 +112,31 @@ pub(crate) enum StreakOrigin {
     Preferred,
 }
 
+/// Names one streak for the proof a node keeps for it: each streak a
+/// registry starts gets the next one (64 bits: never reused).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct StreakId(u64);
+
+impl StreakId {
+    /// The first streak's.
+    pub(crate) const FIRST: Self = Self(0);
+
+    /// The one after it.
+    pub(crate) const fn next(self) -> Self {
+        Self(self.0.wrapping_add(1))
+    }
+}
+
 impl Streak {
-    /// A streak of requests like `request` on the node at `position`.
-    pub(crate) fn new(position: usize, origin: StreakOrigin, request: &SearchRequest) -> Self {
+    /// Streak `id`, of requests like `request` on the node at `position`.
+    pub(crate) fn new(
+        id: StreakId,
+        position: usize,
+        origin: StreakOrigin,
+        request: &SearchRequest,
+    ) -> Self {
         Self {
+            id,
             position,
             origin,
             goal: request.goal,
@@ -131,10 +157,12 @@ impl Streak {
 /// alignment in pages, at least one), so it holds for every request of the
 /// streak with that step: all those aligned to a page or less share it.
 ///
-/// Twenty-four bytes (alignment and step as exponents): every node holds
+/// Thirty-two bytes (alignment and step as exponents): every node holds
 /// one, and an allocator of many nodes may be moved on a small stack.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Proof {
+    /// The streak it was worked out for: its goal and limit.
+    streak: StreakId,
     /// The end of the search window (node-relative): the node's end, or
     /// the streak's limit.
     pub(crate) window_end: u64,
@@ -164,6 +192,7 @@ impl Proof {
     /// A proof for `request`'s alignment and `step` (a power of two);
     /// its `hint_free` is set by [`at_hint`](Self::at_hint).
     fn new(
+        streak: StreakId,
         request: &SearchRequest,
         step: u64,
         window_end: u64,
@@ -171,6 +200,7 @@ impl Proof {
         free_until: u64,
     ) -> Self {
         Self {
+            streak,
             window_end,
             free_until,
             // Powers of two: their exponents are below 64.
@@ -209,13 +239,21 @@ impl Proof {
         1 << self.step_exponent
     }
 
-    /// Whether it serves `request`, a request with the streak's goal and
-    /// limit: one of the same step. The same alignment as the request it
-    /// was worked out for is looked at first (one compare, no step).
+    /// Whether it serves `request` of streak `streak`: the streak it was
+    /// worked out for (the same goal and limit), at the same step. The
+    /// same alignment as the request it was worked out for is looked at
+    /// first (one compare, no step).
     #[inline(always)]
-    pub(crate) fn serves(&self, page: PageSize, request: &SearchRequest) -> bool {
-        u32::from(self.align_exponent) == request.align.trailing_zeros()
-            || u32::from(self.step_exponent) == request.step(page).trailing_zeros()
+    pub(crate) fn serves(&self, streak: StreakId, page: PageSize, request: &SearchRequest) -> bool {
+        self.streak == streak
+            && (u32::from(self.align_exponent) == request.align.trailing_zeros()
+                || u32::from(self.step_exponent) == request.step(page).trailing_zeros())
+    }
+
+    /// Whether it was worked out for streak `streak`.
+    #[inline(always)]
+    pub(crate) fn belongs_to(&self, streak: StreakId) -> bool {
+        self.streak == streak
     }
 
     /// The same proof, its first pass known to start from the hint.
@@ -278,7 +316,7 @@ pub(crate) mod tests {
         page: PageSize,
         request: &SearchRequest,
     ) -> Option<Placement> {
-        let proof = hint_is_next(bitmap, window, page, request);
+        let proof = hint_is_next(bitmap, window, page, request, StreakId::FIRST);
         let hint = window.hint_index;
         let partly_used = window.last_end_offset % page.bytes() != 0;
         if request.size <= page.bytes() && partly_used && proof.hint_free {
@@ -438,7 +476,7 @@ pub(crate) mod tests {
     #[test]
     fn a_streak_continues_only_with_the_same_goal_and_limit() {
         let first = request(0x40, 0x40, 0x1000, Some(0x10_0000));
-        let streak = Streak::new(0, StreakOrigin::Walk, &first);
+        let streak = Streak::new(StreakId::FIRST, 0, StreakOrigin::Walk, &first);
         assert!(streak.matches(&request(0x80, 0x40, 0x1000, Some(0x10_0000))));
         assert!(streak.matches(&request(0x40, 0x1000, 0x1000, Some(0x10_0000))));
         assert!(!streak.matches(&request(0x40, 0x40, 0x2000, Some(0x10_0000))));
