@@ -1009,6 +1009,23 @@ mod tests {
         assert_eq!(counts, (3, 3));
     }
 
+    #[test]
+    fn a_preferred_streak_whose_node_is_full_goes_on_to_all_nodes_asking_it_once() {
+        // Node 1's 256 pages, one a request preferring it, then one more:
+        // node 1 is asked once (no room), then the walk over all nodes
+        // places it on node 0, as Linux's `___alloc_bootmem_node_nopanic`.
+        let on_node_1 = AllocationRequest::new(4096)
+            .aligned(64)
+            .preference(NodePreference::Prefer(NodeId::new(1)));
+        let requests = [on_node_1; 0x101];
+        let (results, counts) = run_requests(false, &requests);
+        assert_eq!(results, run_requests(true, &requests).0);
+        assert_eq!(results[0x100].unwrap().as_u64(), 0);
+        // The first request searched node 1 and started the streak; the
+        // last searched node 1 on the streak (no room), then node 0 once.
+        assert_eq!(counts, (3, 1));
+    }
+
     /// A page, small blocks in the next page (hint 2), then frees of 64
     /// bytes that free no page, each followed by small blocks; returns the
     /// addresses placed and the searches and proofs of each step.

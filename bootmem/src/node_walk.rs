@@ -151,21 +151,58 @@ fn try_preferred_node<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usi
 /// `___alloc_bootmem_node_nopanic`: the preferred node at the goal, all
 /// nodes at the goal, the preferred node from 0, all nodes from 0. A limit
 /// that `goal + size` passes is dropped for the rest of the call.
+///
+/// A request whose limit stands is first put to the streak on the
+/// preferred node, if it has one: the first try of a run of `_node`
+/// calls, without the rest of the call's steps around it.
+#[inline(never)]
 pub(crate) fn preferred_node<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize>(
     registry: &mut NodeRegistry<Storage, MAX_NODES>,
     position: usize,
     page: PageSize,
     request: &SearchRequest,
 ) -> Option<PhysicalAddress> {
+    let mut first_try_done = false;
+    if !passes_limit(request) {
+        match registry.extend_streak_on(position, page, request) {
+            StreakStep::Placed(address) => return Some(address),
+            // The preferred node was asked and had no room: its first try
+            // is done, and failed.
+            StreakStep::NoRoom(_) => first_try_done = true,
+            StreakStep::NoStreak => {}
+        }
+    }
+    preferred_node_in_turn(registry, position, page, request, first_try_done)
+}
+
+/// Whether `goal + size` passes the request's limit (which the `_node`
+/// calls then drop).
+fn passes_limit(request: &SearchRequest) -> bool {
+    let goal_end = request.goal.as_u64().saturating_add(request.size);
+    request.limit.is_some_and(|limit| goal_end > limit.as_u64())
+}
+
+/// [`preferred_node`]'s steps in turn; the preferred node's first try is
+/// skipped when `first_try_done` (it failed).
+#[inline(never)]
+fn preferred_node_in_turn<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize>(
+    registry: &mut NodeRegistry<Storage, MAX_NODES>,
+    position: usize,
+    page: PageSize,
+    request: &SearchRequest,
+    mut first_try_done: bool,
+) -> Option<PhysicalAddress> {
     let mut request = *request;
     loop {
-        let goal_end = request.goal.as_u64().saturating_add(request.size);
-        if request.limit.is_some_and(|limit| goal_end > limit.as_u64()) {
+        if passes_limit(&request) {
             request.limit = None;
         }
-        if let Some(address) = try_preferred_node(registry, position, page, &request) {
-            return Some(address);
+        if !first_try_done {
+            if let Some(address) = try_preferred_node(registry, position, page, &request) {
+                return Some(address);
+            }
         }
+        first_try_done = false;
         if let Some(address) = all_nodes(registry, page, &request) {
             return Some(address);
         }
