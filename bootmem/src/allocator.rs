@@ -1026,6 +1026,71 @@ mod tests {
         assert_eq!(counts, (3, 1));
     }
 
+    #[test]
+    fn a_node_call_past_its_limit_drops_the_limit_before_any_streak() {
+        // Requests preferring node 1, at its first page, below a limit 16
+        // pages on: small ones make a streak for that goal and limit. One
+        // of 32 pages passes the limit, which the `_node` calls drop
+        // first: it is not put to that streak (the limit would refuse
+        // it), but searched for once on node 1 without the limit.
+        let goal = PhysicalAddress::new(0x100 * 4096);
+        let limit = PhysicalAddress::new(0x110 * 4096);
+        let on_node_1 = |size| {
+            AllocationRequest::new(size)
+                .aligned(64)
+                .goal(goal)
+                .limit(limit)
+                .preference(NodePreference::Prefer(NodeId::new(1)))
+        };
+        let requests = [
+            on_node_1(64),
+            on_node_1(64),
+            on_node_1(64),
+            on_node_1(32 * 4096),
+        ];
+        let (results, counts) = run_requests(false, &requests);
+        assert_eq!(results, run_requests(true, &requests).0);
+        assert_eq!(results[3].unwrap().as_u64(), 0x100 * 4096 + 3 * 64);
+        // The first small one searched for, the two after it on the
+        // streak (one proof); the large one searched for once.
+        assert_eq!(counts, (2, 1));
+    }
+
+    #[test]
+    fn a_streak_does_not_carry_another_streaks_proof_past_its_search() {
+        // Two streaks on node 0: goal page 0x80 (A) and goal 0 (B); pages
+        // 0x90 on reserved. A's small blocks fill page 0x80, B's first
+        // merges there too. Then A works out its proof, and B asks for 64
+        // pages (more than the rest of the hint's word: searched for,
+        // with no proof of B's own). They do not fit past the hint and go
+        // at page 0, below A's goal: A's proof no longer holds (its first
+        // pass starts at its goal, not at the new hint), and A's next
+        // block goes past its goal, as Linux places it.
+        let a = AllocationRequest::new(64)
+            .aligned(64)
+            .goal(PhysicalAddress::new(0x80 * 4096));
+        let b = |size| AllocationRequest::new(size).aligned(64);
+        let requests = [a, a, b(64), a, b(64 * 4096), a];
+        let run = |bit_by_bit| {
+            let mut allocator = free_machine(bit_by_bit);
+            allocator
+                .reserve(
+                    PhysicalAddress::new(0x90 * 4096),
+                    0x70 * 4096,
+                    ReserveMode::Shared,
+                )
+                .unwrap();
+            requests
+                .iter()
+                .map(|request| allocator.allocate(request).unwrap().as_u64())
+                .collect::<Vec<_>>()
+        };
+        let placed = run(false);
+        assert_eq!(placed, run(true));
+        assert_eq!(placed[4], 0);
+        assert_eq!(placed[5], 0x81 * 4096);
+    }
+
     /// A page, small blocks in the next page (hint 2), then frees of 64
     /// bytes that free no page, each followed by small blocks; returns the
     /// addresses placed and the searches and proofs of each step.
