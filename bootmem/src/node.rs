@@ -197,7 +197,10 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
         let placement = search::place(&self.bitmap, &window, page, request, hint);
         trace::allocation_attempt(self.id, page, request);
         let address = self.commit(page, &placement);
-        self.streak_proof = sequential::Cached(Some(proof.at_hint(&self.bitmap, self.hint_index)));
+        let hint_free = proof.at_hint(&self.bitmap, self.hint_index).hint_free;
+        if let Some(kept) = &mut self.streak_proof.0 {
+            kept.hint_free = hint_free;
+        }
         Some(address)
     }
 

@@ -12,8 +12,8 @@ use crate::list::FixedList;
 use crate::node::NodeAllocator;
 use crate::node_id::NodeId;
 use crate::search::SearchRequest;
-use crate::sequential::{Cached, Streak, StreakOrigin};
-use crate::streaks::Streaks;
+use crate::sequential::{Cached, StreakOrigin};
+use crate::streaks::{StreakNode, Streaks};
 
 /// Up to `MAX_NODES` node allocators in ascending address order. Every slot
 /// below the length holds a node (the `Option` only lets the unused slots
@@ -22,7 +22,8 @@ use crate::streaks::Streaks;
 pub(crate) struct NodeRegistry<Storage, const MAX_NODES: usize> {
     nodes: FixedList<Option<NodeAllocator<Storage>>, MAX_NODES>,
     /// Runs of allocations, each with one goal and limit, that the node
-    /// they meet first placed ([`Streak`], a few at once: [`Streaks`]).
+    /// they meet first placed ([`Streak`](crate::sequential::Streak), a few
+    /// at once: [`Streaks`]).
     /// Each rests on the list of nodes alone (which node the walk tries
     /// first for the key), so what changes the list or every node at once
     /// ([`insert`](Self::insert), [`iter_mut`](Self::iter_mut),
@@ -187,7 +188,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>, const MAX_NODES: usize>
     #[inline(always)]
     fn ask_streak_node(
         &mut self,
-        streak: Streak,
+        streak: StreakNode,
         page: PageSize,
         request: &SearchRequest,
     ) -> StreakStep {

@@ -16,6 +16,25 @@
 use crate::search::SearchRequest;
 use crate::sequential::{Streak, StreakId, StreakOrigin};
 
+/// A streak as its node is asked: which streak, and the registry position
+/// of its node (two words, where the whole [`Streak`] is six).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct StreakNode {
+    /// The streak.
+    pub(crate) id: StreakId,
+    /// Registry position of its node.
+    pub(crate) position: usize,
+}
+
+impl StreakNode {
+    fn of(streak: &Streak) -> Self {
+        Self {
+            id: streak.id,
+            position: streak.position,
+        }
+    }
+}
+
 /// Streaks the registry keeps at once.
 pub(crate) const STREAK_SLOTS: usize = 4;
 
@@ -49,23 +68,27 @@ impl Streaks {
     /// The streak the node walk would continue for `request`: one whose
     /// node the walk tries first for the request's goal and limit.
     #[inline(always)]
-    pub(crate) fn for_walk(&mut self, request: &SearchRequest) -> Option<Streak> {
+    pub(crate) fn for_walk(&mut self, request: &SearchRequest) -> Option<StreakNode> {
         self.find(|streak| streak.origin == StreakOrigin::Walk && streak.matches(request))
     }
 
     /// The streak on the node at `position` for `request`'s goal and limit,
     /// whatever made it: either way, that node's proof for them.
     #[inline(always)]
-    pub(crate) fn on_node(&mut self, position: usize, request: &SearchRequest) -> Option<Streak> {
+    pub(crate) fn on_node(
+        &mut self,
+        position: usize,
+        request: &SearchRequest,
+    ) -> Option<StreakNode> {
         self.find(|streak| streak.position == position && streak.matches(request))
     }
 
     /// The first streak that passes `test`, the current one looked at
     /// first; it becomes the current one.
     #[inline(always)]
-    fn find(&mut self, test: impl Fn(&Streak) -> bool) -> Option<Streak> {
-        match self.current {
-            Some(streak) if test(&streak) => Some(streak),
+    fn find(&mut self, test: impl Fn(&Streak) -> bool) -> Option<StreakNode> {
+        match &self.current {
+            Some(streak) if test(streak) => Some(StreakNode::of(streak)),
             _ => self.find_other(test),
         }
     }
@@ -73,13 +96,13 @@ impl Streaks {
     /// [`find`](Self::find) among the others: one that passes trades
     /// places with the current streak.
     #[inline(never)]
-    fn find_other(&mut self, test: impl Fn(&Streak) -> bool) -> Option<Streak> {
+    fn find_other(&mut self, test: impl Fn(&Streak) -> bool) -> Option<StreakNode> {
         let slot = self
             .others
             .iter()
             .position(|streak| streak.as_ref().is_some_and(&test))?;
         core::mem::swap(&mut self.others[slot], &mut self.current);
-        self.current
+        self.current.as_ref().map(StreakNode::of)
     }
 
     /// Starts a streak for `request` on the node at `position` (`origin`
@@ -90,10 +113,12 @@ impl Streaks {
     /// preferring the node as well, so a walk's streak takes over a
     /// preferring one.
     pub(crate) fn start(&mut self, position: usize, origin: StreakOrigin, request: &SearchRequest) {
-        if let Some(mut same) = self.on_node(position, request) {
-            if origin == StreakOrigin::Walk {
-                same.origin = origin;
-                self.current = Some(same);
+        if self.on_node(position, request).is_some() {
+            // `on_node` made it the current one.
+            if let Some(same) = &mut self.current {
+                if origin == StreakOrigin::Walk {
+                    same.origin = origin;
+                }
             }
             return;
         }

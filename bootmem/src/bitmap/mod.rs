@@ -529,7 +529,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> Bitmap<Storage> {
     /// they are; only the leaf word is written (the page a boot's small
     /// allocations move into, about 40 instructions instead of 275).
     /// Returns `false`, having changed nothing, in every other case.
-    #[inline]
+    #[inline(always)]
     fn change_inside_partly_free_word(&mut self, from: u64, to: u64, reserve: bool) -> bool {
         let index = from / WORD;
         // Inside one word, the only page that can start a region is the
