@@ -40,7 +40,9 @@ pub(crate) const STREAK_SLOTS: usize = 4;
 
 /// The streaks of one registry: up to [`STREAK_SLOTS`], no two with the
 /// same goal and limit on the same node. The one used last is kept apart
-/// and looked at first, so that a run of one kind costs one comparison.
+/// and looked at first, so that a run of one kind costs one comparison;
+/// there is a current one whenever there is any, so that a registry with
+/// none (the reference search starts none) answers at once.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Streaks {
     /// The streak used last.
@@ -89,7 +91,8 @@ impl Streaks {
     fn find(&mut self, test: impl Fn(&Streak) -> bool) -> Option<StreakNode> {
         match &self.current {
             Some(streak) if test(streak) => Some(StreakNode::of(streak)),
-            _ => self.find_other(test),
+            Some(_) => self.find_other(test),
+            None => None,
         }
     }
 
@@ -136,11 +139,17 @@ impl Streaks {
         self.next_id = self.next_id.next();
     }
 
-    /// Ends the streak with identity `id` (its node had no room).
+    /// Ends the streak with identity `id` (its node had no room). When it
+    /// was the current one, another (if any) takes its place.
     pub(crate) fn end(&mut self, id: StreakId) {
         for slot in core::iter::once(&mut self.current).chain(&mut self.others) {
             if slot.is_some_and(|streak| streak.id == id) {
                 *slot = None;
+            }
+        }
+        if self.current.is_none() {
+            if let Some(other) = self.others.iter_mut().find(|slot| slot.is_some()) {
+                self.current = other.take();
             }
         }
     }
@@ -177,9 +186,13 @@ mod tests {
         let second = streaks.for_walk(&low).unwrap();
         assert_ne!(first.id, second.id);
         assert!(streaks.for_walk(&request(0, None)).is_none());
-        // Ending one leaves the other.
+        // Ending one leaves the other, whichever was the current one.
         streaks.end(first.id);
         assert!(streaks.for_walk(&usual).is_none());
+        assert_eq!(streaks.for_walk(&low).unwrap().id, second.id);
+        streaks.start(0, StreakOrigin::Walk, &usual);
+        let third = streaks.for_walk(&usual).unwrap();
+        streaks.end(third.id);
         assert_eq!(streaks.for_walk(&low).unwrap().id, second.id);
         streaks.end_all();
         assert!(streaks.for_walk(&low).is_none());
