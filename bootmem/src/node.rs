@@ -153,7 +153,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
         // A block merges only into a partly used page: none after a last
         // end on a page boundary.
         let partly_used = self.last_end_offset & (page.bytes() - 1) != 0;
-        if proof.hint_free && partly_used {
+        if partly_used && proof.hint_free(&self.bitmap, self.hint_index) {
             if let Some(address) = self.merge_into_partly_used_page(page, request) {
                 return Some(address);
             }
@@ -173,8 +173,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
     /// [`place_at_hint`](Self::place_at_hint) would find that run first,
     /// so it is placed there without reading the word again (the
     /// sequential page-sized requests of a boot, 63 of every 64). The
-    /// proof keeps its stretch; only whether the new hint page is free is
-    /// worked out.
+    /// proof stays as it is: its stretch holds past the new hint.
     #[inline(always)]
     fn place_in_free_stretch(
         &mut self,
@@ -196,16 +195,11 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
         sequential::tests::STRETCH_STEPS.with(|steps| steps.set(steps.get() + 1));
         let placement = search::place(&self.bitmap, &window, page, request, hint);
         trace::allocation_attempt(self.id, page, request);
-        let address = self.commit(page, &placement);
-        let hint_free = proof.at_hint(&self.bitmap, self.hint_index).hint_free;
-        if let Some(kept) = &mut self.streak_proof.0 {
-            kept.hint_free = hint_free;
-        }
-        Some(address)
+        Some(self.commit(page, &placement))
     }
 
     /// A streak's block inside the partly used page, where the hint page
-    /// is the search's answer for a page (the proof's `hint_free`): Linux
+    /// is the search's answer for a page ([`sequential::Proof::hint_free`]): Linux
     /// merges it there, at the end of the last block aligned, when that
     /// page is the one just before the hint page, and nothing changes but
     /// the last end. A block that does not end before the hint page is

@@ -34,8 +34,7 @@ pub(crate) fn hint_is_next<Storage: AsRef<[u64]> + AsMut<[u64]>>(
     // candidate at the hint aligned to the step: the hint lies at or past
     // the requested start, or just before it with no step boundary between.
     let Some(scan) = scan_start(window, page, request) else {
-        return Proof::new(streak, request, request.step(page), 0, false, hint)
-            .at_hint(bitmap, hint);
+        return Proof::new(streak, request, request.step(page), 0, false, hint);
     };
     let starts_at_hint = scan.first == align_index(window, hint, scan.step);
     let free_until = if starts_at_hint {
@@ -51,7 +50,6 @@ pub(crate) fn hint_is_next<Storage: AsRef<[u64]> + AsMut<[u64]>>(
         starts_at_hint,
         free_until,
     )
-    .at_hint(bitmap, hint)
 }
 
 /// The end of the free pages from the hint on, inside the hint's leaf
@@ -179,18 +177,10 @@ pub(crate) struct Proof {
     /// Whether the search's first pass starts from the hint (at the hint
     /// aligned to the step).
     pub(crate) starts_at_hint: bool,
-    /// Whether, besides, the hint page is free and no refusal stands in
-    /// the way. With a first pass from the hint, that page is then the
-    /// pass's answer for one page wherever the hint is a step boundary,
-    /// as it is at every step of one page, the only ones whose blocks
-    /// merge into the partly used page (an alignment of a page or more
-    /// starts past it): such a block goes there.
-    pub(crate) hint_free: bool,
 }
 
 impl Proof {
-    /// A proof for `request`'s alignment and `step` (a power of two);
-    /// its `hint_free` is set by [`at_hint`](Self::at_hint).
+    /// A proof for `request`'s alignment and `step` (a power of two).
     fn new(
         streak: StreakId,
         request: &SearchRequest,
@@ -207,22 +197,23 @@ impl Proof {
             align_exponent: request.align.trailing_zeros() as u8,
             step_exponent: step.trailing_zeros() as u8,
             starts_at_hint,
-            hint_free: false,
         }
     }
 
-    /// The same proof for a node whose hint is `hint`: its `hint_free`
-    /// worked out from the free stretch and the refusals for one page.
+    /// Whether the hint page (`hint`, the node's) is free, in the free
+    /// stretch, and no refusal for one page stands in the way. With a
+    /// first pass from the hint, that page is then the pass's answer for
+    /// one page wherever the hint is a step boundary, as it is at every
+    /// step of one page, the only ones whose blocks merge into the partly
+    /// used page (an alignment of a page or more starts past it): such a
+    /// block goes there.
     #[inline(always)]
-    pub(crate) fn at_hint<Storage: AsRef<[u64]> + AsMut<[u64]>>(
-        self,
+    pub(crate) fn hint_free<Storage: AsRef<[u64]> + AsMut<[u64]>>(
+        &self,
         bitmap: &Bitmap<Storage>,
         hint: u64,
-    ) -> Self {
-        Self {
-            hint_free: hint < self.free_until && hint < bitmap.refused_from(1, self.step()),
-            ..self
-        }
+    ) -> bool {
+        hint < self.free_until && hint < bitmap.refused_from(1, self.step())
     }
 
     /// Whether a run of `pages` pages starting at the hint lies in the
@@ -281,7 +272,6 @@ impl Proof {
             free_until: free_stretch_end(bitmap, hint, self.window_end),
             ..self
         }
-        .at_hint(bitmap, hint)
     }
 }
 
@@ -319,7 +309,7 @@ pub(crate) mod tests {
         let proof = hint_is_next(bitmap, window, page, request, StreakId::FIRST);
         let hint = window.hint_index;
         let partly_used = window.last_end_offset % page.bytes() != 0;
-        if request.size <= page.bytes() && partly_used && proof.hint_free {
+        if request.size <= page.bytes() && partly_used && proof.hint_free(bitmap, hint) {
             let merged = place(bitmap, window, page, request, hint);
             if merged.end_offset <= hint * page.bytes() {
                 return Some(merged);

@@ -107,12 +107,13 @@ impl Refusals {
         if !self.any.get() {
             return u64::MAX;
         }
-        self.refused_from_known(pages, step)
+        self.refused_from_records(pages, step)
     }
 
-    /// [`refused_from`](Self::refused_from) when some triple is held.
+    /// [`refused_from`](Self::refused_from) read from the records, when
+    /// some triple is held.
     #[inline(never)]
-    fn refused_from_known(&self, pages: u64, step: u64) -> u64 {
+    fn refused_from_records(&self, pages: u64, step: u64) -> u64 {
         let exponent = step.trailing_zeros();
         let whole_node = self.whole_node[(exponent as usize).min(EXPONENTS - 1)].get();
         if whole_node != UNKNOWN && pages >= entry_pages(whole_node) {
