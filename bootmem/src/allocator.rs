@@ -608,8 +608,16 @@ where
     /// Makes the per-node search test one bit at a time, as Linux's does,
     /// instead of a word at a time. Placement is identical; only speed
     /// differs. For benchmarks and differential tests.
+    ///
+    /// Asking for the search already in use changes nothing, so that a
+    /// benchmark may name its search before every group of calls it times
+    /// without ending the word search's streaks between the groups. A
+    /// switch ends them: a streak's node is asked without the node walk.
     #[cfg(feature = "reference")]
     pub fn use_bit_by_bit_search(&mut self, enabled: bool) {
+        if self.bit_by_bit == enabled {
+            return;
+        }
         self.bit_by_bit = enabled;
         for node in self.registry.iter_mut() {
             node.bit_by_bit = enabled;
@@ -730,6 +738,32 @@ mod tests {
         // Blocks of more pages than a leaf word holds: each searched for,
         // on the streak's node; no proof is worked out for them.
         assert_eq!(allocate_blocks(&mut allocator, 2, 65 * 4096), (2, 0));
+    }
+
+    #[test]
+    fn naming_the_search_in_use_keeps_the_streak_and_a_switch_ends_it() {
+        let mut allocator = free_machine(false);
+        let steps = || crate::sequential::tests::STRETCH_STEPS.with(core::cell::Cell::get);
+        let page = AllocationRequest::new(4096).aligned(64);
+        allocator.allocate(&page).unwrap();
+        allocator.allocate(&page).unwrap();
+        // The streak goes on past a call that names the word search again:
+        // the next page steps through the free stretch, without a search.
+        allocator.use_bit_by_bit_search(false);
+        let before = steps();
+        let ((), counts) = counting(|| {
+            allocator.allocate(&page).unwrap();
+        });
+        assert_eq!((counts, steps() - before), ((0, 0), 1));
+        // A switch and back ends it: the next page goes through the walk
+        // and a search.
+        allocator.use_bit_by_bit_search(true);
+        allocator.use_bit_by_bit_search(false);
+        let before = steps();
+        let ((), counts) = counting(|| {
+            allocator.allocate(&page).unwrap();
+        });
+        assert_eq!((counts, steps() - before), ((1, 0), 0));
     }
 
     #[test]

@@ -230,30 +230,55 @@ fn storage_pool(calls: &[Call]) -> (Rc<StoragePool>, Vec<Outcome>) {
     (pool, outcomes)
 }
 
+/// Empty intervals [`clock_cost`] times, the least of which counts.
+const CLOCK_SAMPLES: usize = 10_000;
+
+/// What reading the clock around a group adds to the group's time: the
+/// least of [`CLOCK_SAMPLES`] intervals timed around no call at all (the
+/// clock's own latency, about 30 ns on a virtual machine; the least, so
+/// that what is taken off each group is never more than the clock cost).
+fn clock_cost() -> Duration {
+    (0..CLOCK_SAMPLES)
+        .map(|_| {
+            let started = Instant::now();
+            started.elapsed()
+        })
+        .min()
+        .unwrap_or_default()
+}
+
 /// Runs every call, the groups `bit_by_bit` selects on the reference
-/// search, timing each group.
+/// search, timing each group; `clock` (see [`clock_cost`]) is taken off
+/// each group's time, so that a script whose phases alternate call by
+/// call is timed by its calls, not by its clock reads.
 fn run(
     calls: &[Call],
     groups: &[Group],
     pool: &Rc<StoragePool>,
+    clock: Duration,
     bit_by_bit: impl Fn(&Group) -> bool,
 ) -> Run {
     let mut interpreter = Interpreter::with_pool(Rc::clone(pool));
     let mut times = Vec::with_capacity(groups.len());
     let mut digests = Vec::with_capacity(groups.len());
+    // The search is named only where an allocation group needs another
+    // than the one before: the other calls do not search, and a switch
+    // ends the word search's streaks and walks the registry, which no
+    // boot does between two of its calls.
+    let mut searching_bit_by_bit = None;
     for group in groups {
         let reference = bit_by_bit(group);
-        interpreter.use_bit_by_bit_search(reference);
+        if group.phase == Phase::Allocation && searching_bit_by_bit != Some(reference) {
+            interpreter.use_bit_by_bit_search(reference);
+            searching_bit_by_bit = Some(reference);
+        }
         let mut digest = 0;
         let started = Instant::now();
         for call in &calls[group.calls.clone()] {
             digest = fold(digest, &interpreter.execute(call));
         }
-        times.push(started.elapsed());
+        times.push(started.elapsed().saturating_sub(clock));
         digests.push(digest);
-        if reference {
-            interpreter.use_bit_by_bit_search(false);
-        }
     }
     Run { times, digests }
 }
@@ -371,6 +396,11 @@ pub struct ScriptRow {
     pub limit_read_s: Option<f64>,
     /// Writing them once, in seconds (`None`: no node).
     pub limit_memset_s: Option<f64>,
+    /// What reading the clock adds to a group of calls, in seconds,
+    /// taken off each group's time ([`clock_cost`]).
+    pub clock_s: f64,
+    /// Groups of calls timed on the word search (each paid one clock).
+    pub groups: usize,
 }
 
 /// Words of leaf bitmap the limits read and write at most (512 MiB).
@@ -410,6 +440,7 @@ fn leaf_bitmap_bytes(calls: &[Call], outcomes: &[Outcome]) -> u64 {
 fn choose_sample(
     calls: &[Call],
     pool: &Rc<StoragePool>,
+    clock: Duration,
     count: usize,
     scale: ScriptScale,
 ) -> Sample {
@@ -429,7 +460,7 @@ fn choose_sample(
         return probe;
     }
     let probe_groups = groups(calls, |index| probe.contains(index));
-    let timed = run(calls, &probe_groups, pool, |group| group.sampled);
+    let timed = run(calls, &probe_groups, pool, clock, |group| group.sampled);
     let per_call = total(&probe_groups, &timed.times, |group| group.sampled).as_secs_f64()
         / probe.size() as f64;
     let affordable = (scale.reference_seconds / per_call.max(1e-9)) as usize;
@@ -447,7 +478,8 @@ fn measure(file: &str, calls: &[Call], scale: ScriptScale) -> Result<ScriptRow, 
         .filter(|call| phase(call.command) == Phase::Allocation)
         .count();
     let (pool, word_outcomes) = storage_pool(calls);
-    let sample = choose_sample(calls, &pool, count, scale);
+    let clock = clock_cost();
+    let sample = choose_sample(calls, &pool, clock, count, scale);
     let groups = groups(calls, |index| sample.contains(index));
     // Each total is the best of the rounds' totals, as a whole (not a
     // sum of each group's best), on both searches alike.
@@ -455,8 +487,8 @@ fn measure(file: &str, calls: &[Call], scale: ScriptScale) -> Result<ScriptRow, 
     let mut best_sampled = Duration::MAX;
     let mut best_reference = Duration::MAX;
     for _ in 0..scale.rounds.max(1) {
-        let word = run(calls, &groups, &pool, |_| false);
-        let reference = run(calls, &groups, &pool, |group| group.sampled);
+        let word = run(calls, &groups, &pool, clock, |_| false);
+        let reference = run(calls, &groups, &pool, clock, |group| group.sampled);
         check_same(file, calls, &groups, &pool, [&word, &reference])?;
         for (best, phase) in best_phases.iter_mut().zip(PHASES) {
             *best = (*best).min(total(&groups, &word.times, |group| group.phase == phase));
@@ -494,6 +526,8 @@ fn measure(file: &str, calls: &[Call], scale: ScriptScale) -> Result<ScriptRow, 
         queries: phase_time(Phase::Query),
         limit_read_s: limits.map(|(read, _)| read),
         limit_memset_s: limits.map(|(_, write)| write),
+        clock_s: clock.as_secs_f64(),
+        groups: groups.len(),
     })
 }
 
@@ -570,6 +604,11 @@ pub fn print(row: &ScriptRow) {
         "  queries     {:>9} calls  fast {}",
         row.queries.calls,
         time(row.queries.fast_s)
+    );
+    println!(
+        "  timed in {} groups of calls; the clock's own {:.1} ns taken off each",
+        row.groups,
+        row.clock_s * 1e9
     );
 }
 
@@ -736,8 +775,8 @@ mod tests {
         // runs again find no difference call by call.
         let groups = groups(&calls, |_| true);
         let (pool, _) = storage_pool(&calls);
-        let word = run(&calls, &groups, &pool, |_| false);
-        let mut other = run(&calls, &groups, &pool, |_| false);
+        let word = run(&calls, &groups, &pool, Duration::ZERO, |_| false);
+        let mut other = run(&calls, &groups, &pool, Duration::ZERO, |_| false);
         assert!(check_same("x.bms", &calls, &groups, &pool, [&word, &other]).is_ok());
         other.digests[1] ^= 1;
         let failure = check_same("x.bms", &calls, &groups, &pool, [&word, &other])
