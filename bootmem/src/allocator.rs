@@ -818,8 +818,47 @@ mod tests {
         });
         // Each kind's first through the walk and a search; then each
         // request continues its kind's streak without the walk. The node
-        // keeps one proof, so each turn works out its kind's again.
-        assert_eq!(counts, (2, 38));
+        // keeps both kinds' proofs: each is worked out once, when its
+        // kind's second request asks, and holds while the other kind's
+        // blocks move the hint forward.
+        assert_eq!(counts, (2, 2));
+    }
+
+    #[test]
+    fn a_kept_proof_lets_nothing_through_once_another_streak_passed_its_free_pages() {
+        // Pages 3 and 9 reserved. Streak A (goal page 1) and streak B
+        // (goal 0, a limit) each start with a search (pages 1 and 2). A's
+        // proof, worked out at the reserved page 3, finds page 4; B's, at
+        // page 5, reads pages 5 to 8 free. A then takes 6, 7, 8 and (page
+        // 9 stepped over) 10 without a search, and B's kept proof still
+        // names pages up to 8, all taken now: B's next page must be the
+        // first free one past A's, as Linux places it.
+        let run = |bit_by_bit| {
+            let mut allocator = free_machine(bit_by_bit);
+            for page in [3, 9] {
+                allocator
+                    .reserve(PhysicalAddress::new(page * 4096), 4096, ReserveMode::Shared)
+                    .unwrap();
+            }
+            let a = AllocationRequest::new(4096)
+                .aligned(64)
+                .goal(PhysicalAddress::new(4096));
+            let b = AllocationRequest::new(4096)
+                .aligned(64)
+                .limit(PhysicalAddress::new(0x180 * 4096));
+            counting(|| {
+                [a, b, a, b, a, a, a, a, b, b]
+                    .iter()
+                    .map(|request| allocator.allocate(request).unwrap().as_u64() / 4096)
+                    .collect::<Vec<_>>()
+            })
+        };
+        let (pages, counts) = run(false);
+        assert_eq!(pages, run(true).0);
+        assert_eq!(pages, [1, 2, 4, 5, 6, 7, 8, 10, 11, 12]);
+        // Two searches (each streak's first), one proof each: B's is kept
+        // while A's blocks move the hint past its free pages.
+        assert_eq!(counts, (2, 2));
     }
 
     #[test]
@@ -906,13 +945,14 @@ mod tests {
         // A block aligned to two pages: another step, so its own proof;
         // the first pass starts from the hint and finds the next boundary
         // in the hint's word, so no search. The small blocks after it stay
-        // on the streak, with one proof more for their step.
+        // on the streak, and their step's proof still holds (the node
+        // keeps one per step): no proof more.
         let page = AllocationRequest::new(64).aligned(8192);
         let (placed, counts) = counting(|| allocator.allocate(&page));
         assert_eq!(placed, reference.allocate(&page));
         assert_eq!(counts, (0, 1));
         let (addresses, counts) = allocate_cycling_alignments(&mut allocator, 30);
-        assert_eq!(counts, (0, 1));
+        assert_eq!(counts, (0, 0));
         assert_eq!(addresses, allocate_cycling_alignments(&mut reference, 30).0);
     }
 

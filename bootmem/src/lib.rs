@@ -99,6 +99,7 @@ mod list;
 mod node;
 mod node_id;
 mod node_walk;
+mod proofs;
 mod reference;
 mod registry;
 mod search;

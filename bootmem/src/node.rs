@@ -3,6 +3,7 @@
 use crate::address::{FrameRange, PageFrameNumber, PageSize, PhysicalAddress};
 use crate::bitmap::{node_storage_words, Bitmap, BITS_PER_WORD};
 use crate::node_id::NodeId;
+use crate::proofs::Proofs;
 use crate::search::{self, NodeWindow, Placement, SearchRequest};
 use crate::sequential::{self, StreakId};
 use crate::trace;
@@ -24,10 +25,10 @@ pub(crate) struct NodeAllocator<Storage> {
     /// Whether the search scans bit by bit, as Linux does (benchmarks and
     /// differential tests only).
     pub(crate) bit_by_bit: bool,
-    /// The streak's proof ([`sequential::hint_is_next`]) since the node
-    /// last changed, once a streak has asked: whether it holds, for the
-    /// step it was worked out for.
-    pub(crate) streak_proof: sequential::Cached<Option<sequential::Proof>>,
+    /// The streaks' proofs ([`sequential::hint_is_next`]) since the node
+    /// last changed, once a streak has asked: whether each holds, for the
+    /// streak and step it was worked out for.
+    pub(crate) streak_proofs: sequential::Cached<Proofs>,
 }
 
 impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
@@ -49,7 +50,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
             last_end_offset: 0,
             hint_index: 0,
             bit_by_bit: false,
-            streak_proof: sequential::Cached(None),
+            streak_proofs: sequential::Cached(Proofs::NONE),
         }
     }
 
@@ -96,9 +97,9 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
             search::find_placement(&self.bitmap, &window, page, request)?
         };
         let address = self.commit(page, &placement);
-        // The streak's proof is about the new hint: worked out when a
-        // streak first needs it.
-        self.forget_streak_proof();
+        // The streaks' proofs are about the new hint: worked out when a
+        // streak first needs one.
+        self.forget_streak_proofs();
         Some(address)
     }
 
@@ -108,8 +109,9 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
     /// aligned, on), so the new hint lies past that page, and the first
     /// pass of every later request of the streak, whatever its step,
     /// starts from the hint: the new hint is past the requested start, or
-    /// no step boundary lies between them. The proof the node has, if any,
-    /// is carried instead of worked out again.
+    /// no step boundary lies between them. The streak's proof the node
+    /// has, if any, is carried instead of worked out again; the other
+    /// streaks' are dropped (the search may have moved the hint back).
     #[inline]
     pub(crate) fn allocate_on_streak(
         &mut self,
@@ -117,13 +119,13 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
         request: &SearchRequest,
         streak: StreakId,
     ) -> Option<PhysicalAddress> {
-        let proof = self.streak_proof.0.filter(|proof| proof.belongs_to(streak));
+        let proof = self.streak_proofs.0.of_streak(streak);
         let address = self.allocate(page, request)?;
         if let Some(proof) = proof {
             let carried = proof
                 .starting_at_hint()
                 .carried(&self.bitmap, &self.window());
-            self.streak_proof = sequential::Cached(Some(carried));
+            self.streak_proofs.0.store(carried);
         }
         Some(address)
     }
@@ -230,7 +232,8 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
     /// shows that the general search's first pass starts at the hint, its
     /// first-word step is its answer whenever it finds the run there
     /// ([`search::place_from_hint`]). The proof is carried to the new hint
-    /// ([`sequential::Proof::carried`]).
+    /// ([`sequential::Proof::carried`]); the other streaks' proofs stay
+    /// (the hint only moved forward: [`crate::proofs`]).
     #[inline]
     fn place_at_hint(
         &mut self,
@@ -244,7 +247,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
         trace::allocation_attempt(self.id, page, request);
         let address = self.commit(page, &placement);
         let carried = proof.carried(&self.bitmap, &self.window());
-        self.streak_proof = sequential::Cached(Some(carried));
+        self.streak_proofs.0.store(carried);
         Some(address)
     }
 
@@ -252,9 +255,9 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
     /// `request` (a request with the streak's goal and limit): worked out
     /// the first time the streak asks at a step (the proof reads the
     /// request through its goal, limit and step alone), then kept until
-    /// the node changes ([`forget_streak_proof`](Self::forget_streak_proof)),
-    /// a request of another step asks, or another streak does (the node
-    /// keeps one proof).
+    /// the node changes otherwise than by a streak's search-free step
+    /// ([`forget_streak_proofs`](Self::forget_streak_proofs)), or proofs
+    /// for two other streaks or steps take its place ([`Proofs`]).
     #[inline(always)]
     fn streak_proof(
         &mut self,
@@ -262,29 +265,35 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
         request: &SearchRequest,
         streak: StreakId,
     ) -> sequential::Proof {
-        match self.streak_proof.0 {
-            Some(proof) if proof.serves(streak, page, request) => proof,
-            _ => self.work_out_streak_proof(page, request, streak),
+        match self.streak_proofs.0.front() {
+            Some(proof) if proof.serves(streak, page, request) => *proof,
+            _ => self.later_or_new_streak_proof(page, request, streak),
         }
     }
 
-    /// [`streak_proof`](Self::streak_proof)'s first time for a streak at a step.
+    /// [`streak_proof`](Self::streak_proof) when the proof used last does
+    /// not serve: another the node keeps, or else worked out (the first
+    /// time for a streak at a step since the node changed).
     #[inline(never)]
-    fn work_out_streak_proof(
+    fn later_or_new_streak_proof(
         &mut self,
         page: PageSize,
         request: &SearchRequest,
         streak: StreakId,
     ) -> sequential::Proof {
+        if let Some(proof) = self.streak_proofs.0.serving_later(streak, page, request) {
+            return proof;
+        }
         let proof = sequential::hint_is_next(&self.bitmap, &self.window(), page, request, streak);
-        self.streak_proof = sequential::Cached(Some(proof));
+        self.streak_proofs.0.store(proof);
         proof
     }
 
-    /// Drops the streak's proof: the node's pages, hint or last end have
-    /// changed (a search-free step of the streak itself excepted).
-    fn forget_streak_proof(&mut self) {
-        self.streak_proof = sequential::Cached(None);
+    /// Drops the streaks' proofs: the node's pages or hint have changed
+    /// (a streak's search-free step excepted, which only moves the hint
+    /// forward and reserves pages below it).
+    fn forget_streak_proofs(&mut self) {
+        self.streak_proofs.0.forget_all();
     }
 
     /// Applies a placement found by [`search::find_placement`]: reserves its pages
@@ -348,7 +357,7 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
         if !frames.is_empty() {
             let (from, to) = (self.index_of(frames.start()), self.index_of(frames.end()));
             self.bitmap.set_range(from, to);
-            self.forget_streak_proof();
+            self.forget_streak_proofs();
         }
     }
 
@@ -361,12 +370,12 @@ impl<Storage: AsRef<[u64]> + AsMut<[u64]>> NodeAllocator<Storage> {
         let from_index = self.index_of(frames.start());
         if from_index < self.hint_index {
             self.hint_index = from_index;
-            self.forget_streak_proof();
+            self.forget_streak_proofs();
         }
         if !frames.is_empty() {
             self.bitmap
                 .clear_range(from_index, self.index_of(frames.end()));
-            self.forget_streak_proof();
+            self.forget_streak_proofs();
         }
     }
 

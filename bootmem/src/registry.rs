@@ -28,7 +28,7 @@ pub(crate) struct NodeRegistry<Storage, const MAX_NODES: usize> {
     /// first for the key), so what changes the list or every node at once
     /// ([`insert`](Self::insert), [`iter_mut`](Self::iter_mut),
     /// [`detach_nodes`](Self::detach_nodes)) ends them all; a change inside
-    /// one node ([`get_mut`](Self::get_mut)) drops only that node's proof,
+    /// one node ([`get_mut`](Self::get_mut)) drops only that node's proofs,
     /// which the node does itself.
     streaks: Cached<Streaks>,
 }

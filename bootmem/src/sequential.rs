@@ -84,8 +84,9 @@ fn free_stretch_end<Storage: AsRef<[u64]> + AsMut<[u64]>>(
 /// ([`NodeAllocator::extend_streak`](crate::node::NodeAllocator::extend_streak)).
 /// The proof is worked out the first time a streak asks after the node
 /// changed, for the request's step ([`Proof`]). Only a change to the list
-/// of nodes ends a streak; a change to a node's pages, hint or last end
-/// drops that node's proof.
+/// of nodes ends a streak; a change to a node's pages or hint drops that
+/// node's proofs, except a streak's own search-free step, which keeps
+/// every streak's ([`crate::proofs`]).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Streak {
     /// Which streak it is, for the proofs nodes keep for it.
@@ -156,7 +157,8 @@ impl Streak {
 /// streak with that step: all those aligned to a page or less share it.
 ///
 /// Thirty-two bytes (alignment and step as exponents): every node holds
-/// one, and an allocator of many nodes may be moved on a small stack.
+/// two ([`crate::proofs`]), and an allocator of many nodes may be moved on
+/// a small stack.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Proof {
     /// The streak it was worked out for: its goal and limit.
@@ -170,9 +172,11 @@ pub(crate) struct Proof {
     step_exponent: u8,
     /// Where the free pages from the hint on end, inside the hint's leaf
     /// word and the window (the hint itself when none is free), read when
-    /// the search's first pass starts from the hint (else the hint). A
-    /// streak's step keeps it: its blocks only reserve pages below the new
-    /// hint, and any other change to the node drops the proof.
+    /// the search's first pass starts from the hint (else the hint). Any
+    /// streak's search-free step keeps it true: its blocks only reserve
+    /// pages below the new hint, so the pages from the new hint to here
+    /// are still free (none, when the hint passed it), and any other
+    /// change to the node drops the proof.
     pub(crate) free_until: u64,
     /// Whether the search's first pass starts from the hint (at the hint
     /// aligned to the step).
@@ -245,6 +249,13 @@ impl Proof {
     #[inline(always)]
     pub(crate) fn belongs_to(&self, streak: StreakId) -> bool {
         self.streak == streak
+    }
+
+    /// Whether `other` was worked out for the same streak at the same step
+    /// (one replaces the other).
+    #[inline(always)]
+    pub(crate) fn same_streak_and_step(&self, other: &Self) -> bool {
+        self.streak == other.streak && self.step_exponent == other.step_exponent
     }
 
     /// The same proof, its first pass known to start from the hint.

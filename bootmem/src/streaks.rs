@@ -8,10 +8,10 @@
 //! keeps [`STREAK_SLOTS`] streaks; a new one takes a free slot, or the slot
 //! after the one used last.
 //!
-//! A node keeps the proof of one streak at a time (the one that asked it
-//! last, named by its [`StreakId`]); another streak asking that node works
-//! its own out again, which reads a word or two, where the walk and the
-//! search read many.
+//! A node keeps the proofs of two streaks (each named by its [`StreakId`],
+//! [`crate::proofs`]), so two kinds taking turns on one node each keep
+//! theirs; a third streak asking that node works its own out again, which
+//! reads a word or two, where the walk and the search read many.
 
 use crate::search::SearchRequest;
 use crate::sequential::{Streak, StreakId, StreakOrigin};
