@@ -70,9 +70,12 @@ impl Proofs {
     /// the first.
     #[inline(always)]
     fn find_later(&mut self, test: impl Fn(&Proof) -> bool) -> Option<Proof> {
-        let slot = 1 + self.slots[1..]
+        let slot = self
+            .slots
             .iter()
-            .position(|proof| proof.as_ref().is_some_and(&test))?;
+            .skip(1)
+            .position(|proof| proof.as_ref().is_some_and(&test))?
+            + 1;
         self.slots.swap(0, slot);
         self.slots[0]
     }
