@@ -241,6 +241,53 @@ mod tests {
     }
 
     #[test]
+    fn every_held_streak_is_found_whatever_keys_came_and_went() {
+        // Streaks of many goals, limits and nodes, started and ended in
+        // turn, slots replaced: each streak the table holds is found by
+        // its key on its node; a key none holds is not.
+        let mut streaks = Streaks::new();
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut started: Vec<(SearchRequest, usize)> = Vec::new();
+        for round in 0..2_000 {
+            let value = next();
+            let limit = (value & 1 == 0).then_some((value >> 8) % 64 << 20);
+            let key = request((value >> 1) % 256 << 12, limit);
+            let position = (value >> 40) as usize % 3;
+            streaks.start(position, StreakOrigin::Walk, &key);
+            started.push((key, position));
+            if round % 7 == 0 {
+                if let Some(found) = streaks.for_walk(&started[started.len() / 2].0) {
+                    streaks.end(found.id);
+                }
+            }
+            let held: Vec<Streak> = core::iter::once(streaks.current)
+                .chain(streaks.others)
+                .flatten()
+                .collect();
+            for streak in &held {
+                let (key, position) = started
+                    .iter()
+                    .rev()
+                    .find(|(key, position)| streak.matches(key) && *position == streak.position)
+                    .unwrap();
+                let mut copy = streaks;
+                assert_eq!(
+                    copy.on_node(*position, key).map(|found| found.id),
+                    Some(streak.id)
+                );
+            }
+            let unheld = request(1 << 40, None);
+            assert!(streaks.for_walk(&unheld).is_none());
+        }
+    }
+
+    #[test]
     fn one_streak_for_a_goal_and_limit_on_a_node_which_the_walk_takes_over() {
         let mut streaks = Streaks::new();
         let usual = request(16 << 20, None);
