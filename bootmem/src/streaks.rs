@@ -256,8 +256,8 @@ mod tests {
         let mut started: Vec<(SearchRequest, usize)> = Vec::new();
         for round in 0..2_000 {
             let value = next();
-            let limit = (value & 1 == 0).then_some((value >> 8) % 64 << 20);
-            let key = request((value >> 1) % 256 << 12, limit);
+            let limit = (value & 1 == 0).then_some(((value >> 8) % 64) << 20);
+            let key = request(((value >> 1) % 256) << 12, limit);
             let position = (value >> 40) as usize % 3;
             streaks.start(position, StreakOrigin::Walk, &key);
             started.push((key, position));
